@@ -1,0 +1,337 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"hearth/client"
+)
+
+// Bounds on how long the chat waits for the server.
+const (
+	joinTimeout  = 30 * time.Second // for the join reply
+	sendTimeout  = 15 * time.Second // for each send reply
+	leaveTimeout = 5 * time.Second  // for the leave reply on /quit
+	sendQueue    = 64               // lines typed but not yet sent
+)
+
+// chat is one chat session in one room, across reconnects.
+type chat struct {
+	url, token, room, name string
+	opts                   *client.Options // for Dial; nil for defaults
+
+	in   *bufio.Reader
+	out  *printer
+	view *view
+
+	minDelay, maxDelay time.Duration // reconnect backoff bounds
+}
+
+// errQuit ends a session because the user quit (/quit or end of input).
+var errQuit = errors.New("quit")
+
+// retryError ends a session in a way that calls for reconnecting.
+type retryError struct{ reason string }
+
+func (e *retryError) Error() string { return e.reason }
+
+// finalError ends the chat: msg is shown to the user, err is the cause.
+type finalError struct {
+	msg string
+	err error
+}
+
+func (e *finalError) Error() string { return e.msg }
+func (e *finalError) Unwrap() error { return e.err }
+
+// run connects, joins and chats until the user quits, ctx ends, or the
+// server ends the session for good; it reconnects with backoff in between.
+//
+// It starts the goroutine reading stdin and stops it when it returns; a read
+// already blocked on a terminal cannot be interrupted, so that goroutine
+// ends at the next line or end of input (for the command, when the process
+// exits right after).
+func (ch *chat) run(ctx context.Context) error {
+	linesCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lines := make(chan string)
+	go readLines(linesCtx, ch.in, lines)
+
+	everJoined := false
+	attempt := 0
+	for {
+		started := time.Now()
+		joined, err := ch.session(ctx, lines, everJoined)
+		everJoined = everJoined || joined
+		if ctx.Err() != nil || errors.Is(err, errQuit) {
+			return nil
+		}
+		var re *retryError
+		if !errors.As(err, &re) {
+			return err
+		}
+		if joined && time.Since(started) >= ch.maxDelay {
+			attempt = 0 // the connection was good for a while: start over
+		}
+		delay := ch.backoff(attempt)
+		attempt++
+		ch.out.printf("* %s; reconnecting in %s", re.reason, delay.Round(100*time.Millisecond))
+		if ch.wait(ctx, lines, delay) {
+			return nil
+		}
+	}
+}
+
+// backoff returns the delay before reconnect attempt n (from 0): minDelay
+// doubling up to maxDelay, with jitter taking it down by up to half.
+func (ch *chat) backoff(n int) time.Duration {
+	d := ch.maxDelay
+	if n < 30 && ch.minDelay<<n < ch.maxDelay {
+		d = ch.minDelay << n
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// wait waits for delay before reconnecting. It reports true if the user
+// quit meanwhile; lines typed while disconnected are not sent.
+func (ch *chat) wait(ctx context.Context, lines <-chan string, delay time.Duration) (quit bool) {
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return true
+		case <-t.C:
+			return false
+		case line, ok := <-lines:
+			switch {
+			case !ok || strings.TrimSpace(line) == "/quit":
+				return true
+			case strings.TrimSpace(line) != "":
+				ch.out.lines("! not connected; that message was not sent")
+			}
+		}
+	}
+}
+
+// session makes one connection: dial, join, then print events and send
+// typed lines until it ends. joined reports whether the join succeeded.
+// The error is errQuit, a *retryError, or a final error.
+func (ch *chat) session(ctx context.Context, lines <-chan string, rejoin bool) (joined bool, err error) {
+	c, err := client.Dial(ctx, ch.url, ch.token, ch.opts)
+	if err != nil {
+		return false, dialFailure(err)
+	}
+	defer func() { _ = c.Close() }() // close code 1000 leaves the room too
+
+	jctx, cancel := context.WithTimeout(ctx, joinTimeout)
+	j, err := c.Join(jctx, ch.room, ch.name)
+	cancel()
+	if err != nil {
+		return false, ch.joinFailure(c, err)
+	}
+	ch.out.lines(ch.view.joined(j, rejoin)...)
+
+	queue := make(chan string, sendQueue)
+	sendCtx, stopSending := context.WithCancel(ctx)
+	defer stopSending()
+	var sender sync.WaitGroup
+	sender.Go(func() { ch.sendLoop(sendCtx, c, queue) })
+	// stopSender stops the sender goroutine; with drain it first lets it
+	// send what is queued.
+	stopped := false
+	stopSender := func(drain bool) {
+		if stopped {
+			return
+		}
+		stopped = true
+		if !drain {
+			stopSending()
+		}
+		close(queue)
+		sender.Wait()
+	}
+	defer stopSender(false)
+
+	for {
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case ev, ok := <-c.Events():
+			if !ok {
+				return true, ended(c)
+			}
+			ch.out.lines(ch.view.event(ev)...)
+		case line, ok := <-lines:
+			if !ok || strings.TrimSpace(line) == "/quit" {
+				stopSender(true)
+				lctx, cancel := context.WithTimeout(ctx, leaveTimeout)
+				err := c.Leave(lctx, ch.room)
+				cancel()
+				if err == nil {
+					ch.out.lines("* You left " + sanitize(ch.room) + ".")
+				}
+				return true, errQuit
+			}
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			select {
+			case queue <- line:
+			default:
+				ch.out.lines("! too many messages waiting to be sent; that one was not sent")
+			}
+		}
+	}
+}
+
+// sendLoop sends the queued lines in order, printing why one failed. It
+// returns when queue is closed and drained.
+func (ch *chat) sendLoop(ctx context.Context, c *client.Client, queue <-chan string) {
+	for text := range queue {
+		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		_, err := c.Send(sctx, ch.room, text)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			continue
+		}
+		var se *client.ServerError
+		switch {
+		case errors.As(err, &se):
+			ch.out.lines(errorLine(se.Code, se.Message))
+		case errors.Is(err, context.DeadlineExceeded):
+			ch.out.lines("! the server did not confirm a message in time; it may not have been sent")
+		default:
+			ch.out.lines("! not sent: the connection was lost")
+		}
+	}
+}
+
+// readLines sends each line of in (without its line end) on out, and closes
+// out at end of input or when ctx ends.
+func readLines(ctx context.Context, in *bufio.Reader, out chan<- string) {
+	defer close(out)
+	for {
+		line, err := in.ReadString('\n')
+		if line != "" {
+			select {
+			case out <- strings.TrimRight(line, "\r\n"):
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// tokenRefused is what the user is told when the server refuses the token.
+const tokenRefused = "your token was refused; get a new link"
+
+// dialFailure classifies a failed Dial as a *retryError or a final error.
+func dialFailure(err error) error {
+	var de *client.DialError
+	if !errors.As(err, &de) {
+		return &retryError{reason: "cannot connect"}
+	}
+	if de.CloseStatus == 4401 || de.HTTPStatus == 401 || (de.Server != nil && authCode(de.Server.Code)) {
+		msg := tokenRefused
+		if de.Server != nil {
+			msg += " (" + sanitize(de.Server.Message) + ")"
+		}
+		return &finalError{msg: msg, err: err}
+	}
+	switch {
+	case de.HTTPStatus >= 500:
+		return &retryError{reason: fmt.Sprintf("the server is unavailable (HTTP %d)", de.HTTPStatus)}
+	case de.HTTPStatus != 0:
+		msg := fmt.Sprintf("the server refused the connection (HTTP %d)", de.HTTPStatus)
+		if de.Server != nil {
+			msg += ": " + sanitize(de.Server.Message)
+		}
+		return &finalError{msg: msg, err: err}
+	case de.CloseStatus != 0 && !client.Reconnect(de.CloseStatus):
+		return &finalError{msg: closeMessage(de.CloseStatus), err: err}
+	case de.CloseStatus != 0:
+		return &retryError{reason: "connection lost while signing in (" + closeReason(de.CloseStatus, nil) + ")"}
+	}
+	return &retryError{reason: "cannot connect: " + sanitize(de.Error())}
+}
+
+func authCode(code string) bool {
+	switch code {
+	case "invalid_token", "token_expired", "auth_timeout", "unauthorized":
+		return true
+	}
+	return false
+}
+
+// joinFailure classifies a failed Join.
+func (ch *chat) joinFailure(c *client.Client, err error) error {
+	var se *client.ServerError
+	if errors.As(err, &se) {
+		switch se.Code {
+		case "unavailable", "internal", "shutting_down":
+			return &retryError{reason: "the server is briefly unavailable"}
+		}
+		return &finalError{msg: "could not join " + sanitize(ch.room) + ": " + sanitize(se.Message), err: err}
+	}
+	select {
+	case <-c.Done():
+		return ended(c)
+	default:
+		return &retryError{reason: "no answer to join"}
+	}
+}
+
+// ended classifies a connection that ended by its close code.
+func ended(c *client.Client) error {
+	status := c.CloseStatus()
+	if client.Reconnect(status) {
+		return &retryError{reason: "connection lost (" + closeReason(status, c.Err()) + ")"}
+	}
+	return &finalError{msg: closeMessage(status), err: c.Err()}
+}
+
+// closeReason names a reconnect-class close code for people.
+func closeReason(status int, err error) string {
+	switch {
+	case errors.Is(err, client.ErrHeartbeatTimeout):
+		return "the server stopped answering"
+	case status == 1001:
+		return "the server is going away"
+	case status == 1005, status == 1006:
+		return "the network connection dropped"
+	case status == 1011:
+		return "server error"
+	case status == 1012:
+		return "the server is restarting"
+	case status == 1013:
+		return "the server is busy, or this terminal fell behind"
+	}
+	return fmt.Sprintf("close code %d", status)
+}
+
+// closeMessage explains a final close code to people.
+func closeMessage(status int) string {
+	switch {
+	case status == 4401:
+		return tokenRefused
+	case status == 1000:
+		return "the server ended the connection"
+	case status == 1002:
+		return "the server reported a protocol error; this client may be out of date (close code 1002)"
+	case status == 1009:
+		return "a message was too large for the server (close code 1009)"
+	case status >= 4000 && status <= 4499:
+		return fmt.Sprintf("the server ended the session (close code %d)", status)
+	}
+	return fmt.Sprintf("the connection was closed (close code %d)", status)
+}

@@ -1,0 +1,44 @@
+// Package client is a Go client for Hearth's real-time chat protocol v1
+// (WebSocket at /ws, subprotocol "hearth.v1", JSON text frames; see
+// docs/protocol.md in the Hearth repository).
+//
+// The package is self-contained: it depends only on the standard library and
+// github.com/coder/websocket, and defines its own small wire types, so that a
+// third party can copy it out of the repository unchanged.
+//
+// # Use
+//
+// [Dial] connects, authenticates and waits for the server's welcome. The
+// returned [Client] owns one reader goroutine that splits every server frame
+// on '\n' (the server batches several JSON objects into one frame), decodes
+// each line into an [Event], hands replies to the request waiting for them,
+// and delivers everything else (room events, id-less errors) on
+// [Client.Events]. Requests ([Client.Join], [Client.Send], [Client.Leave],
+// [Client.Ping], [Client.Request]) generate their own request ids and return
+// when the reply arrives, the context ends, or the connection ends. An error
+// reply from the server is returned as a [*ServerError].
+//
+// [Client.Close] ends the connection with close code 1000 and waits for the
+// reader goroutine to stop. When the server or the network ends the
+// connection, [Client.Done] is closed, [Client.Events] is closed after the
+// last event, and [Client.Err] and [Client.CloseStatus] say why; [Reconnect]
+// tells whether that close code calls for reconnecting (with backoff) or is
+// final.
+//
+// # Back-pressure
+//
+// Events are delivered on a channel with room for [EventBuffer] events. When
+// it is full the reader goroutine waits for the consumer rather than drop
+// anything: replies behind the waiting event are delayed too, and the server
+// stops being read, so a consumer that stalls for long is eventually
+// disconnected by the server: close code 1013 (try again later) when its
+// send queue overflows, or a dropped connection (1006) when WebSocket pings
+// go unanswered. The client's own heartbeat check (see ErrHeartbeatTimeout)
+// is paused while it waits for the consumer. Drain Events promptly, in its
+// own loop.
+//
+// # Privacy
+//
+// The package never logs. Error values carry close codes, error codes and
+// the server's sentences, never tokens or message text.
+package client

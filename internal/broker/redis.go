@@ -1,0 +1,400 @@
+package broker
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"hearth/internal/protocol"
+)
+
+// DefaultPresenceRefresh is how often a node extends the expiry of its own
+// connections' presence entries in distributed mode. An entry not refreshed
+// for three times this long (a node that died without saying goodbye) is
+// purged by whichever node refreshes next, which publishes member_left.
+const DefaultPresenceRefresh = 15 * time.Second
+
+// RedisConfig configures NewRedis.
+type RedisConfig struct {
+	// URL is a redis:// or rediss:// URL.
+	URL string
+	// Logger receives operational messages (ids only, never content).
+	Logger *slog.Logger
+	// PresenceRefresh overrides DefaultPresenceRefresh (tests shorten it).
+	PresenceRefresh time.Duration
+}
+
+// Redis keys of one room. The room id sits in a hash tag so every key of a
+// room lands in one Redis Cluster slot.
+func seqKey(room string) string      { return "hearth:{" + room + "}:seq" }
+func presenceKey(room string) string { return "hearth:{" + room + "}:presence" }
+func membersKey(room string) string  { return "hearth:{" + room + "}:members" }
+func channel(room string) string     { return ChannelPrefix + room }
+
+// luaNow sets `now` to the Redis server's clock in milliseconds, so that
+// presence expiry does not depend on the nodes' clocks agreeing.
+const luaNow = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+// luaOthers defines others(member, except): how many live presence entries
+// member has besides the entry except.
+const luaOthers = `local function others(member, except)
+  local prefix = member .. '|'
+  local n = 0
+  for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], now, '+inf')) do
+    if e ~= except and string.sub(e, 1, #prefix) == prefix then n = n + 1 end
+  end
+  return n
+end
+`
+
+// luaPublish defines publish(event): INCR the room's seq, PUBLISH the event
+// with "seq" inserted as its first field (as protocol.WithSeq does), return
+// the seq. INCR and PUBLISH in one script, so seqs reach subscribers in order.
+const luaPublish = `local function publish(channel, event)
+  local seq = redis.call('INCR', KEYS[1])
+  local rest = string.sub(event, 2)
+  local sep = ','
+  if string.sub(rest, 1, 1) == '}' then sep = '' end
+  redis.call('PUBLISH', channel, '{"seq":' .. seq .. sep .. rest)
+  return seq
+end
+`
+
+// KEYS: seq. ARGV: channel, event.
+var publishScript = redis.NewScript(luaPublish + `return publish(ARGV[1], ARGV[2])`)
+
+// KEYS: seq, presence, members. ARGV: entry, member id, ttl ms, member json,
+// channel, joined event. Returns {seq or 0, member json in effect}. The
+// presence keys expire after the ttl unless refreshed, so display names of a
+// room whose nodes all died do not linger.
+var enterScript = redis.NewScript(luaNow + luaOthers + luaPublish + `
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+if others(ARGV[2], ARGV[1]) > 0 then
+  local info = redis.call('HGET', KEYS[3], ARGV[2])
+  if info then return {0, info} end
+end
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
+return {publish(ARGV[5], ARGV[6]), ARGV[4]}`)
+
+// KEYS: seq, presence, members. ARGV: entry, member id, channel, left event.
+// Returns the seq of member_left, or 0 when the member is still present.
+var exitScript = redis.NewScript(luaNow + luaOthers + luaPublish + `
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+if others(ARGV[2], ARGV[1]) > 0 then return 0 end
+redis.call('HDEL', KEYS[3], ARGV[2])
+return publish(ARGV[3], ARGV[4])`)
+
+// KEYS: seq, presence, members. ARGV: ttl ms, entries this node owns...
+// Extends this node's entries and purges expired ones; returns the member
+// ids that are no longer present at all (their member_left is published by
+// the caller).
+var refreshScript = redis.NewScript(luaNow + luaOthers + `
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[2], 'XX', now + tonumber(ARGV[1]), ARGV[i])
+end
+if #ARGV > 1 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[3], ARGV[1])
+end
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
+if #expired == 0 then return {} end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
+local gone, seen = {}, {}
+for _, e in ipairs(expired) do
+  local m = string.match(e, '^([^|]+)|')
+  if m and not seen[m] then
+    seen[m] = true
+    if others(m, '') == 0 then
+      redis.call('HDEL', KEYS[3], m)
+      gone[#gone + 1] = m
+    end
+  end
+end
+return gone`)
+
+// KEYS: seq, presence, members. Returns the member json of every member with
+// a live entry.
+var membersScript = redis.NewScript(luaNow + `
+local ids, seen = {}, {}
+for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], now, '+inf')) do
+  local m = string.match(e, '^([^|]+)|')
+  if m and not seen[m] then seen[m] = true; ids[#ids + 1] = m end
+end
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[3], unpack(ids))`)
+
+// Redis is the distributed broker. It owns two goroutines — the pub/sub
+// receive loop and the presence refresher — started by NewRedis and stopped
+// by Close. It is safe for concurrent use.
+type Redis struct {
+	rdb     *redis.Client
+	ps      *redis.PubSub
+	deliver DeliverFunc
+	log     *slog.Logger
+	node    string
+	every   time.Duration
+	ttl     time.Duration
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	waiting map[string][]chan struct{}     // channel -> Subscribe calls awaiting confirmation
+	entries map[string]map[string]struct{} // room -> presence entries this node owns
+}
+
+// NewRedis connects to the Redis at cfg.URL, checks that it answers,
+// subscribes to nothing yet, and starts delivering events of subscribed
+// rooms to deliver. Errors: a malformed URL, or Redis not answering within
+// ctx.
+func NewRedis(ctx context.Context, cfg RedisConfig, deliver DeliverFunc) (*Redis, error) {
+	opts, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("broker: bad Redis URL: %w", err)
+	}
+	rdb := redis.NewClient(opts)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("broker: Redis at %s does not answer: %w", opts.Addr, err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	r := &Redis{
+		rdb:     rdb,
+		ps:      rdb.Subscribe(ctx),
+		deliver: deliver,
+		log:     cfg.Logger,
+		node:    rand.Text()[:10],
+		every:   cmp.Or(cfg.PresenceRefresh, DefaultPresenceRefresh),
+		cancel:  cancel,
+		waiting: make(map[string][]chan struct{}),
+		entries: make(map[string]map[string]struct{}),
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	r.ttl = 3 * r.every
+	msgs := r.ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
+	r.wg.Add(2)
+	go r.receive(msgs)
+	go r.refreshLoop(runCtx)
+	return r, nil
+}
+
+// Close stops both goroutines and closes the Redis connections. It does not
+// remove this node's presence entries; callers leave their rooms first.
+func (r *Redis) Close() error {
+	r.cancel()
+	err := r.ps.Close()
+	r.wg.Wait()
+	return errors.Join(err, r.rdb.Close())
+}
+
+// Client returns the underlying Redis client, for health checks.
+func (r *Redis) Client() *redis.Client { return r.rdb }
+
+func (r *Redis) receive(msgs <-chan any) {
+	defer r.wg.Done()
+	for msg := range msgs { // closed by ps.Close
+		switch m := msg.(type) {
+		case *redis.Message:
+			if room, ok := strings.CutPrefix(m.Channel, ChannelPrefix); ok {
+				r.deliver(room, []byte(m.Payload))
+			}
+		case *redis.Subscription:
+			if m.Kind != "subscribe" {
+				continue
+			}
+			r.mu.Lock()
+			ws := r.waiting[m.Channel]
+			delete(r.waiting, m.Channel)
+			r.mu.Unlock()
+			if len(ws) == 0 {
+				// go-redis resubscribes every channel after a reconnect.
+				r.log.Info("broker: resubscribed after reconnect", "channel_room", strings.TrimPrefix(m.Channel, ChannelPrefix))
+			}
+			for _, w := range ws {
+				close(w)
+			}
+		}
+	}
+}
+
+// Subscribe subscribes this node to room's channel and returns once Redis
+// has confirmed the subscription, so nothing published after it returns is
+// missed. Errors: ErrUnavailable, or ctx's error.
+func (r *Redis) Subscribe(ctx context.Context, room string) error {
+	ch := channel(room)
+	w := make(chan struct{})
+	r.mu.Lock()
+	r.waiting[ch] = append(r.waiting[ch], w)
+	r.mu.Unlock()
+	err := r.ps.Subscribe(ctx, ch)
+	if err == nil {
+		select {
+		case <-w:
+			return nil
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	r.mu.Lock()
+	r.waiting[ch] = slices.DeleteFunc(r.waiting[ch], func(c chan struct{}) bool { return c == w })
+	r.mu.Unlock()
+	// Forget the channel so go-redis does not resubscribe it later.
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_ = r.ps.Unsubscribe(uctx, ch)
+	return unavailable("subscribe", err)
+}
+
+// Unsubscribe unsubscribes this node from room's channel. The channel is
+// forgotten even if Redis cannot be told (it will not be resubscribed on
+// reconnect). Errors: ErrUnavailable.
+func (r *Redis) Unsubscribe(ctx context.Context, room string) error {
+	if err := r.ps.Unsubscribe(ctx, channel(room)); err != nil {
+		return unavailable("unsubscribe", err)
+	}
+	return nil
+}
+
+// Publish assigns room's next seq to event and publishes it, in one Redis
+// round trip (one Lua script). Errors: ErrUnavailable; then nothing was
+// published.
+func (r *Redis) Publish(ctx context.Context, room string, event []byte) (uint64, error) {
+	seq, err := publishScript.Run(ctx, r.rdb, []string{seqKey(room)}, channel(room), event).Uint64()
+	if err != nil {
+		return 0, unavailable("publish", err)
+	}
+	return seq, nil
+}
+
+func roomKeys(room string) []string {
+	return []string{seqKey(room), presenceKey(room), membersKey(room)}
+}
+
+// Enter records connection connID of member in room, atomically: if it is
+// the member's first live connection, member becomes present and
+// joinedEvent is published (its seq returned); otherwise seq is 0 and the
+// member's existing presence is returned. Errors: ErrUnavailable.
+func (r *Redis) Enter(ctx context.Context, room, connID string, member protocol.Member, joinedEvent []byte) (protocol.Member, uint64, error) {
+	entry := presenceEntry(member.MemberID, connID)
+	res, err := enterScript.Run(ctx, r.rdb, roomKeys(room), entry, member.MemberID,
+		r.ttl.Milliseconds(), protocol.Marshal(member), channel(room), joinedEvent).Slice()
+	if err != nil || len(res) != 2 {
+		return protocol.Member{}, 0, unavailable("enter", err)
+	}
+	seq, _ := res[0].(int64)
+	info, _ := res[1].(string)
+	var in protocol.Member
+	if err := json.Unmarshal([]byte(info), &in); err != nil {
+		return protocol.Member{}, 0, fmt.Errorf("broker: bad presence record: %w", err)
+	}
+	r.mu.Lock()
+	if r.entries[room] == nil {
+		r.entries[room] = make(map[string]struct{})
+	}
+	r.entries[room][entry] = struct{}{}
+	r.mu.Unlock()
+	return in, uint64(seq), nil
+}
+
+// Exit removes connection connID of memberID from room, atomically: if it
+// was the member's last live connection, leftEvent is published (its seq
+// returned). Errors: ErrUnavailable; the entry is then left to expire after
+// three refresh periods.
+func (r *Redis) Exit(ctx context.Context, room, connID, memberID string, leftEvent []byte) (uint64, error) {
+	entry := presenceEntry(memberID, connID)
+	r.mu.Lock()
+	delete(r.entries[room], entry)
+	if len(r.entries[room]) == 0 {
+		delete(r.entries, room)
+	}
+	r.mu.Unlock()
+	seq, err := exitScript.Run(ctx, r.rdb, roomKeys(room), entry, memberID, channel(room), leftEvent).Uint64()
+	if err != nil {
+		return 0, unavailable("exit", err)
+	}
+	return seq, nil
+}
+
+// Members returns the members with a live connection in room, ordered by
+// member id. Errors: ErrUnavailable.
+func (r *Redis) Members(ctx context.Context, room string) ([]protocol.Member, error) {
+	res, err := membersScript.Run(ctx, r.rdb, roomKeys(room)).Slice()
+	if err != nil {
+		return nil, unavailable("members", err)
+	}
+	out := make([]protocol.Member, 0, len(res))
+	for _, v := range res {
+		s, ok := v.(string)
+		if !ok {
+			continue // an entry whose record was purged meanwhile
+		}
+		var m protocol.Member
+		if json.Unmarshal([]byte(s), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b protocol.Member) int { return strings.Compare(a.MemberID, b.MemberID) })
+	return out, nil
+}
+
+// refreshLoop extends this node's presence entries every refresh period and
+// purges entries that other (dead) nodes left behind, publishing member_left
+// for members who are gone. One ticker per node, not per connection.
+func (r *Redis) refreshLoop(ctx context.Context) {
+	defer r.wg.Done()
+	t := time.NewTicker(r.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.refresh(ctx)
+		}
+	}
+}
+
+func (r *Redis) refresh(ctx context.Context) {
+	r.mu.Lock()
+	rooms := make(map[string][]any, len(r.entries))
+	for room, es := range r.entries {
+		args := []any{r.ttl.Milliseconds()}
+		for e := range es {
+			args = append(args, e)
+		}
+		rooms[room] = args
+	}
+	r.mu.Unlock()
+	for room, args := range rooms {
+		gone, err := refreshScript.Run(ctx, r.rdb, roomKeys(room), args...).StringSlice()
+		if err != nil {
+			r.log.Warn("broker: presence refresh failed", "room", room, "err", err)
+			continue
+		}
+		for _, m := range gone {
+			ev := protocol.Marshal(protocol.MemberLeftEvent{Type: protocol.TypeMemberLeft, Room: room, MemberID: m, TS: protocol.FormatTime(time.Now())})
+			if _, err := r.Publish(ctx, room, ev); err != nil {
+				r.log.Warn("broker: member_left for a vanished member not published", "room", room, "member_id", m, "err", err)
+			}
+		}
+	}
+}
+
+// String identifies this node in logs.
+func (r *Redis) String() string { return "redis-broker(node=" + r.node + ")" }

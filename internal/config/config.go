@@ -1,0 +1,186 @@
+// Package config reads and validates the server's settings: command-line
+// flags, each with an environment-variable fallback, checked up front so a
+// misconfigured server refuses to start with a clear sentence instead of
+// failing later. Settings lists every setting once; docs and the compose
+// file are checked against it.
+package config
+
+import (
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"hearth/internal/auth"
+)
+
+// Config is the server's whole configuration.
+type Config struct {
+	Addr            string        // listen address, host:port
+	RedisURL        string        // empty: embedded mode (in-memory broker); redis:// or rediss://: distributed mode
+	JWTSecret       []byte        // HS256 key, at least auth.MinSecretBytes
+	JWTIssuer       string        // checked against iss when set
+	JWTAudience     string        // checked against aud when set
+	AllowedOrigins  []string      // normalized "scheme://host:port" origins; empty: same host only
+	Dev             bool          // development mode: random secret when none is set, demo room, printed links
+	ShutdownTimeout time.Duration // bound on graceful shutdown
+	LogLevel        slog.Level    // debug, info, warn, error
+	LogFormat       string        // "text" or "json"
+
+	// SecretGenerated is true when Dev made up a random JWTSecret.
+	SecretGenerated bool
+}
+
+// Setting describes one setting: its flag (empty when it has none, as for
+// secrets, which must not appear in a process list), its environment
+// variable, its default and its meaning.
+type Setting struct {
+	Flag, Env, Default, Usage string
+}
+
+// Settings lists every setting the server reads, in the order of
+// docs/operations.md.
+var Settings = []Setting{
+	{"addr", "HEARTH_ADDR", ":8080", "listen address (host:port)"},
+	{"redis", "HEARTH_REDIS_URL", "", "Redis URL for distributed mode (redis://host:6379/0); empty runs one node with an in-memory broker"},
+	{"", "HEARTH_JWT_SECRET", "", "HS256 key for tokens, at least 32 bytes; required unless -dev"},
+	{"", "HEARTH_JWT_ISSUER", "", "when set, tokens must carry this iss"},
+	{"", "HEARTH_JWT_AUDIENCE", "", "when set, tokens must carry this aud"},
+	{"", "HEARTH_ALLOWED_ORIGINS", "", "comma-separated origins (scheme://host[:port]) allowed to open WebSockets; empty allows the server's own host only"},
+	{"dev", "HEARTH_DEV", "false", "development mode: a random JWT secret if none is set, a demo room, and printed sign-in links"},
+	{"shutdown-timeout", "HEARTH_SHUTDOWN_TIMEOUT", "15s", "how long a graceful shutdown may take before remaining connections are cut"},
+	{"log-level", "HEARTH_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"log-format", "HEARTH_LOG_FORMAT", "text", "text or json"},
+}
+
+// Load parses args (without the program name) with each flag's default taken
+// from its environment variable when set, then validates the result.
+// Errors name the offending setting and say what is expected.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	fs := flag.NewFlagSet("hearth", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	vals := map[string]*string{}
+	for _, s := range Settings {
+		v := s.Default
+		if e := getenv(s.Env); e != "" {
+			v = e
+		}
+		if s.Flag == "" {
+			vals[s.Env] = &v
+			continue
+		}
+		p := &v
+		vals[s.Env] = p
+		if s.Default == "false" || s.Default == "true" {
+			fs.Var((*boolFlag)(p), s.Flag, s.Usage+" ($"+s.Env+")")
+		} else {
+			fs.StringVar(p, s.Flag, v, s.Usage+" ($"+s.Env+")")
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, fmt.Errorf("config: %w (run with -h for the list of flags)", err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("config: unexpected argument %q", fs.Arg(0))
+	}
+	get := func(env string) string { return strings.TrimSpace(*vals[env]) }
+
+	var c Config
+	var errs []error
+	c.Addr = get("HEARTH_ADDR")
+	c.RedisURL = get("HEARTH_REDIS_URL")
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		errs = append(errs, errors.New("-redis / HEARTH_REDIS_URL must be a redis:// or rediss:// URL"))
+	}
+	c.JWTSecret = []byte(*vals["HEARTH_JWT_SECRET"])
+	c.JWTIssuer = get("HEARTH_JWT_ISSUER")
+	c.JWTAudience = get("HEARTH_JWT_AUDIENCE")
+	var err error
+	if c.Dev, err = parseBool(get("HEARTH_DEV")); err != nil {
+		errs = append(errs, fmt.Errorf("-dev / HEARTH_DEV: %w", err))
+	}
+	switch {
+	case len(c.JWTSecret) == 0 && c.Dev:
+		c.JWTSecret, c.SecretGenerated = []byte(rand.Text()+rand.Text()), true
+	case len(c.JWTSecret) == 0:
+		errs = append(errs, errors.New("HEARTH_JWT_SECRET is not set: set a random key of at least 32 bytes (for example `openssl rand -base64 48`), or run with -dev"))
+	case len(c.JWTSecret) < auth.MinSecretBytes:
+		errs = append(errs, fmt.Errorf("HEARTH_JWT_SECRET is %d bytes; it must be at least %d", len(c.JWTSecret), auth.MinSecretBytes))
+	}
+	if c.AllowedOrigins, err = ParseOrigins(get("HEARTH_ALLOWED_ORIGINS")); err != nil {
+		errs = append(errs, fmt.Errorf("HEARTH_ALLOWED_ORIGINS: %w", err))
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(get("HEARTH_SHUTDOWN_TIMEOUT")); err != nil || c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("-shutdown-timeout / HEARTH_SHUTDOWN_TIMEOUT must be a positive duration such as 15s"))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("HEARTH_LOG_LEVEL"))); err != nil {
+		errs = append(errs, errors.New("-log-level / HEARTH_LOG_LEVEL must be debug, info, warn or error"))
+	}
+	c.LogFormat = get("HEARTH_LOG_FORMAT")
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, errors.New("-log-format / HEARTH_LOG_FORMAT must be text or json"))
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// boolFlag is a string-valued flag that may be given without a value
+// ("-dev"), like a flag.Bool, while its value is validated with the rest.
+type boolFlag string
+
+func (b *boolFlag) String() string     { return string(*b) }
+func (b *boolFlag) Set(v string) error { *b = boolFlag(v); return nil }
+func (b *boolFlag) IsBoolFlag() bool   { return true }
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "", "0", "false", "no":
+		return false, nil
+	case "1", "true", "yes":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", s)
+}
+
+// ParseOrigins parses a comma-separated list of origins into normalized
+// "scheme://host:port" strings (lowercase, explicit port: 80 for http, 443
+// for https). Errors: an entry that is not an http(s) origin without path.
+func ParseOrigins(list string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(list, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		n, ok := NormalizeOrigin(o)
+		if !ok {
+			return nil, fmt.Errorf("%q is not an origin like https://chat.example.org", o)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// NormalizeOrigin returns origin as "scheme://host:port" with the default
+// port filled in, and false for anything that is not an http or https origin
+// (including "null" and origins with a path, user info, query or fragment).
+func NormalizeOrigin(origin string) (string, bool) {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return u.Scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port), true
+}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+const goodSecret = "0123456789abcdef0123456789abcdef!"
+
+func TestLoad(t *testing.T) {
+	c, err := Load([]string{"-addr", "127.0.0.1:9000", "-shutdown-timeout", "3s"}, env(map[string]string{
+		"HEARTH_JWT_SECRET": goodSecret, "HEARTH_ADDR": ":1", "HEARTH_REDIS_URL": "redis://127.0.0.1:6379/0",
+		"HEARTH_ALLOWED_ORIGINS": "https://Chat.Example.org, http://localhost:8080",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" {
+		t.Errorf("flag must win over env: addr %q", c.Addr)
+	}
+	if c.ShutdownTimeout != 3*time.Second || c.RedisURL == "" || c.Dev {
+		t.Errorf("config %+v", c)
+	}
+	if want := []string{"https://chat.example.org:443", "http://localhost:8080"}; strings.Join(c.AllowedOrigins, " ") != strings.Join(want, " ") {
+		t.Errorf("origins %v, want %v", c.AllowedOrigins, want)
+	}
+}
+
+func TestDevMakesASecret(t *testing.T) {
+	c, err := Load([]string{"-dev", "-addr", ":0"}, env(nil))
+	if err != nil || !c.Dev || !c.SecretGenerated || len(c.JWTSecret) < 32 || c.Addr != ":0" {
+		t.Fatalf("Load -dev = %+v, %v", c, err)
+	}
+}
+
+func TestLoadRefusesBadSettings(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no secret", nil, nil, "HEARTH_JWT_SECRET is not set"},
+		{"short secret", nil, map[string]string{"HEARTH_JWT_SECRET": "short"}, "at least 32"},
+		{"bad redis url", []string{"-redis", "localhost:6379"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "redis:// or rediss://"},
+		{"bad origin", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_ALLOWED_ORIGINS": "null"}, "HEARTH_ALLOWED_ORIGINS"},
+		{"origin with path", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_ALLOWED_ORIGINS": "https://a.org/x"}, "HEARTH_ALLOWED_ORIGINS"},
+		{"bad timeout", []string{"-shutdown-timeout", "soon"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "shutdown-timeout"},
+		{"bad log level", []string{"-log-level", "loud"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "log-level"},
+		{"bad dev", nil, map[string]string{"HEARTH_DEV": "maybe"}, "HEARTH_DEV"},
+		{"unknown flag", []string{"-nope"}, nil, "flag provided but not defined"},
+		{"stray argument", []string{"serve"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "unexpected argument"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(tc.args, env(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestNormalizeOrigin(t *testing.T) {
+	cases := map[string]string{
+		"https://chat.example.org":      "https://chat.example.org:443",
+		"http://LOCALHOST:8080":         "http://localhost:8080",
+		"http://[::1]:8080":             "http://[::1]:8080",
+		"null":                          "",
+		"file://x":                      "",
+		"https://user@chat.example.org": "",
+		"https://chat.example.org/path": "",
+		"chat.example.org":              "",
+	}
+	for in, want := range cases {
+		got, ok := NormalizeOrigin(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("NormalizeOrigin(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}

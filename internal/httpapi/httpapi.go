@@ -1,0 +1,179 @@
+// Package httpapi is Hearth's HTTP surface: the WebSocket upgrade at /ws
+// (subprotocol, origin and bearer-header checks before the upgrade), the
+// embedded web client, health endpoints, and the security headers and JSON
+// error shape shared by every route.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/coder/websocket"
+
+	"hearth/internal/auth"
+	"hearth/internal/config"
+	"hearth/internal/protocol"
+)
+
+// Hub serves upgraded WebSockets (internal/hub implements it).
+type Hub interface {
+	// Serve runs ws until it ends; ident is set when the upgrade carried a
+	// valid Authorization header.
+	Serve(ctx context.Context, ws *websocket.Conn, ident *auth.Identity)
+}
+
+// Verifier checks bearer tokens (internal/auth implements it).
+type Verifier interface {
+	Verify(token string) (auth.Identity, error)
+}
+
+// Config configures the handler. Hub, Verifier and Static are required.
+type Config struct {
+	Hub      Hub
+	Verifier Verifier
+	// AllowedOrigins are normalized origins (config.NormalizeOrigin) allowed
+	// to open WebSockets; when empty, only the request's own host is.
+	AllowedOrigins []string
+	// Static is the web client, served at /.
+	Static fs.FS
+	// Ready reports whether the node can serve (broker reachable, not
+	// shutting down); /readyz answers 503 with its error.
+	Ready func(ctx context.Context) error
+	// BaseContext is the lifetime of served WebSockets (the request context
+	// must not be used after a hijack).
+	BaseContext context.Context
+	Logger      *slog.Logger
+}
+
+// ContentSecurityPolicy is sent with every response: the page may load
+// nothing from any other host, and needs no inline script or style.
+const ContentSecurityPolicy = "default-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+
+// New returns the HTTP handler for every route.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BaseContext == nil {
+		cfg.BaseContext = context.Background()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", cfg.serveWS)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if cfg.Ready != nil {
+			if err := cfg.Ready(r.Context()); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write([]byte("not ready\n"))
+				return
+			}
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /", http.FileServerFS(cfg.Static))
+	return securityHeaders(mux)
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// WriteError writes the JSON error shape used by every HTTP route:
+// {"error":{"code":…,"message":…}} with status.
+func WriteError(w http.ResponseWriter, status int, e *protocol.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": string(e.Code), "message": e.Message}})
+}
+
+func (cfg Config) serveWS(w http.ResponseWriter, r *http.Request) {
+	if !offersSubprotocol(r) {
+		WriteError(w, http.StatusBadRequest, protocol.Err(protocol.CodeSubprotocol))
+		return
+	}
+	if !cfg.originAllowed(r) {
+		cfg.Logger.Info("websocket origin refused")
+		WriteError(w, http.StatusForbidden, protocol.Err(protocol.CodeOriginRefused))
+		return
+	}
+	var ident *auth.Identity
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			WriteError(w, http.StatusUnauthorized, protocol.Err(protocol.CodeUnauthorized))
+			return
+		}
+		id, err := cfg.Verifier.Verify(strings.TrimSpace(token))
+		if err != nil {
+			WriteError(w, http.StatusUnauthorized, protocol.AsError(err))
+			return
+		}
+		ident = &id
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:       []string{protocol.Subprotocol},
+		InsecureSkipVerify: true, // the origin was checked above, on scheme, host and port
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return // Accept has written the HTTP error
+	}
+	cfg.Hub.Serve(cfg.BaseContext, ws, ident)
+}
+
+func offersSubprotocol(r *http.Request) bool {
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.TrimSpace(p) == protocol.Subprotocol {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// originAllowed accepts a request without Origin (a non-browser client,
+// which must still authenticate), an Origin in AllowedOrigins, or, when that
+// list is empty, an Origin whose host and port are the request's own.
+// "null" and anything unparsable are refused.
+func (cfg Config) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	o, ok := config.NormalizeOrigin(origin)
+	if !ok {
+		return false
+	}
+	if len(cfg.AllowedOrigins) > 0 {
+		return slices.Contains(cfg.AllowedOrigins, o)
+	}
+	// Same host: compare host and port (the scheme is unknown behind a TLS
+	// terminating proxy).
+	_, hostPort, _ := strings.Cut(o, "://")
+	reqHost, reqPort, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		reqHost = r.Host
+		reqPort = map[bool]string{true: "443", false: "80"}[strings.HasPrefix(o, "https://")]
+	}
+	return strings.EqualFold(hostPort, net.JoinHostPort(strings.ToLower(reqHost), reqPort))
+}

@@ -1,0 +1,350 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/sync/errgroup"
+
+	"hearth/internal/auth"
+	"hearth/internal/protocol"
+)
+
+// Authentication states of a connection.
+const (
+	authPending int32 = iota
+	authDone
+	authFailed
+)
+
+// conn is one WebSocket connection. Fields without a comment are set once.
+type conn struct {
+	h  *Hub
+	ws *websocket.Conn
+	id string
+
+	authState atomic.Int32
+	ident     auth.Identity // written by the reader before authState becomes authDone
+
+	send chan []byte // bounded send queue; written by anyone, read by the writer
+
+	dead      atomic.Bool // set once a close is requested: nothing more is queued
+	closeOnce sync.Once
+	closeReq  chan struct{} // closed when a close is requested
+	closeCode protocol.CloseCode
+	flush     bool // write what is queued before closing
+
+	rooms map[string]*joined // the reader goroutine's own
+	wbuf  []byte             // the writer goroutine's scratch buffer
+}
+
+// joined is a room this connection is in.
+type joined struct {
+	lr *localRoom
+	me protocol.Member // as the room sees this member
+}
+
+func newConn(h *Hub, ws *websocket.Conn) *conn {
+	return &conn{
+		h: h, ws: ws, id: newID(),
+		send:     make(chan []byte, h.cfg.SendQueue),
+		closeReq: make(chan struct{}),
+		rooms:    make(map[string]*joined),
+	}
+}
+
+// enqueue queues one encoded event for the writer without blocking. A
+// connection whose queue is full is a slow consumer: it is closed with 1013
+// and never slows anyone else.
+func (c *conn) enqueue(b []byte) {
+	if c.dead.Load() {
+		return
+	}
+	select {
+	case c.send <- b:
+	default:
+		c.h.slowConsumers.Add(1)
+		c.h.log.Info("slow consumer disconnected", "conn", c.id, "queued", len(c.send))
+		c.close(protocol.CloseTryAgainLater, false)
+	}
+}
+
+// close asks the writer to close the connection with code, after writing
+// what is queued if flush. Only the first request counts.
+func (c *conn) close(code protocol.CloseCode, flush bool) {
+	c.closeOnce.Do(func() {
+		c.closeCode, c.flush = code, flush
+		c.dead.Store(true)
+		close(c.closeReq)
+	})
+}
+
+// reply queues a reply frame.
+func (c *conn) reply(v any) { c.enqueue(protocol.Marshal(v)) }
+
+// replyErr queues an error reply.
+func (c *conn) replyErr(id, room string, e *protocol.Error) {
+	c.enqueue(protocol.ErrorFrame(id, room, e))
+}
+
+// run owns the reader and writer goroutines and, once both have stopped,
+// leaves every room.
+func (c *conn) run(ctx context.Context, ident *auth.Identity) {
+	c.ws.SetReadLimit(protocol.MaxFrameBytes)
+	if ident != nil {
+		c.ident = *ident
+		c.authState.Store(authDone)
+		c.reply(protocol.Welcome{Type: protocol.TypeWelcome, Role: ident.Role, HeartbeatMS: c.h.cfg.Heartbeat.Milliseconds()})
+	} else {
+		t := time.AfterFunc(c.h.cfg.AuthTimeout, func() {
+			if c.authState.CompareAndSwap(authPending, authFailed) {
+				c.replyErr("", "", protocol.Err(protocol.CodeAuthTimeout))
+				c.close(protocol.CloseUnauthorized, true)
+			}
+		})
+		defer t.Stop()
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return c.readLoop(gctx) })
+	g.Go(func() error { return c.writeLoop(gctx) })
+	err := g.Wait()
+	_ = c.ws.CloseNow()
+	c.h.log.Debug("connection ended", "conn", c.id, "status", int(websocket.CloseStatus(err)))
+
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
+	defer cancel()
+	for room := range c.rooms {
+		c.leave(lctx, room)
+	}
+}
+
+// errClosed ends the reader or writer when the connection is closed on
+// purpose.
+var errClosed = errors.New("connection closed")
+
+func (c *conn) readLoop(ctx context.Context) error {
+	for {
+		typ, data, err := c.ws.Read(ctx)
+		if err != nil {
+			return err // also a frame over the read limit: the library closes with 1009
+		}
+		if c.dead.Load() {
+			continue // closing: read until the peer's close frame, act on nothing
+		}
+		if typ != websocket.MessageText {
+			c.replyErr("", "", protocol.Err(protocol.CodeBinaryFrame))
+			continue
+		}
+		c.handle(ctx, data)
+	}
+}
+
+func (c *conn) writeLoop(ctx context.Context) error {
+	for {
+		beat := *c.h.beat.Load()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.closeReq:
+			if c.flush {
+				if err := c.writeQueued(ctx, nil); err != nil {
+					return err
+				}
+			}
+			_ = c.ws.Close(websocket.StatusCode(c.closeCode), c.closeCode.Reason())
+			return errClosed
+		case b := <-c.send:
+			if err := c.writeQueued(ctx, b); err != nil {
+				return err
+			}
+		case <-beat:
+			pctx, cancel := context.WithTimeout(ctx, c.h.cfg.PingTimeout)
+			err := c.ws.Ping(pctx)
+			cancel()
+			if err != nil {
+				return err // the peer stopped answering
+			}
+		}
+	}
+}
+
+// writeQueued writes first and then whatever else is queued, batched into
+// frames of up to about maxBatchBytes, each event on its own line. The
+// scratch buffer is kept between writes only while it is small, so an idle
+// connection holds no large buffer.
+func (c *conn) writeQueued(ctx context.Context, first []byte) error {
+	buf := c.wbuf[:0]
+	defer func() {
+		if cap(buf) <= 8<<10 {
+			c.wbuf = buf[:0]
+		} else {
+			c.wbuf = nil
+		}
+	}()
+	if first != nil {
+		buf = append(buf, first...)
+	}
+	for {
+	fill:
+		for len(buf) < maxBatchBytes {
+			select {
+			case b := <-c.send:
+				buf = protocol.Batch(buf, b)
+			default:
+				break fill
+			}
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		wctx, cancel := context.WithTimeout(ctx, c.h.cfg.WriteTimeout)
+		err := c.ws.Write(wctx, websocket.MessageText, buf)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if len(c.send) == 0 {
+			return nil
+		}
+		buf = buf[:0]
+	}
+}
+
+// handle decodes and carries out one client frame. It runs on the reader
+// goroutine, so one connection's commands are handled in the order sent.
+func (c *conn) handle(ctx context.Context, data []byte) {
+	f, perr := protocol.DecodeFrame(data)
+	if perr != nil {
+		c.replyErr(f.ID, f.Room, perr)
+		return
+	}
+	if c.authState.Load() != authDone {
+		c.authenticate(f)
+		return
+	}
+	switch f.Type {
+	case protocol.TypeAuth:
+		c.replyErr(f.ID, "", protocol.Err(protocol.CodeAlreadyAuthed))
+	case protocol.TypeJoin:
+		c.join(ctx, f)
+	case protocol.TypeSend:
+		c.sendMessage(ctx, f)
+	case protocol.TypeLeave:
+		if _, ok := c.rooms[f.Room]; !ok {
+			c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeNotJoined))
+			return
+		}
+		c.leave(ctx, f.Room)
+		if f.ID != "" {
+			c.reply(protocol.OK{Type: protocol.TypeOK, ID: f.ID, Room: f.Room})
+		}
+	case protocol.TypePing:
+		c.reply(protocol.Pong{Type: protocol.TypePong, ID: f.ID})
+	}
+}
+
+func (c *conn) authenticate(f protocol.Frame) {
+	if f.Type != protocol.TypeAuth {
+		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeNotAuthenticated))
+		return
+	}
+	ident, err := c.h.cfg.Auth.Verify(f.Token)
+	if err != nil {
+		if c.authState.CompareAndSwap(authPending, authFailed) {
+			c.h.log.Info("auth refused", "conn", c.id, "code", protocol.AsError(err).Code)
+			c.replyErr(f.ID, "", protocol.AsError(err))
+			c.close(protocol.CloseUnauthorized, true)
+		}
+		return
+	}
+	c.ident = ident
+	if !c.authState.CompareAndSwap(authPending, authDone) {
+		return // the auth timeout fired first
+	}
+	c.h.log.Debug("authenticated", "conn", c.id, "identity", ident)
+	c.reply(protocol.Welcome{Type: protocol.TypeWelcome, ID: f.ID, Role: ident.Role, HeartbeatMS: c.h.cfg.Heartbeat.Milliseconds()})
+}
+
+func now() string { return protocol.FormatTime(time.Now()) }
+
+// join enters a room: subscribe this node if needed, hold room events for
+// this connection, record presence (publishing member_joined for a member's
+// first connection), read who is present, then send joined followed by the
+// held events. Any failure undoes every step: nothing is half-joined.
+func (c *conn) join(ctx context.Context, f protocol.Frame) {
+	if _, ok := c.rooms[f.Room]; ok {
+		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeAlreadyJoined))
+		return
+	}
+	if len(c.rooms) >= protocol.MaxRoomsPerConn {
+		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeTooManyRooms))
+		return
+	}
+	me := protocol.Member{MemberID: c.h.cfg.MemberIDs.For(f.Room, c.ident.UserID), DisplayName: f.DisplayName, Role: c.ident.Role}
+	lr, err := c.h.acquire(ctx, f.Room)
+	if err != nil {
+		c.failJoin(f, err)
+		return
+	}
+	lr.addPending(c)
+	ev := protocol.Marshal(protocol.MemberJoinedEvent{Type: protocol.TypeMemberJoined, Room: f.Room, Member: me, TS: now()})
+	me, _, err = c.h.cfg.Broker.Enter(ctx, f.Room, c.id, me, ev)
+	if err != nil {
+		lr.remove(c)
+		c.h.release(lr)
+		c.failJoin(f, err)
+		return
+	}
+	members, err := c.h.cfg.Broker.Members(ctx, f.Room)
+	if err != nil {
+		c.rooms[f.Room] = &joined{lr: lr, me: me}
+		c.leave(ctx, f.Room)
+		c.failJoin(f, err)
+		return
+	}
+	c.rooms[f.Room] = &joined{lr: lr, me: me}
+	lr.activate(c, protocol.Marshal(protocol.Joined{Type: protocol.TypeJoined, ID: f.ID, Room: f.Room, You: me, Members: members}))
+	c.h.log.Debug("joined", "conn", c.id, "room", f.Room, "member_id", me.MemberID)
+}
+
+func (c *conn) failJoin(f protocol.Frame, err error) {
+	c.h.log.Warn("join failed", "conn", c.id, "room", f.Room, "err", err)
+	c.replyErr(f.ID, f.Room, protocol.AsError(err))
+}
+
+// leave takes this connection out of room: stop local delivery, remove its
+// presence (publishing member_left for the member's last connection), and
+// release the node's subscription if it was the last local connection.
+func (c *conn) leave(ctx context.Context, room string) {
+	j := c.rooms[room]
+	delete(c.rooms, room)
+	j.lr.remove(c)
+	ev := protocol.Marshal(protocol.MemberLeftEvent{Type: protocol.TypeMemberLeft, Room: room, MemberID: j.me.MemberID, TS: now()})
+	if _, err := c.h.cfg.Broker.Exit(ctx, room, c.id, j.me.MemberID, ev); err != nil {
+		c.h.log.Warn("presence exit failed; the entry will expire", "conn", c.id, "room", room, "err", err)
+	}
+	c.h.release(j.lr)
+}
+
+func (c *conn) sendMessage(ctx context.Context, f protocol.Frame) {
+	j, ok := c.rooms[f.Room]
+	if !ok {
+		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeNotJoined))
+		return
+	}
+	msgID := newID()
+	ev := protocol.Marshal(protocol.MessageEvent{Type: protocol.TypeMessage, Room: f.Room, MessageID: msgID, From: j.me, Text: f.Text, TS: now()})
+	seq, err := c.h.cfg.Broker.Publish(ctx, f.Room, ev)
+	if err != nil {
+		c.h.log.Warn("send failed", "conn", c.id, "room", f.Room, "err", err)
+		c.replyErr(f.ID, f.Room, protocol.AsError(err))
+		return
+	}
+	if f.ID != "" {
+		c.reply(protocol.OK{Type: protocol.TypeOK, ID: f.ID, Room: f.Room, MessageID: msgID, Seq: seq})
+	}
+}

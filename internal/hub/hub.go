@@ -1,0 +1,233 @@
+// Package hub serves WebSocket connections on one node: it authenticates
+// them, runs their reader and writer goroutines, keeps which local
+// connection is in which room, and fans room events out from the broker to
+// local sockets. Everything shared between nodes (seq, presence, delivery to
+// other nodes) goes through the Broker.
+//
+// Concurrency (see docs/architecture.md): each connection has one reader
+// goroutine (which handles its commands in order) and one writer goroutine
+// (the only one that writes to the socket), both owned by Serve and stopped
+// when the connection ends. The hub's own goroutine is the heartbeat ticker
+// run by Run. Lock order: localRoom.subMu → Hub.roomsMu; localRoom.mu and
+// Hub.connsMu are leaves.
+package hub
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"hearth/internal/auth"
+	"hearth/internal/protocol"
+)
+
+// Broker is what the hub needs from the cross-node layer. Implementations
+// (internal/broker) document their delivery guarantee; the hub relies on
+// this: after Subscribe(room) returns nil, every event published to room is
+// handed to Hub.Deliver once, in seq order, until Unsubscribe(room).
+type Broker interface {
+	// Subscribe starts delivery of room's events to this node, returning
+	// once the subscription is confirmed.
+	Subscribe(ctx context.Context, room string) error
+	// Unsubscribe stops delivery of room's events to this node.
+	Unsubscribe(ctx context.Context, room string) error
+	// Publish assigns room's next seq to event (a JSON object without seq)
+	// and delivers it to every subscribed node; it returns the seq.
+	Publish(ctx context.Context, room string, event []byte) (uint64, error)
+	// Enter records connection connID of member in room; if it is the
+	// member's first connection there, joinedEvent is published. It returns
+	// the member's presence in effect (the first connection's display name).
+	Enter(ctx context.Context, room, connID string, member protocol.Member, joinedEvent []byte) (protocol.Member, uint64, error)
+	// Exit removes connection connID of memberID from room; if it was the
+	// member's last connection, leftEvent is published.
+	Exit(ctx context.Context, room, connID, memberID string, leftEvent []byte) (uint64, error)
+	// Members lists the members present in room.
+	Members(ctx context.Context, room string) ([]protocol.Member, error)
+}
+
+// Authenticator verifies bearer tokens.
+type Authenticator interface {
+	// Verify returns the identity a token carries, or an error wrapping a
+	// *protocol.Error (invalid_token, token_expired).
+	Verify(token string) (auth.Identity, error)
+}
+
+// Defaults for Config's zero fields.
+const (
+	DefaultSendQueue    = 256              // events queued per connection before it counts as a slow consumer
+	DefaultHeartbeat    = 25 * time.Second // WebSocket ping interval, one shared ticker for all connections
+	DefaultPingTimeout  = 15 * time.Second // a pong must arrive within this, or the connection is closed
+	DefaultWriteTimeout = 10 * time.Second // deadline of every socket write
+	maxBatchBytes       = 64 << 10         // events batched into one frame up to about this size
+	leaveTimeout        = 5 * time.Second  // bound on the broker calls made when a connection ends
+)
+
+// Config configures a Hub. Broker, Auth and MemberIDs are required.
+type Config struct {
+	Broker    Broker
+	Auth      Authenticator
+	MemberIDs auth.MemberIDs
+	Logger    *slog.Logger
+
+	SendQueue    int           // DefaultSendQueue when 0
+	Heartbeat    time.Duration // DefaultHeartbeat when 0
+	PingTimeout  time.Duration // DefaultPingTimeout when 0
+	WriteTimeout time.Duration // DefaultWriteTimeout when 0
+	AuthTimeout  time.Duration // protocol.AuthTimeout when 0
+}
+
+// Stats are the hub's counters, read with Hub.Stats.
+type Stats struct {
+	Connections   int64  // connections open now
+	SlowConsumers uint64 // connections closed with 1013 because their queue overflowed
+	Rooms         int    // rooms with at least one local connection
+}
+
+// Hub is one node's connection registry and fan-out. Create it with New,
+// run its heartbeat with Run, pass Deliver to the broker, hand each upgraded
+// WebSocket to Serve, and call Shutdown to close everything.
+type Hub struct {
+	cfg Config
+	log *slog.Logger
+
+	connsMu sync.Mutex
+	conns   map[*conn]struct{}
+	closing bool
+	serving sync.WaitGroup
+
+	roomsMu sync.RWMutex
+	rooms   map[string]*localRoom
+
+	beat atomic.Pointer[chan struct{}] // closed and replaced at every heartbeat tick
+
+	connections   atomic.Int64
+	slowConsumers atomic.Uint64
+}
+
+// New returns a Hub for cfg, filling defaults.
+func New(cfg Config) *Hub {
+	cfg.SendQueue = cmp.Or(cfg.SendQueue, DefaultSendQueue)
+	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, DefaultHeartbeat)
+	cfg.PingTimeout = cmp.Or(cfg.PingTimeout, DefaultPingTimeout)
+	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
+	cfg.AuthTimeout = cmp.Or(cfg.AuthTimeout, protocol.AuthTimeout)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), rooms: make(map[string]*localRoom)}
+	beat := make(chan struct{})
+	h.beat.Store(&beat)
+	return h
+}
+
+// Run drives the heartbeat: every Heartbeat it wakes every connection's
+// writer to ping its peer. One ticker for the whole node, not one timer per
+// connection. It returns when ctx ends.
+func (h *Hub) Run(ctx context.Context) error {
+	t := time.NewTicker(h.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			next := make(chan struct{})
+			close(*h.beat.Swap(&next))
+		}
+	}
+}
+
+// Stats returns the hub's counters now.
+func (h *Hub) Stats() Stats {
+	h.roomsMu.RLock()
+	rooms := len(h.rooms)
+	h.roomsMu.RUnlock()
+	return Stats{Connections: h.connections.Load(), SlowConsumers: h.slowConsumers.Load(), Rooms: rooms}
+}
+
+// Deliver hands one room event from the broker to every local connection in
+// the room: the same bytes are queued to each, without blocking. It is the
+// broker's DeliverFunc.
+func (h *Hub) Deliver(room string, frame []byte) {
+	h.roomsMu.RLock()
+	lr := h.rooms[room]
+	h.roomsMu.RUnlock()
+	if lr != nil {
+		lr.deliver(frame)
+	}
+}
+
+// Shutdown closes every connection with 1012 (service restart, so clients
+// reconnect, to another node if there is one) and refuses new ones. It
+// returns when every Serve call has returned, or when ctx ends, in which
+// case the remaining sockets are closed without a handshake. net/http's
+// Server.Shutdown does not close hijacked connections; this does.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.connsMu.Lock()
+	h.closing = true
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.connsMu.Unlock()
+	for _, c := range conns {
+		c.close(protocol.CloseServiceRestart, false)
+	}
+	done := make(chan struct{})
+	go func() { h.serving.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range conns {
+			_ = c.ws.CloseNow()
+		}
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (h *Hub) register(c *conn) bool {
+	h.connsMu.Lock()
+	defer h.connsMu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	h.serving.Add(1)
+	h.connections.Add(1)
+	return true
+}
+
+func (h *Hub) unregister(c *conn) {
+	h.connsMu.Lock()
+	delete(h.conns, c)
+	h.connsMu.Unlock()
+	h.connections.Add(-1)
+	h.serving.Done()
+}
+
+// newID returns a random 16-character base32 id (80 bits), for connection
+// and message ids.
+func newID() string { return rand.Text()[:16] }
+
+// Serve runs one upgraded WebSocket until it ends. ident is the identity
+// from an Authorization header checked before the upgrade, or nil, in which
+// case the first frame must be auth. Serve owns the connection's reader and
+// writer goroutines and returns only when both have stopped and the
+// connection has left its rooms. The caller must not use ws afterwards.
+func (h *Hub) Serve(ctx context.Context, ws *websocket.Conn, ident *auth.Identity) {
+	c := newConn(h, ws)
+	if !h.register(c) {
+		_ = ws.Close(websocket.StatusCode(protocol.CloseServiceRestart), protocol.CloseServiceRestart.Reason())
+		return
+	}
+	defer h.unregister(c)
+	c.run(ctx, ident)
+}

@@ -1,0 +1,219 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Client frame types of protocol v1.
+const (
+	TypeAuth  = "auth"
+	TypeJoin  = "join"
+	TypeSend  = "send"
+	TypeLeave = "leave"
+	TypePing  = "ping"
+)
+
+// Frame is one decoded client frame. Every client frame is a JSON object with
+// a "type" and an optional request "id"; the other fields are used by the
+// types that name them and ignored by the others (so that a newer client can
+// add fields without breaking an older server).
+type Frame struct {
+	Type        string `json:"type"`
+	ID          string `json:"id,omitempty"`
+	Token       string `json:"token,omitempty"`        // auth
+	Room        string `json:"room,omitempty"`         // join, send, leave
+	DisplayName string `json:"display_name,omitempty"` // join: NFC, trimmed by DecodeFrame
+	Text        string `json:"text,omitempty"`         // send: NFC-normalized by DecodeFrame
+}
+
+// fieldCheck validates one field of a decoded frame in place.
+type fieldCheck func(f *Frame) *Error
+
+// frameRules lists, per client frame type, the checks its fields must pass,
+// in the order they are reported.
+var frameRules = map[string][]fieldCheck{
+	TypeAuth:  {required("token", func(f *Frame) string { return f.Token }), checkToken},
+	TypeJoin:  {checkRoom, checkDisplayName},
+	TypeSend:  {checkRoom, checkText},
+	TypeLeave: {checkRoom},
+	TypePing:  nil,
+}
+
+// DecodeFrame parses and validates one client frame. It never panics and
+// never returns a partly valid frame: either every field the type needs is
+// present and valid (text and display name normalized to NFC), or the
+// *Error says precisely what is wrong. The returned Frame carries the
+// request id whenever it could be read, so that the error reply can name it.
+func DecodeFrame(data []byte) (Frame, *Error) {
+	var f Frame
+	if !utf8.Valid(data) {
+		return f, Err(CodeInvalidUTF8)
+	}
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return f, Err(CodeBadJSON)
+	}
+	if err := json.Unmarshal(trimmed, &f); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			f.ID = salvageID(trimmed)
+			return f, Errf(CodeBadField, "The field %q has the wrong type.", te.Field)
+		}
+		return Frame{}, Err(CodeBadJSON)
+	}
+	if len(f.ID) > MaxRequestIDBytes {
+		f.ID = ""
+		return f, Errf(CodeBadField, "The field \"id\" can be at most %d bytes long.", MaxRequestIDBytes)
+	}
+	if f.Type == "" {
+		return f, Errf(CodeMissingField, "The field \"type\" is required.")
+	}
+	rules, ok := frameRules[f.Type]
+	if !ok {
+		return f, Errf(CodeUnknownType, "The frame type %q is not part of protocol %s.", clip(f.Type, 32), Subprotocol)
+	}
+	for _, check := range rules {
+		if e := check(&f); e != nil {
+			return f, e
+		}
+	}
+	return f, nil
+}
+
+// salvageID reads just the request id of a frame whose other fields failed
+// to decode, so the error reply can still carry it.
+func salvageID(data []byte) string {
+	var v struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(data, &v) != nil {
+		return ""
+	}
+	var id string
+	if json.Unmarshal(v.ID, &id) != nil || len(id) > MaxRequestIDBytes {
+		return ""
+	}
+	return id
+}
+
+func required(name string, get func(*Frame) string) fieldCheck {
+	return func(f *Frame) *Error {
+		if get(f) == "" {
+			return Errf(CodeMissingField, "The field %q is required.", name)
+		}
+		return nil
+	}
+}
+
+func checkToken(f *Frame) *Error {
+	if len(f.Token) > MaxTokenBytes {
+		return Err(CodeInvalidToken)
+	}
+	return nil
+}
+
+func checkRoom(f *Frame) *Error {
+	if f.Room == "" {
+		return Errf(CodeMissingField, "The field \"room\" is required.")
+	}
+	if !ValidRoomID(f.Room) {
+		return Err(CodeInvalidRoom)
+	}
+	return nil
+}
+
+func checkText(f *Frame) *Error {
+	text, e := NormalizeText(f.Text)
+	if e != nil {
+		return e
+	}
+	f.Text = text
+	return nil
+}
+
+func checkDisplayName(f *Frame) *Error {
+	name, e := NormalizeDisplayName(f.DisplayName)
+	if e != nil {
+		return e
+	}
+	f.DisplayName = name
+	return nil
+}
+
+// ValidRoomID reports whether id is 1 to MaxRoomIDBytes characters from
+// [A-Za-z0-9_-] starting with a letter or digit. Room ids appear in Redis key
+// and channel names, so nothing else is allowed.
+func ValidRoomID(id string) bool {
+	if id == "" || len(id) > MaxRoomIDBytes {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case (c == '-' || c == '_') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// NormalizeText returns message text in NFC and checks its length: 1 to
+// MaxTextRunes code points, not only white space. Errors: CodeTextEmpty,
+// CodeTextTooLong. The length is checked on the raw bytes first, so a huge
+// text is refused before it is normalized.
+func NormalizeText(text string) (string, *Error) {
+	if len(text) > MaxFrameBytes {
+		return "", Err(CodeTextTooLong)
+	}
+	text = norm.NFC.String(text)
+	if strings.TrimSpace(text) == "" {
+		return "", Err(CodeTextEmpty)
+	}
+	if utf8.RuneCountInString(text) > MaxTextRunes {
+		return "", Err(CodeTextTooLong)
+	}
+	return text, nil
+}
+
+// NormalizeDisplayName trims and NFC-normalizes a display name and checks it:
+// 1 to MaxDisplayNameRunes code points, with no control (Cc), format (Cf:
+// zero-width, bidi controls, soft hyphen), line or paragraph separator, or
+// private-use characters. Errors: CodeNameEmpty, CodeNameTooLong,
+// CodeNameInvalidChar.
+func NormalizeDisplayName(name string) (string, *Error) {
+	if len(name) > 4*MaxDisplayNameRunes*4 {
+		return "", Err(CodeNameTooLong)
+	}
+	name = strings.TrimSpace(norm.NFC.String(name))
+	if name == "" {
+		return "", Err(CodeNameEmpty)
+	}
+	if utf8.RuneCountInString(name) > MaxDisplayNameRunes {
+		return "", Err(CodeNameTooLong)
+	}
+	for _, r := range name {
+		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co) || r == utf8.RuneError {
+			return "", Err(CodeNameInvalidChar)
+		}
+	}
+	return name, nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

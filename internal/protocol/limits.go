@@ -1,0 +1,53 @@
+// Package protocol defines Hearth's wire protocol v1: the frames a client
+// sends, the events a server sends, their validation, the limits that bound
+// them, the error codes and the WebSocket close codes. It does no I/O.
+//
+// The protocol is described for people in docs/protocol.md; this package is
+// its single source of truth in code: every limit and every user-facing
+// sentence lives here once.
+package protocol
+
+import "time"
+
+// Subprotocol is the WebSocket subprotocol (Sec-WebSocket-Protocol) a client
+// must offer on the upgrade to /ws. A later, incompatible protocol gets a new
+// name ("hearth.v2") so that old and new clients can be told apart.
+const Subprotocol = "hearth.v1"
+
+// Limits of protocol v1. Each is enforced by the server before the value is
+// used; a client that exceeds one gets the error code named beside it.
+const (
+	// MaxFrameBytes is the WebSocket read limit for one client frame, in
+	// bytes (64 KiB). A larger frame closes the connection with
+	// CloseMessageTooBig (1009): the frame is abusive, not a typo.
+	MaxFrameBytes = 64 << 10
+
+	// MaxTextRunes is the longest message text, in Unicode code points after
+	// NFC normalization (CodeTextTooLong).
+	MaxTextRunes = 4000
+
+	// MaxDisplayNameRunes is the longest display name, in code points after
+	// trimming and NFC normalization (CodeNameTooLong).
+	MaxDisplayNameRunes = 32
+
+	// MaxRoomIDBytes is the longest room id, in bytes; a room id is 1 to 64
+	// characters from [A-Za-z0-9_-], starting with a letter or digit
+	// (CodeInvalidRoom).
+	MaxRoomIDBytes = 64
+
+	// MaxRequestIDBytes is the longest request "id" a client may attach to a
+	// frame, in bytes (CodeBadField).
+	MaxRequestIDBytes = 64
+
+	// MaxTokenBytes is the longest bearer token accepted, in bytes (4 KiB);
+	// a longer one is refused before any parsing (CodeInvalidToken).
+	MaxTokenBytes = 4 << 10
+
+	// MaxRoomsPerConn is how many rooms one connection may have joined at
+	// once (CodeTooManyRooms).
+	MaxRoomsPerConn = 5
+
+	// AuthTimeout is how long a connection may stay unauthenticated after
+	// the upgrade before it is closed with CloseUnauthorized (4401).
+	AuthTimeout = 10 * time.Second
+)

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"hearth/internal/auth"
+	"hearth/internal/broker"
+	"hearth/internal/config"
+	"hearth/internal/httpapi"
+	"hearth/internal/hub"
+	"hearth/internal/protocol"
+	"hearth/static"
+)
+
+// demoRoom is the room -dev mode prepares and links to.
+const demoRoom = "demo"
+
+// devTokenTTL is how long the tokens in -dev links stay valid.
+const devTokenTTL = 12 * time.Hour
+
+// run is the whole program: `token …` mints a token, anything else serves.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "token" {
+		return runToken(args[1:], getenv, stdout)
+	}
+	cfg, err := config.Load(args, getenv)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, stdout)
+}
+
+// runToken implements `server token -sub ID [-role member|facilitator] [-ttl 8h]`.
+func runToken(args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	sub := fs.String("sub", "", "user id (the token's sub claim); required")
+	role := fs.String("role", protocol.RoleMember, "member or facilitator")
+	ttl := fs.Duration("ttl", 8*time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	secret := getenv("HEARTH_JWT_SECRET")
+	if secret == "" {
+		return errors.New("token: HEARTH_JWT_SECRET is not set; the token must be signed with the server's key")
+	}
+	tok, err := auth.Mint(authConfig(config.Config{JWTSecret: []byte(secret),
+		JWTIssuer: getenv("HEARTH_JWT_ISSUER"), JWTAudience: getenv("HEARTH_JWT_AUDIENCE")}), *sub, *role, *ttl, time.Now())
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	_, err = fmt.Fprintln(stdout, tok)
+	return err
+}
+
+func authConfig(cfg config.Config) auth.Config {
+	return auth.Config{Secret: cfg.JWTSecret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// closer is a broker that holds resources.
+type closer interface{ Close() error }
+
+// serve runs the node until ctx ends, then shuts down gracefully within
+// cfg.ShutdownTimeout.
+func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	log := newLogger(cfg, stdout)
+	verifier, err := auth.NewVerifier(authConfig(cfg))
+	if err != nil {
+		return err
+	}
+
+	// The broker hands events to the hub, and the hub publishes through the
+	// broker: h is set before any event can arrive.
+	var h *hub.Hub
+	deliver := func(room string, frame []byte) { h.Deliver(room, frame) }
+	var b hub.Broker
+	var ping func(context.Context) error
+	mode := "embedded"
+	if cfg.RedisURL == "" {
+		b = broker.NewMemory(deliver)
+	} else {
+		mode = "distributed"
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rb, err := broker.NewRedis(cctx, broker.RedisConfig{URL: cfg.RedisURL, Logger: log}, deliver)
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer rb.Close()
+		b = rb
+		ping = func(ctx context.Context) error { return rb.Client().Ping(ctx).Err() }
+	}
+	h = hub.New(hub.Config{Broker: b, Auth: verifier, MemberIDs: auth.NewMemberIDs(auth.DeriveMemberKey(cfg.JWTSecret)), Logger: log})
+
+	var stopping atomic.Bool
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	handler := httpapi.New(httpapi.Config{
+		Hub: h, Verifier: verifier, AllowedOrigins: cfg.AllowedOrigins, Static: static.FS,
+		BaseContext: baseCtx, Logger: log,
+		Ready: func(ctx context.Context) error {
+			if stopping.Load() {
+				return errors.New("shutting down")
+			}
+			if ping != nil {
+				return ping(ctx)
+			}
+			return nil
+		},
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx }}
+	log.Info("hearth listening", "addr", ln.Addr().String(), "mode", mode, "dev", cfg.Dev)
+	if cfg.Dev {
+		if err := printDevLinks(stdout, cfg, ln.Addr()); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return h.Run(gctx) })
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		stopping.Store(true)
+		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		herr := h.Shutdown(sctx) // closes every WebSocket with 1012
+		serr := srv.Shutdown(sctx)
+		cancelBase()
+		return errors.Join(herr, serr)
+	})
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// printDevLinks prints one facilitator and three member sign-in links to the
+// demo room. The token rides in the URL fragment, which browsers never send
+// to a server, so it stays out of access logs.
+func printDevLinks(w io.Writer, cfg config.Config, addr net.Addr) error {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	base := "http://" + net.JoinHostPort(host, port) + "/"
+	users := []struct{ sub, role, label string }{
+		{"dev-facilitator", protocol.RoleFacilitator, "facilitator"},
+		{"dev-member-1", protocol.RoleMember, "member 1"},
+		{"dev-member-2", protocol.RoleMember, "member 2"},
+		{"dev-member-3", protocol.RoleMember, "member 3"},
+	}
+	var sb strings.Builder
+	sb.WriteString("\nHearth is running in development mode. Open these links (each in its own browser profile or window):\n\n")
+	for _, u := range users {
+		tok, err := auth.Mint(authConfig(cfg), u.sub, u.role, devTokenTTL, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&sb, "  %-12s %s#token=%s&room=%s\n", u.label+":", base, tok, demoRoom)
+	}
+	if cfg.SecretGenerated {
+		sb.WriteString("\n(The JWT secret is random for this run: these links stop working when the server restarts.)\n")
+	}
+	sb.WriteString("\n")
+	_, err := io.WriteString(w, sb.String())
+	return err
+}

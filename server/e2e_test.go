@@ -75,7 +75,7 @@ func startProcess(t *testing.T, bin string, env []string, args ...string) (*exec
 // chat; SIGTERM closes the clients with 1012 and the process exits cleanly.
 func TestDevServerEndToEnd(t *testing.T) {
 	bin := buildServer(t)
-	cmd, base, links := startProcess(t, bin, []string{"HEARTH_JWT_SECRET="}, "-dev", "-addr", "127.0.0.1:0")
+	cmd, base, links := startProcess(t, bin, []string{"HEARTH_JWT_SECRET="}, "-dev", "-addr", "127.0.0.1:0", "-data", t.TempDir())
 	if !strings.HasPrefix(base, "http://127.0.0.1:") {
 		t.Fatalf("link base %q", base)
 	}
@@ -143,7 +143,8 @@ func TestDevServerEndToEnd(t *testing.T) {
 }
 
 // Two server processes over one private Redis, in distributed mode, with a
-// shared secret: a member on each chats with the other.
+// shared secret: a member on each chats with the other in the demo room both
+// prepared in the shared store.
 func TestTwoProcessesOverRedis(t *testing.T) {
 	rds := redistest.Start(t)
 	bin := buildServer(t)
@@ -161,24 +162,24 @@ func TestTwoProcessesOverRedis(t *testing.T) {
 		}
 		return s
 	}
-	a, err := client.Dial(ctx, "ws"+strings.TrimPrefix(base1, "http")+"ws", tok("a"), nil)
+	a, err := client.Dial(ctx, "ws"+strings.TrimPrefix(base1, "http")+"ws", tok("dev-member-1"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := client.Dial(ctx, "ws"+strings.TrimPrefix(base2, "http")+"ws", tok("b"), &client.Options{BearerHeader: true})
+	b, err := client.Dial(ctx, "ws"+strings.TrimPrefix(base2, "http")+"ws", tok("dev-member-2"), &client.Options{BearerHeader: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if _, err := a.Join(ctx, "group-7", "A"); err != nil {
+	if _, err := a.Join(ctx, "demo", "A"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Join(ctx, "group-7", "B"); err != nil {
+	if _, err := b.Join(ctx, "demo", "B"); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		if _, err := a.Send(ctx, "group-7", fmt.Sprint("ping ", i)); err != nil {
+		if _, err := a.Send(ctx, "demo", fmt.Sprint("ping ", i)); err != nil {
 			t.Fatal(err)
 		}
 	}

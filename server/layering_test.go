@@ -18,12 +18,14 @@ var allowedImports = map[string][]string{
 	"hearth/internal/auth":     {"hearth/internal/protocol"},
 	"hearth/internal/config":   {"hearth/internal/auth"},
 	"hearth/internal/broker":   {"hearth/internal/protocol"},
-	"hearth/internal/hub":      {"hearth/internal/auth", "hearth/internal/protocol"},
-	"hearth/internal/httpapi":  {"hearth/internal/auth", "hearth/internal/config", "hearth/internal/protocol"},
+	"hearth/internal/room":     {"hearth/internal/protocol"},
+	"hearth/internal/store":    {"hearth/internal/room"},
+	"hearth/internal/hub":      {"hearth/internal/auth", "hearth/internal/protocol", "hearth/internal/room"},
+	"hearth/internal/httpapi":  {"hearth/internal/auth", "hearth/internal/config", "hearth/internal/protocol", "hearth/internal/room"},
 	// Test-only helpers.
 	"hearth/internal/redistest": {},
 	"hearth/internal/hubtest": {"hearth/internal/auth", "hearth/internal/broker", "hearth/internal/httpapi",
-		"hearth/internal/hub", "hearth/internal/protocol"},
+		"hearth/internal/hub", "hearth/internal/protocol", "hearth/internal/room", "hearth/internal/store"},
 	// The client is a standalone package a third party could copy: it shares
 	// nothing with the server but the protocol document.
 	"hearth/client":            {},
@@ -39,6 +41,8 @@ var forbidden = []struct{ from, to string }{
 	{"hearth/client", "hearth/internal/"},
 	{"hearth/internal/room", "hearth/internal/hub"},
 	{"hearth/internal/room", "hearth/internal/httpapi"},
+	{"hearth/internal/room", "hearth/internal/broker"},
+	{"hearth/internal/room", "hearth/internal/store"},
 	{"hearth/internal/crisis", "hearth/internal/"},
 	{"hearth/internal/checkin", "hearth/internal/hub"},
 	{"hearth/internal/checkin", "hearth/internal/httpapi"},

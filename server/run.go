@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,8 @@ import (
 	"hearth/internal/httpapi"
 	"hearth/internal/hub"
 	"hearth/internal/protocol"
+	"hearth/internal/room"
+	"hearth/internal/store"
 	"hearth/static"
 )
 
@@ -77,9 +80,6 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// closer is a broker that holds resources.
-type closer interface{ Close() error }
-
 // serve runs the node until ctx ends, then shuts down gracefully within
 // cfg.ShutdownTimeout.
 func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
@@ -93,30 +93,58 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	// broker: h is set before any event can arrive.
 	var h *hub.Hub
 	deliver := func(room string, frame []byte) { h.Deliver(room, frame) }
-	var b hub.Broker
+	var b interface {
+		hub.Broker
+		SetTimerHandler(func([]byte))
+		Close() error
+	}
+	var st interface {
+		room.Store
+		Close() error
+	}
 	var ping func(context.Context) error
 	mode := "embedded"
 	if cfg.RedisURL == "" {
 		b = broker.NewMemory(deliver)
+		bs, err := store.OpenBolt(filepath.Join(cfg.DataDir, "hearth.db"))
+		if err != nil {
+			return err
+		}
+		st = bs
 	} else {
 		mode = "distributed"
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		rb, err := broker.NewRedis(cctx, broker.RedisConfig{URL: cfg.RedisURL, Logger: log}, deliver)
-		cancel()
 		if err != nil {
+			cancel()
 			return err
 		}
-		defer rb.Close()
-		b = rb
+		rs, err := store.NewRedis(cctx, cfg.RedisURL)
+		cancel()
+		if err != nil {
+			_ = rb.Close()
+			return err
+		}
+		b, st = rb, rs
 		ping = func(ctx context.Context) error { return rb.Client().Ping(ctx).Err() }
 	}
-	h = hub.New(hub.Config{Broker: b, Auth: verifier, MemberIDs: auth.NewMemberIDs(auth.DeriveMemberKey(cfg.JWTSecret)), Logger: log})
+	defer st.Close()
+	defer b.Close()
+	memberIDs := auth.NewMemberIDs(auth.DeriveMemberKey(cfg.JWTSecret))
+	rooms := room.NewService(st, memberIDs.For)
+	h = hub.New(hub.Config{Broker: b, Auth: verifier, MemberIDs: memberIDs, Rooms: rooms, Logger: log})
+	b.SetTimerHandler(h.OnTimer)
+	if cfg.Dev {
+		if err := ensureDemoRoom(ctx, rooms); err != nil {
+			return err
+		}
+	}
 
 	var stopping atomic.Bool
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
 	handler := httpapi.New(httpapi.Config{
-		Hub: h, Verifier: verifier, AllowedOrigins: cfg.AllowedOrigins, Static: static.FS,
+		Hub: h, Verifier: verifier, Rooms: rooms, AllowedOrigins: cfg.AllowedOrigins, Static: static.FS,
 		BaseContext: baseCtx, Logger: log,
 		Ready: func(ctx context.Context) error {
 			if stopping.Load() {
@@ -166,6 +194,29 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	return err
 }
 
+// Users of the -dev demo room.
+var devUsers = []struct{ sub, role, label string }{
+	{"dev-facilitator", protocol.RoleFacilitator, "facilitator"},
+	{"dev-member-1", protocol.RoleMember, "member 1"},
+	{"dev-member-2", protocol.RoleMember, "member 2"},
+	{"dev-member-3", protocol.RoleMember, "member 3"},
+}
+
+// ensureDemoRoom makes the demo room exist with the dev users on its roster,
+// a session open and no waiting room, so a printed link leads straight into
+// the conversation.
+func ensureDemoRoom(ctx context.Context, rooms *room.Service) error {
+	var roster []string
+	for _, u := range devUsers[1:] {
+		roster = append(roster, u.sub)
+	}
+	_, err := rooms.Ensure(ctx, demoRoom, devUsers[0].sub, roster, room.CreateParams{Name: "Demo group", Kind: room.KindSupport})
+	if err != nil {
+		return fmt.Errorf("preparing the demo room: %w", err)
+	}
+	return nil
+}
+
 // printDevLinks prints one facilitator and three member sign-in links to the
 // demo room. The token rides in the URL fragment, which browsers never send
 // to a server, so it stays out of access logs.
@@ -175,15 +226,9 @@ func printDevLinks(w io.Writer, cfg config.Config, addr net.Addr) error {
 		host = "localhost"
 	}
 	base := "http://" + net.JoinHostPort(host, port) + "/"
-	users := []struct{ sub, role, label string }{
-		{"dev-facilitator", protocol.RoleFacilitator, "facilitator"},
-		{"dev-member-1", protocol.RoleMember, "member 1"},
-		{"dev-member-2", protocol.RoleMember, "member 2"},
-		{"dev-member-3", protocol.RoleMember, "member 3"},
-	}
 	var sb strings.Builder
 	sb.WriteString("\nHearth is running in development mode. Open these links (each in its own browser profile or window):\n\n")
-	for _, u := range users {
+	for _, u := range devUsers {
 		tok, err := auth.Mint(authConfig(cfg), u.sub, u.role, devTokenTTL, time.Now())
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"hearth/internal/protocol"
 )
@@ -17,6 +18,11 @@ type Memory struct {
 
 	mu    sync.Mutex // guards rooms (the map only)
 	rooms map[string]*memRoom
+
+	timersMu sync.Mutex // guards the fields below
+	timers   map[string]*time.Timer
+	onTimer  func(payload []byte)
+	closed   bool
 }
 
 type memRoom struct {
@@ -24,6 +30,7 @@ type memRoom struct {
 	seq        uint64
 	subscribed bool
 	members    map[string]*memMember // by member id
+	limits     map[string]time.Time  // PublishLimited windows: key -> end
 }
 
 type memMember struct {
@@ -33,7 +40,7 @@ type memMember struct {
 
 // NewMemory returns an empty in-memory broker that hands events to deliver.
 func NewMemory(deliver DeliverFunc) *Memory {
-	return &Memory{deliver: deliver, rooms: make(map[string]*memRoom)}
+	return &Memory{deliver: deliver, rooms: make(map[string]*memRoom), timers: make(map[string]*time.Timer)}
 }
 
 func (m *Memory) room(id string) *memRoom {
@@ -133,4 +140,85 @@ func (m *Memory) Members(_ context.Context, room string) ([]protocol.Member, err
 	}
 	slices.SortFunc(out, func(a, b protocol.Member) int { return strings.Compare(a.MemberID, b.MemberID) })
 	return out, nil
+}
+
+// PublishControl delivers msg, a control message for the nodes (not a room
+// event: it takes no seq and clients never see it), to this node if it is
+// subscribed to room. It never fails.
+func (m *Memory) PublishControl(_ context.Context, room string, msg []byte) error {
+	r := m.room(room)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.subscribed {
+		m.deliver(room, msg)
+	}
+	return nil
+}
+
+// PublishLimited is Publish, unless key was used within every: then nothing
+// is published and the time left is returned. A successful publish starts a
+// new window for key. It never fails.
+func (m *Memory) PublishLimited(ctx context.Context, room string, event []byte, key string, every time.Duration) (uint64, time.Duration, error) {
+	r := m.room(room)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if until, ok := r.limits[key]; ok && now.Before(until) {
+		return 0, until.Sub(now), nil
+	}
+	if r.limits == nil {
+		r.limits = map[string]time.Time{}
+	}
+	for k, until := range r.limits { // keep the map as small as the live windows
+		if !now.Before(until) {
+			delete(r.limits, k)
+		}
+	}
+	r.limits[key] = now.Add(every)
+	return r.publishLocked(m.deliver, room, event), 0, nil
+}
+
+// Schedule arranges for payload to be handed to the timer handler (see
+// SetTimerHandler) at due, once. A timer with the same id replaces the
+// earlier one. It never fails.
+func (m *Memory) Schedule(_ context.Context, due time.Time, id string, payload []byte) error {
+	m.timersMu.Lock()
+	defer m.timersMu.Unlock()
+	if m.closed {
+		return nil
+	}
+	if t, ok := m.timers[id]; ok {
+		t.Stop()
+	}
+	m.timers[id] = time.AfterFunc(time.Until(due), func() {
+		m.timersMu.Lock()
+		delete(m.timers, id)
+		fn := m.onTimer
+		closed := m.closed
+		m.timersMu.Unlock()
+		if fn != nil && !closed {
+			fn(payload)
+		}
+	})
+	return nil
+}
+
+// SetTimerHandler sets the function that receives fired timers' payloads.
+// It is called from a timer's own goroutine and may block briefly.
+func (m *Memory) SetTimerHandler(fn func(payload []byte)) {
+	m.timersMu.Lock()
+	m.onTimer = fn
+	m.timersMu.Unlock()
+}
+
+// Close stops every pending timer; none fires afterwards.
+func (m *Memory) Close() error {
+	m.timersMu.Lock()
+	defer m.timersMu.Unlock()
+	m.closed = true
+	for id, t := range m.timers {
+		t.Stop()
+		delete(m.timers, id)
+	}
+	return nil
 }

@@ -137,9 +137,9 @@ end
 if #ids == 0 then return {} end
 return redis.call('HMGET', KEYS[3], unpack(ids))`)
 
-// Redis is the distributed broker. It owns two goroutines — the pub/sub
-// receive loop and the presence refresher — started by NewRedis and stopped
-// by Close. It is safe for concurrent use.
+// Redis is the distributed broker. It owns three goroutines — the pub/sub
+// receive loop, the presence refresher and the timer claimer — started by
+// NewRedis and stopped by Close. It is safe for concurrent use.
 type Redis struct {
 	rdb     *redis.Client
 	ps      *redis.PubSub
@@ -155,6 +155,7 @@ type Redis struct {
 	mu      sync.Mutex
 	waiting map[string][]chan struct{}     // channel -> Subscribe calls awaiting confirmation
 	entries map[string]map[string]struct{} // room -> presence entries this node owns
+	onTimer func(payload []byte)
 }
 
 // NewRedis connects to the Redis at cfg.URL, checks that it answers,
@@ -188,9 +189,10 @@ func NewRedis(ctx context.Context, cfg RedisConfig, deliver DeliverFunc) (*Redis
 	}
 	r.ttl = 3 * r.every
 	msgs := r.ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
-	r.wg.Add(2)
+	r.wg.Add(3)
 	go r.receive(msgs)
 	go r.refreshLoop(runCtx)
+	go r.timerLoop(runCtx)
 	return r, nil
 }
 
@@ -398,3 +400,107 @@ func (r *Redis) refresh(ctx context.Context) {
 
 // String identifies this node in logs.
 func (r *Redis) String() string { return "redis-broker(node=" + r.node + ")" }
+
+// PublishControl publishes msg, a control message for the nodes (no seq;
+// clients never see it), on room's channel, after any event published
+// before it. Errors: ErrUnavailable.
+func (r *Redis) PublishControl(ctx context.Context, room string, msg []byte) error {
+	if err := r.rdb.Publish(ctx, channel(room), msg).Err(); err != nil {
+		return unavailable("publish control", err)
+	}
+	return nil
+}
+
+// KEYS: seq, limit key. ARGV: channel, event, window ms. Returns {seq, 0} or
+// {0, ms left} when the limit key is still set.
+var limitedScript = redis.NewScript(luaPublish + `
+local left = redis.call('PTTL', KEYS[2])
+if left > 0 then return {0, left} end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+return {publish(ARGV[1], ARGV[2]), 0}`)
+
+// PublishLimited is Publish, unless key was used within every: then nothing
+// is published and the time left is returned. The check, the new window and
+// the publish are one Lua script, so the limit holds across nodes.
+// Errors: ErrUnavailable.
+func (r *Redis) PublishLimited(ctx context.Context, room string, event []byte, key string, every time.Duration) (uint64, time.Duration, error) {
+	res, err := limitedScript.Run(ctx, r.rdb, []string{seqKey(room), "hearth:{" + room + "}:limit:" + key},
+		channel(room), event, every.Milliseconds()).Int64Slice()
+	if err != nil || len(res) != 2 {
+		return 0, 0, unavailable("publish", err)
+	}
+	return uint64(res[0]), time.Duration(res[1]) * time.Millisecond, nil
+}
+
+// Timer keys: a sorted set of timer ids scored by due time (unix ms) and a
+// hash of their payloads.
+const (
+	timersKey        = "hearth:timers"
+	timerPayloadsKey = "hearth:timers:payloads"
+	timerPoll        = 500 * time.Millisecond
+	timerBatch       = 50
+)
+
+// KEYS: timers, payloads. ARGV: limit. Claims due timers atomically: each is
+// removed and returned by exactly one caller, on whichever node.
+var claimScript = redis.NewScript(luaNow + `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+local out = {}
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  local p = redis.call('HGET', KEYS[2], id)
+  redis.call('HDEL', KEYS[2], id)
+  if p then out[#out + 1] = p end
+end
+return out`)
+
+// Schedule arranges for payload to be handed, once across all nodes, to the
+// timer handler of whichever node claims it first at or after due. A timer
+// with the same id replaces the earlier one. Errors: ErrUnavailable.
+func (r *Redis) Schedule(ctx context.Context, due time.Time, id string, payload []byte) error {
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, timersKey, redis.Z{Score: float64(due.UnixMilli()), Member: id})
+		p.HSet(ctx, timerPayloadsKey, id, payload)
+		return nil
+	})
+	if err != nil {
+		return unavailable("schedule", err)
+	}
+	return nil
+}
+
+// SetTimerHandler sets the function that receives claimed timers'
+// payloads, called from the broker's timer goroutine.
+func (r *Redis) SetTimerHandler(fn func(payload []byte)) {
+	r.mu.Lock()
+	r.onTimer = fn
+	r.mu.Unlock()
+}
+
+// timerLoop claims due timers every timerPoll — one poll per node, not per
+// timer or connection.
+func (r *Redis) timerLoop(ctx context.Context) {
+	defer r.wg.Done()
+	t := time.NewTicker(timerPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		fn := r.onTimer
+		r.mu.Unlock()
+		if fn == nil {
+			continue
+		}
+		payloads, err := claimScript.Run(ctx, r.rdb, []string{timersKey, timerPayloadsKey}, timerBatch).StringSlice()
+		if err != nil {
+			continue // Redis away: the timers wait in Redis for the next poll
+		}
+		for _, p := range payloads {
+			fn([]byte(p))
+		}
+	}
+}

@@ -23,7 +23,8 @@ import (
 // Config is the server's whole configuration.
 type Config struct {
 	Addr            string        // listen address, host:port
-	RedisURL        string        // empty: embedded mode (in-memory broker); redis:// or rediss://: distributed mode
+	RedisURL        string        // empty: embedded mode (in-memory broker, bbolt store); redis:// or rediss://: distributed mode
+	DataDir         string        // embedded mode's store directory
 	JWTSecret       []byte        // HS256 key, at least auth.MinSecretBytes
 	JWTIssuer       string        // checked against iss when set
 	JWTAudience     string        // checked against aud when set
@@ -49,6 +50,7 @@ type Setting struct {
 var Settings = []Setting{
 	{"addr", "HEARTH_ADDR", ":8080", "listen address (host:port)"},
 	{"redis", "HEARTH_REDIS_URL", "", "Redis URL for distributed mode (redis://host:6379/0); empty runs one node with an in-memory broker"},
+	{"data", "HEARTH_DATA_DIR", "./data", "directory of the embedded store (hearth.db, bbolt) used in embedded mode"},
 	{"", "HEARTH_JWT_SECRET", "", "HS256 key for tokens, at least 32 bytes; required unless -dev"},
 	{"", "HEARTH_JWT_ISSUER", "", "when set, tokens must carry this iss"},
 	{"", "HEARTH_JWT_AUDIENCE", "", "when set, tokens must carry this aud"},
@@ -95,6 +97,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	var errs []error
 	c.Addr = get("HEARTH_ADDR")
 	c.RedisURL = get("HEARTH_REDIS_URL")
+	c.DataDir = get("HEARTH_DATA_DIR")
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("-data / HEARTH_DATA_DIR must name a directory"))
+	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		errs = append(errs, errors.New("-redis / HEARTH_REDIS_URL must be a redis:// or rediss:// URL"))
 	}

@@ -19,6 +19,7 @@ import (
 	"hearth/internal/auth"
 	"hearth/internal/config"
 	"hearth/internal/protocol"
+	"hearth/internal/room"
 )
 
 // Hub serves upgraded WebSockets (internal/hub implements it).
@@ -40,6 +41,8 @@ type Config struct {
 	// AllowedOrigins are normalized origins (config.NormalizeOrigin) allowed
 	// to open WebSockets; when empty, only the request's own host is.
 	AllowedOrigins []string
+	// Rooms serves the REST API for rooms under /api/; nil leaves it out.
+	Rooms *room.Service
 	// Static is the web client, served at /.
 	Static fs.FS
 	// Ready reports whether the node can serve (broker reachable, not
@@ -81,6 +84,9 @@ func New(cfg Config) http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if cfg.Rooms != nil {
+		cfg.roomRoutes(mux)
+	}
 	mux.Handle("GET /", http.FileServerFS(cfg.Static))
 	return securityHeaders(mux)
 }

@@ -12,6 +12,7 @@ import (
 
 	"hearth/internal/auth"
 	"hearth/internal/protocol"
+	"hearth/internal/room"
 )
 
 // Authentication states of a connection.
@@ -38,14 +39,17 @@ type conn struct {
 	closeCode protocol.CloseCode
 	flush     bool // write what is queued before closing
 
-	rooms map[string]*joined // the reader goroutine's own
+	mu    sync.Mutex         // held while a command or control action runs for this connection
+	rooms map[string]*joined // guarded by mu
 	wbuf  []byte             // the writer goroutine's scratch buffer
 }
 
-// joined is a room this connection is in.
+// joined is a room this connection is in, or waits at the door of.
 type joined struct {
-	lr *localRoom
-	me protocol.Member // as the room sees this member
+	lr      *localRoom
+	me      protocol.Member // as the room sees this member
+	role    room.Role
+	waiting bool // in the lobby
 }
 
 func newConn(h *Hub, ws *websocket.Conn) *conn {
@@ -117,6 +121,8 @@ func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
 	defer cancel()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for room := range c.rooms {
 		c.leave(lctx, room)
 	}
@@ -211,140 +217,5 @@ func (c *conn) writeQueued(ctx context.Context, first []byte) error {
 			return nil
 		}
 		buf = buf[:0]
-	}
-}
-
-// handle decodes and carries out one client frame. It runs on the reader
-// goroutine, so one connection's commands are handled in the order sent.
-func (c *conn) handle(ctx context.Context, data []byte) {
-	f, perr := protocol.DecodeFrame(data)
-	if perr != nil {
-		c.replyErr(f.ID, f.Room, perr)
-		return
-	}
-	if c.authState.Load() != authDone {
-		c.authenticate(f)
-		return
-	}
-	switch f.Type {
-	case protocol.TypeAuth:
-		c.replyErr(f.ID, "", protocol.Err(protocol.CodeAlreadyAuthed))
-	case protocol.TypeJoin:
-		c.join(ctx, f)
-	case protocol.TypeSend:
-		c.sendMessage(ctx, f)
-	case protocol.TypeLeave:
-		if _, ok := c.rooms[f.Room]; !ok {
-			c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeNotJoined))
-			return
-		}
-		c.leave(ctx, f.Room)
-		if f.ID != "" {
-			c.reply(protocol.OK{Type: protocol.TypeOK, ID: f.ID, Room: f.Room})
-		}
-	case protocol.TypePing:
-		c.reply(protocol.Pong{Type: protocol.TypePong, ID: f.ID})
-	}
-}
-
-func (c *conn) authenticate(f protocol.Frame) {
-	if f.Type != protocol.TypeAuth {
-		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeNotAuthenticated))
-		return
-	}
-	ident, err := c.h.cfg.Auth.Verify(f.Token)
-	if err != nil {
-		if c.authState.CompareAndSwap(authPending, authFailed) {
-			c.h.log.Info("auth refused", "conn", c.id, "code", protocol.AsError(err).Code)
-			c.replyErr(f.ID, "", protocol.AsError(err))
-			c.close(protocol.CloseUnauthorized, true)
-		}
-		return
-	}
-	c.ident = ident
-	if !c.authState.CompareAndSwap(authPending, authDone) {
-		return // the auth timeout fired first
-	}
-	c.h.log.Debug("authenticated", "conn", c.id, "identity", ident)
-	c.reply(protocol.Welcome{Type: protocol.TypeWelcome, ID: f.ID, Role: ident.Role, HeartbeatMS: c.h.cfg.Heartbeat.Milliseconds()})
-}
-
-func now() string { return protocol.FormatTime(time.Now()) }
-
-// join enters a room: subscribe this node if needed, hold room events for
-// this connection, record presence (publishing member_joined for a member's
-// first connection), read who is present, then send joined followed by the
-// held events. Any failure undoes every step: nothing is half-joined.
-func (c *conn) join(ctx context.Context, f protocol.Frame) {
-	if _, ok := c.rooms[f.Room]; ok {
-		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeAlreadyJoined))
-		return
-	}
-	if len(c.rooms) >= protocol.MaxRoomsPerConn {
-		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeTooManyRooms))
-		return
-	}
-	me := protocol.Member{MemberID: c.h.cfg.MemberIDs.For(f.Room, c.ident.UserID), DisplayName: f.DisplayName, Role: c.ident.Role}
-	lr, err := c.h.acquire(ctx, f.Room)
-	if err != nil {
-		c.failJoin(f, err)
-		return
-	}
-	lr.addPending(c)
-	ev := protocol.Marshal(protocol.MemberJoinedEvent{Type: protocol.TypeMemberJoined, Room: f.Room, Member: me, TS: now()})
-	me, _, err = c.h.cfg.Broker.Enter(ctx, f.Room, c.id, me, ev)
-	if err != nil {
-		lr.remove(c)
-		c.h.release(lr)
-		c.failJoin(f, err)
-		return
-	}
-	members, err := c.h.cfg.Broker.Members(ctx, f.Room)
-	if err != nil {
-		c.rooms[f.Room] = &joined{lr: lr, me: me}
-		c.leave(ctx, f.Room)
-		c.failJoin(f, err)
-		return
-	}
-	c.rooms[f.Room] = &joined{lr: lr, me: me}
-	lr.activate(c, protocol.Marshal(protocol.Joined{Type: protocol.TypeJoined, ID: f.ID, Room: f.Room, You: me, Members: members}))
-	c.h.log.Debug("joined", "conn", c.id, "room", f.Room, "member_id", me.MemberID)
-}
-
-func (c *conn) failJoin(f protocol.Frame, err error) {
-	c.h.log.Warn("join failed", "conn", c.id, "room", f.Room, "err", err)
-	c.replyErr(f.ID, f.Room, protocol.AsError(err))
-}
-
-// leave takes this connection out of room: stop local delivery, remove its
-// presence (publishing member_left for the member's last connection), and
-// release the node's subscription if it was the last local connection.
-func (c *conn) leave(ctx context.Context, room string) {
-	j := c.rooms[room]
-	delete(c.rooms, room)
-	j.lr.remove(c)
-	ev := protocol.Marshal(protocol.MemberLeftEvent{Type: protocol.TypeMemberLeft, Room: room, MemberID: j.me.MemberID, TS: now()})
-	if _, err := c.h.cfg.Broker.Exit(ctx, room, c.id, j.me.MemberID, ev); err != nil {
-		c.h.log.Warn("presence exit failed; the entry will expire", "conn", c.id, "room", room, "err", err)
-	}
-	c.h.release(j.lr)
-}
-
-func (c *conn) sendMessage(ctx context.Context, f protocol.Frame) {
-	j, ok := c.rooms[f.Room]
-	if !ok {
-		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeNotJoined))
-		return
-	}
-	msgID := newID()
-	ev := protocol.Marshal(protocol.MessageEvent{Type: protocol.TypeMessage, Room: f.Room, MessageID: msgID, From: j.me, Text: f.Text, TS: now()})
-	seq, err := c.h.cfg.Broker.Publish(ctx, f.Room, ev)
-	if err != nil {
-		c.h.log.Warn("send failed", "conn", c.id, "room", f.Room, "err", err)
-		c.replyErr(f.ID, f.Room, protocol.AsError(err))
-		return
-	}
-	if f.ID != "" {
-		c.reply(protocol.OK{Type: protocol.TypeOK, ID: f.ID, Room: f.Room, MessageID: msgID, Seq: seq})
 	}
 }

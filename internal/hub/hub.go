@@ -25,6 +25,7 @@ import (
 
 	"hearth/internal/auth"
 	"hearth/internal/protocol"
+	"hearth/internal/room"
 )
 
 // Broker is what the hub needs from the cross-node layer. Implementations
@@ -49,6 +50,14 @@ type Broker interface {
 	Exit(ctx context.Context, room, connID, memberID string, leftEvent []byte) (uint64, error)
 	// Members lists the members present in room.
 	Members(ctx context.Context, room string) ([]protocol.Member, error)
+	// PublishControl delivers msg to every subscribed node, in order with
+	// room's events but without a seq; clients never see it.
+	PublishControl(ctx context.Context, room string, msg []byte) error
+	// PublishLimited is Publish unless key was used within every, in which
+	// case nothing is published and the time left is returned.
+	PublishLimited(ctx context.Context, room string, event []byte, key string, every time.Duration) (uint64, time.Duration, error)
+	// Schedule hands payload to one node's timer handler at due, once.
+	Schedule(ctx context.Context, due time.Time, id string, payload []byte) error
 }
 
 // Authenticator verifies bearer tokens.
@@ -66,13 +75,15 @@ const (
 	DefaultWriteTimeout = 10 * time.Second // deadline of every socket write
 	maxBatchBytes       = 64 << 10         // events batched into one frame up to about this size
 	leaveTimeout        = 5 * time.Second  // bound on the broker calls made when a connection ends
+	taskTimeout         = 10 * time.Second // bound on a control task (admit, remove, a timer)
 )
 
-// Config configures a Hub. Broker, Auth and MemberIDs are required.
+// Config configures a Hub. Broker, Auth, MemberIDs and Rooms are required.
 type Config struct {
 	Broker    Broker
 	Auth      Authenticator
 	MemberIDs auth.MemberIDs
+	Rooms     *room.Service
 	Logger    *slog.Logger
 
 	SendQueue    int           // DefaultSendQueue when 0
@@ -100,6 +111,7 @@ type Hub struct {
 	conns   map[*conn]struct{}
 	closing bool
 	serving sync.WaitGroup
+	tasks   sync.WaitGroup // control tasks (see spawn)
 
 	roomsMu sync.RWMutex
 	rooms   map[string]*localRoom
@@ -158,9 +170,14 @@ func (h *Hub) Deliver(room string, frame []byte) {
 	h.roomsMu.RLock()
 	lr := h.rooms[room]
 	h.roomsMu.RUnlock()
-	if lr != nil {
-		lr.deliver(frame)
+	if lr == nil {
+		return
 	}
+	if isControl(frame) {
+		h.onControl(lr, frame)
+		return
+	}
+	lr.deliver(frame)
 }
 
 // Shutdown closes every connection with 1012 (service restart, so clients
@@ -180,7 +197,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		c.close(protocol.CloseServiceRestart, false)
 	}
 	done := make(chan struct{})
-	go func() { h.serving.Wait(); close(done) }()
+	go func() { h.serving.Wait(); h.tasks.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

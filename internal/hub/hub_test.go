@@ -25,6 +25,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestChatInOneRoom(t *testing.T) {
 	n := hubtest.StartNode(t, hubtest.Options{})
+	n.OpenRoom(t, "demo", "user-lee-0042", "user-alice-7731")
 	alice := hubtest.Dial(t, n.URL, hubtest.Token(t, "user-alice-7731", protocol.RoleMember))
 	lee := hubtest.Dial(t, n.URL, hubtest.Token(t, "user-lee-0042", protocol.RoleFacilitator))
 
@@ -77,6 +78,8 @@ func TestChatInOneRoom(t *testing.T) {
 func TestUserIDNeverSentToOthers(t *testing.T) {
 	n := hubtest.StartNode(t, hubtest.Options{})
 	const secretSub = "sub-7f3a-private-identifier"
+	n.OpenRoom(t, "r1", "fac", secretSub, "someone-else")
+	n.OpenRoom(t, "r2", "fac", secretSub)
 	a := hubtest.Dial(t, n.URL, hubtest.Token(t, secretSub, protocol.RoleMember))
 	b := hubtest.Dial(t, n.URL, hubtest.Token(t, "someone-else", protocol.RoleMember))
 	id1 := a.Join("r1", "A")["you"].(map[string]any)["member_id"]
@@ -100,6 +103,7 @@ func TestUserIDNeverSentToOthers(t *testing.T) {
 // name kept, and member_left only when the last tab goes.
 func TestTabsOfOneUserAreOneMember(t *testing.T) {
 	n := hubtest.StartNode(t, hubtest.Options{})
+	n.OpenRoom(t, "demo", "fac", "w", "tabby")
 	watcher := hubtest.Dial(t, n.URL, hubtest.Token(t, "w", protocol.RoleMember))
 	watcher.Join("demo", "Watcher")
 	tok := hubtest.Token(t, "tabby", protocol.RoleMember)
@@ -128,6 +132,8 @@ func TestTabsOfOneUserAreOneMember(t *testing.T) {
 
 func TestRoomsAreIsolated(t *testing.T) {
 	n := hubtest.StartNode(t, hubtest.Options{})
+	n.OpenRoom(t, "r1", "fac", "a")
+	n.OpenRoom(t, "r2", "fac", "b")
 	a := hubtest.Dial(t, n.URL, hubtest.Token(t, "a", protocol.RoleMember))
 	b := hubtest.Dial(t, n.URL, hubtest.Token(t, "b", protocol.RoleMember))
 	a.Join("r1", "A")
@@ -142,6 +148,9 @@ func TestRoomsAreIsolated(t *testing.T) {
 // Bad input gets a precise error and the connection stays usable.
 func TestBadInputGetsErrorAndConnectionStays(t *testing.T) {
 	n := hubtest.StartNode(t, hubtest.Options{})
+	for _, r := range []string{"demo", "room2", "room3", "room4", "room5", "one-too-many"} {
+		n.OpenRoom(t, r, "fac", "u1")
+	}
 	p := hubtest.Dial(t, n.URL, hubtest.Token(t, "u1", protocol.RoleMember))
 	p.Join("demo", "Pat")
 	cases := []struct {
@@ -314,6 +323,7 @@ func TestAuthorizationHeader(t *testing.T) {
 // keeps receiving every message.
 func TestSlowConsumerIsDisconnected(t *testing.T) {
 	n := hubtest.StartNode(t, hubtest.Options{})
+	n.OpenRoom(t, "demo", "fac", "slow", "sender", "reader0", "reader1", "reader2")
 	slow, resume := hubtest.DialPaused(t, n.URL, hubtest.Token(t, "slow", protocol.RoleMember))
 	slow.Send(hubtest.Event{"type": "join", "room": "demo", "display_name": "Slow", "id": "j"})
 	sender := hubtest.Dial(t, n.URL, hubtest.Token(t, "sender", protocol.RoleMember))
@@ -359,6 +369,7 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 // "reconnect".
 func TestShutdownClosesWith1012(t *testing.T) {
 	n := hubtest.StartNode(t, hubtest.Options{})
+	n.OpenRoom(t, "demo", "fac", "u")
 	p := hubtest.Dial(t, n.URL, hubtest.Token(t, "u", protocol.RoleMember))
 	p.Join("demo", "U")
 	n.Stop()
@@ -389,6 +400,7 @@ func TestTwoNodesOverRedis(t *testing.T) {
 	rds := redistest.Start(t)
 	n1 := hubtest.StartNode(t, hubtest.Options{RedisURL: rds.URL()})
 	n2 := hubtest.StartNode(t, hubtest.Options{RedisURL: rds.URL()})
+	n1.OpenRoom(t, "demo", "fac", "alice", "bob")
 	a := hubtest.Dial(t, n1.URL, hubtest.Token(t, "alice", protocol.RoleMember))
 	b := hubtest.Dial(t, n2.URL, hubtest.Token(t, "bob", protocol.RoleMember))
 	a.Join("demo", "Alice")

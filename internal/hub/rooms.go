@@ -1,14 +1,20 @@
 package hub
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"sync"
+	"sync/atomic"
+
+	"hearth/internal/protocol"
+	"hearth/internal/room"
 )
 
-// localRoom is one room as seen by this node: the local connections in it,
-// and whether this node is subscribed to its broker channel. A node is
-// subscribed exactly while it has local connections in the room (or joining
-// it).
+// localRoom is one room as seen by this node: the local connections in it
+// (or at its door), a cache of the room's durable state, and the messages
+// recently seen in it. A node is subscribed exactly while it has local
+// connections in the room (or joining it).
 type localRoom struct {
 	name string
 
@@ -18,45 +24,106 @@ type localRoom struct {
 	subscribed bool
 	refs       int
 
-	mu      sync.Mutex // guards members; a leaf lock held while queueing
+	// state is the room's durable state as last loaded or announced; the
+	// newest version wins.
+	state atomic.Pointer[room.Room]
+
+	mu      sync.Mutex // guards members and recent; a leaf lock held while queueing
 	members map[*conn]*roomConn
+	recent  recentMessages
 }
 
-// roomConn is one connection's state in a local room. While pending (the
+// roomConn is one connection's state in a local room. While pending (its
 // join is still being answered) events are held in buf, so the joiner gets
 // its joined reply first and misses nothing published after it entered.
+// While waiting (in the lobby) it receives no room events.
 type roomConn struct {
-	pending bool
-	buf     [][]byte
+	memberID    string
+	facilitates bool
+	pending     bool
+	waiting     bool
+	buf         [][]byte
+	hidden      map[string]bool // member ids whose messages this connection does not want
 }
 
-func (lr *localRoom) deliver(frame []byte) {
-	lr.mu.Lock()
-	defer lr.mu.Unlock()
-	for c, rc := range lr.members {
-		if rc.pending {
-			rc.buf = append(rc.buf, frame)
-			continue
+// setState caches r if it is newer than what is cached.
+func (lr *localRoom) setState(r room.Room) {
+	for {
+		old := lr.state.Load()
+		if old != nil && old.Version >= r.Version {
+			return
 		}
-		c.enqueue(frame)
+		if lr.state.CompareAndSwap(old, &r) {
+			return
+		}
 	}
 }
 
-// addPending starts holding room events for c.
-func (lr *localRoom) addPending(c *conn) {
+func (lr *localRoom) deliver(frame []byte) {
+	msg, isMsg := parseMessage(frame)
 	lr.mu.Lock()
-	lr.members[c] = &roomConn{pending: true}
+	defer lr.mu.Unlock()
+	switch {
+	case isMsg && msg.Type == protocol.TypeMessage:
+		lr.recent.add(msg.MessageID, msg.From.MemberID, msg.Text)
+	case isMsg && msg.Type == protocol.TypeMessageDeleted:
+		lr.recent.forget(msg.MessageID)
+	}
+	for c, rc := range lr.members {
+		switch {
+		case rc.waiting:
+		case msg.From.MemberID != "" && rc.hidden[msg.From.MemberID]:
+		case rc.pending:
+			rc.buf = append(rc.buf, frame)
+		default:
+			c.enqueue(frame)
+		}
+	}
+}
+
+// each calls fn for every local connection in (or at the door of) the room,
+// under the room lock: fn may only queue.
+func (lr *localRoom) each(fn func(*conn, *roomConn)) {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	for c, rc := range lr.members {
+		fn(c, rc)
+	}
+}
+
+// addWaiting puts c at the door: it gets no room events.
+func (lr *localRoom) addWaiting(c *conn, memberID string) {
+	lr.mu.Lock()
+	lr.members[c] = &roomConn{memberID: memberID, waiting: true}
 	lr.mu.Unlock()
 }
 
-// activate queues first (the joined reply), then every event held while c
-// was pending, then lets events flow to c directly — all under one lock, so
-// no event overtakes the reply or is lost in between.
-func (lr *localRoom) activate(c *conn, first []byte) {
+// removeWaiting forgets c at the door.
+func (lr *localRoom) removeWaiting(c *conn) {
+	lr.mu.Lock()
+	if rc, ok := lr.members[c]; ok && rc.waiting {
+		delete(lr.members, c)
+	}
+	lr.mu.Unlock()
+}
+
+// addPending starts holding room events for c.
+func (lr *localRoom) addPending(c *conn, memberID string, facilitates bool) {
+	lr.mu.Lock()
+	lr.members[c] = &roomConn{memberID: memberID, facilitates: facilitates, pending: true}
+	lr.mu.Unlock()
+}
+
+// activate queues first (the joined reply and what goes with it), then
+// every event held while c was pending, then lets events flow to c directly
+// — all under one lock, so no event overtakes the reply or is lost between.
+func (lr *localRoom) activate(c *conn, first ...[]byte) {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	rc := lr.members[c]
-	c.enqueue(first)
+	for _, f := range first {
+		c.enqueue(f)
+	}
 	for _, f := range rc.buf {
 		c.enqueue(f)
 	}
@@ -69,14 +136,95 @@ func (lr *localRoom) remove(c *conn) {
 	lr.mu.Unlock()
 }
 
+// setHidden hides or shows memberID's messages for c (a personal mute that
+// nobody else is told of).
+func (lr *localRoom) setHidden(c *conn, memberID string, hide bool) {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	rc, ok := lr.members[c]
+	if !ok {
+		return
+	}
+	if hide {
+		if rc.hidden == nil {
+			rc.hidden = map[string]bool{}
+		}
+		rc.hidden[memberID] = true
+	} else {
+		delete(rc.hidden, memberID)
+	}
+}
+
+// recentMessage returns the author and text of a message this node saw in
+// the room recently.
+func (lr *localRoom) recentMessage(id string) (author, text string, ok bool) {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return lr.recent.get(id)
+}
+
+// recentLimit bounds the messages a node remembers per room, in memory
+// only, for deletion rights and reports during the live session.
+const recentLimit = 500
+
+// recentMessages is a bounded in-memory ring of a room's latest messages.
+type recentMessages struct {
+	order []string
+	byID  map[string][2]string // id -> author member id, text
+}
+
+func (r *recentMessages) add(id, author, text string) {
+	if r.byID == nil {
+		r.byID = map[string][2]string{}
+	}
+	if len(r.order) >= recentLimit {
+		delete(r.byID, r.order[0])
+		r.order = r.order[1:]
+	}
+	r.order = append(r.order, id)
+	r.byID[id] = [2]string{author, text}
+}
+
+func (r *recentMessages) forget(id string) { delete(r.byID, id) }
+
+func (r *recentMessages) get(id string) (string, string, bool) {
+	v, ok := r.byID[id]
+	return v[0], v[1], ok
+}
+
+// parsedEvent is what the hub reads of a room event: enough to keep the
+// recent-messages ring and to honour hides.
+type parsedEvent struct {
+	Type      string `json:"type"`
+	MessageID string `json:"message_id"`
+	Text      string `json:"text"`
+	From      struct {
+		MemberID string `json:"member_id"`
+	} `json:"from"`
+}
+
+// parseMessage decodes a room event only when it is a message or a deletion
+// (the type follows the seq at the start of the frame).
+func parseMessage(frame []byte) (parsedEvent, bool) {
+	var ev parsedEvent
+	head := frame[:min(len(frame), 48)]
+	if !bytes.Contains(head, []byte(`"type":"message`)) {
+		return ev, false
+	}
+	if json.Unmarshal(frame, &ev) != nil {
+		return parsedEvent{}, false
+	}
+	return ev, true
+}
+
 // acquire returns the local room, subscribing this node to it first if no
 // local connection was in it. Errors: the broker's (then nothing is held).
-func (h *Hub) acquire(ctx context.Context, room string) (*localRoom, error) {
+func (h *Hub) acquire(ctx context.Context, roomID string) (*localRoom, error) {
 	h.roomsMu.Lock()
-	lr, ok := h.rooms[room]
+	lr, ok := h.rooms[roomID]
 	if !ok {
-		lr = &localRoom{name: room, members: make(map[*conn]*roomConn)}
-		h.rooms[room] = lr
+		lr = &localRoom{name: roomID, members: make(map[*conn]*roomConn)}
+		h.rooms[roomID] = lr
 	}
 	lr.refs++
 	h.roomsMu.Unlock()
@@ -84,7 +232,7 @@ func (h *Hub) acquire(ctx context.Context, room string) (*localRoom, error) {
 	lr.subMu.Lock()
 	var err error
 	if !lr.subscribed {
-		if err = h.cfg.Broker.Subscribe(ctx, room); err == nil {
+		if err = h.cfg.Broker.Subscribe(ctx, roomID); err == nil {
 			lr.subscribed = true
 		}
 	}

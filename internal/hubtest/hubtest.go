@@ -8,9 +8,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +28,8 @@ import (
 	"hearth/internal/httpapi"
 	"hearth/internal/hub"
 	"hearth/internal/protocol"
+	"hearth/internal/room"
+	"hearth/internal/store"
 )
 
 // Secret is the HS256 key every test node shares.
@@ -48,6 +52,7 @@ type Options struct {
 	AuthTimeout time.Duration // 0 for the default
 	Heartbeat   time.Duration // 0 for the default
 	PingTimeout time.Duration // 0 for the default
+	DataDir     string        // embedded store directory; a fresh temp dir when empty
 	Logger      *slog.Logger
 }
 
@@ -56,6 +61,7 @@ type Node struct {
 	URL    string // ws://127.0.0.1:port/ws
 	HTTP   string // http://127.0.0.1:port
 	Hub    *hub.Hub
+	Rooms  *room.Service
 	cancel context.CancelFunc
 	done   chan struct{}
 	srv    *httptest.Server
@@ -75,26 +81,51 @@ func StartNode(t testing.TB, o Options) *Node {
 	}
 	var h *hub.Hub
 	deliver := func(room string, frame []byte) { h.Deliver(room, frame) }
-	var b hub.Broker
-	closeBroker := func() error { return nil }
+	var b interface {
+		hub.Broker
+		SetTimerHandler(func([]byte))
+		Close() error
+	}
+	var st interface {
+		room.Store
+		Close() error
+	}
 	if o.RedisURL == "" {
 		b = broker.NewMemory(deliver)
+		dir := o.DataDir
+		if dir == "" {
+			dir = t.TempDir()
+		}
+		bs, err := store.OpenBolt(filepath.Join(dir, "hearth.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = bs
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		rb, err := broker.NewRedis(ctx, broker.RedisConfig{URL: o.RedisURL, Logger: log}, deliver)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		rs, err := store.NewRedis(ctx, o.RedisURL)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, closeBroker = rb, rb.Close
+		b, st = rb, rs
 	}
-	h = hub.New(hub.Config{Broker: b, Auth: verifier, MemberIDs: auth.NewMemberIDs(auth.DeriveMemberKey(Secret)),
+	memberIDs := auth.NewMemberIDs(auth.DeriveMemberKey(Secret))
+	rooms := room.NewService(st, memberIDs.For)
+	h = hub.New(hub.Config{Broker: b, Auth: verifier, MemberIDs: memberIDs, Rooms: rooms,
 		Logger: log, SendQueue: o.SendQueue, AuthTimeout: o.AuthTimeout, Heartbeat: o.Heartbeat, PingTimeout: o.PingTimeout})
+	b.SetTimerHandler(h.OnTimer)
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &Node{Hub: h, cancel: cancel, done: make(chan struct{}), close: closeBroker}
+	n := &Node{Hub: h, Rooms: rooms, cancel: cancel, done: make(chan struct{}),
+		close: func() error { return errors.Join(b.Close(), st.Close()) }}
 	go func() { _ = h.Run(ctx); close(n.done) }()
 	n.srv = httptest.NewServer(httpapi.New(httpapi.Config{
-		Hub: h, Verifier: verifier, BaseContext: ctx, Logger: log,
+		Hub: h, Verifier: verifier, Rooms: rooms, BaseContext: ctx, Logger: log,
 		Static: fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Hearth</title>")}},
 	}))
 	n.HTTP = n.srv.URL
@@ -117,6 +148,18 @@ func (n *Node) Stop() {
 	<-n.done
 	_ = n.close()
 	n.srv = nil
+}
+
+// OpenRoom makes room id exist (if it does not) with facilitator as its
+// lead facilitator and members on its roster, an open session and no
+// waiting room — the state a test usually wants to chat in.
+func (n *Node) OpenRoom(t testing.TB, id, facilitator string, members ...string) room.Room {
+	t.Helper()
+	r, err := n.Rooms.Ensure(context.Background(), id, facilitator, members, room.CreateParams{Name: "Test group " + id, Kind: room.KindSupport})
+	if err != nil {
+		t.Fatalf("open room %s: %v", id, err)
+	}
+	return r
 }
 
 // Event is one decoded server event.

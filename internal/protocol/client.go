@@ -18,6 +18,32 @@ const (
 	TypeSend  = "send"
 	TypeLeave = "leave"
 	TypePing  = "ping"
+
+	// Facilitator controls (each carries room).
+	TypeStartSession  = "start_session"
+	TypeBeginClosing  = "begin_closing"
+	TypeEndSession    = "end_session"
+	TypeAdmit         = "admit"
+	TypeAdmitAll      = "admit_all"
+	TypeDeny          = "deny"
+	TypeWarn          = "warn"
+	TypeMute          = "mute"
+	TypeUnmute        = "unmute"
+	TypeRemove        = "remove"
+	TypeBan           = "ban"
+	TypeUnban         = "unban"
+	TypeDeleteMessage = "delete_message"
+	TypeLock          = "lock"
+	TypeUnlock        = "unlock"
+	TypeSlowMode      = "slow_mode"
+	TypePin           = "pin"
+	TypeUnpin         = "unpin"
+	TypeDM            = "dm"
+
+	// Members' own safety tools.
+	TypeReport = "report"
+	TypeHide   = "hide"
+	TypeUnhide = "unhide"
 )
 
 // Frame is one decoded client frame. Every client frame is a JSON object with
@@ -30,7 +56,13 @@ type Frame struct {
 	Token       string `json:"token,omitempty"`        // auth
 	Room        string `json:"room,omitempty"`         // join, send, leave
 	DisplayName string `json:"display_name,omitempty"` // join: NFC, trimmed by DecodeFrame
-	Text        string `json:"text,omitempty"`         // send: NFC-normalized by DecodeFrame
+	Text        string `json:"text,omitempty"`         // send, dm: NFC-normalized by DecodeFrame; pin
+	MemberID    string `json:"member_id,omitempty"`    // controls aimed at a member, dm, hide
+	MessageID   string `json:"message_id,omitempty"`   // delete_message, report
+	Reason      string `json:"reason,omitempty"`       // warn, mute, report
+	Minutes     int    `json:"minutes,omitempty"`      // start_session (planned length), mute (0: until unmuted)
+	Seconds     int    `json:"seconds,omitempty"`      // slow_mode (0: off)
+	Force       bool   `json:"force,omitempty"`        // end_session
 }
 
 // fieldCheck validates one field of a decoded frame in place.
@@ -44,7 +76,50 @@ var frameRules = map[string][]fieldCheck{
 	TypeSend:  {checkRoom, checkText},
 	TypeLeave: {checkRoom},
 	TypePing:  nil,
+
+	TypeStartSession:  {checkRoom},
+	TypeBeginClosing:  {checkRoom},
+	TypeEndSession:    {checkRoom},
+	TypeAdmit:         {checkRoom, checkMemberID},
+	TypeAdmitAll:      {checkRoom},
+	TypeDeny:          {checkRoom, checkMemberID},
+	TypeWarn:          {checkRoom, checkMemberID},
+	TypeMute:          {checkRoom, checkMemberID},
+	TypeUnmute:        {checkRoom, checkMemberID},
+	TypeRemove:        {checkRoom, checkMemberID},
+	TypeBan:           {checkRoom, checkMemberID},
+	TypeUnban:         {checkRoom, checkMemberID},
+	TypeDeleteMessage: {checkRoom, checkMessageID},
+	TypeLock:          {checkRoom},
+	TypeUnlock:        {checkRoom},
+	TypeSlowMode:      {checkRoom},
+	TypePin:           {checkRoom},
+	TypeUnpin:         {checkRoom},
+	TypeDM:            {checkRoom, checkMemberID, checkText},
+	TypeReport:        {checkRoom, checkMessageID},
+	TypeHide:          {checkRoom, checkMemberID},
+	TypeUnhide:        {checkRoom, checkMemberID},
 }
+
+// checkID requires a short opaque id field (member ids and message ids are
+// 16 characters; anything over 64 bytes is refused).
+func checkID(name string, get func(*Frame) string) fieldCheck {
+	return func(f *Frame) *Error {
+		v := get(f)
+		if v == "" {
+			return Errf(CodeMissingField, "The field %q is required.", name)
+		}
+		if len(v) > 64 {
+			return Errf(CodeBadField, "The field %q is too long.", name)
+		}
+		return nil
+	}
+}
+
+var (
+	checkMemberID  = checkID("member_id", func(f *Frame) string { return f.MemberID })
+	checkMessageID = checkID("message_id", func(f *Frame) string { return f.MessageID })
+)
 
 // DecodeFrame parses and validates one client frame. It never panics and
 // never returns a partly valid frame: either every field the type needs is

@@ -3,6 +3,7 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is a stable, snake_case error code sent to clients in error frames
@@ -38,9 +39,36 @@ const (
 	CodeSubprotocol      Code = "subprotocol_required"
 	CodeOriginRefused    Code = "origin_refused"
 	CodeUnauthorized     Code = "unauthorized"
+
+	// Rooms and their controls.
+	CodeForbidden       Code = "forbidden"          // the caller's role in the room does not allow this
+	CodeNotMember       Code = "not_member"         // join by someone neither on the roster nor a facilitator
+	CodeBanned          Code = "banned"             // join by a member banned from the room
+	CodeRoomFull        Code = "room_full"          // join when the room's capacity is reached
+	CodeNotFound        Code = "not_found"          // no such room, invite, member or route
+	CodeInvalidRequest  Code = "invalid_request"    // a REST body field is missing or out of range (the message names it)
+	CodeLastFacilitator Code = "last_facilitator"   // removing the room's only facilitator
+	CodeInviteInvalid   Code = "invite_invalid"     // an invite code that does not exist, was used, or expired
+	CodeRateLimited     Code = "rate_limited"       // too many requests; retry later
+	CodeNoSession       Code = "no_session"         // a session control while no session is open
+	CodeSessionOpen     Code = "session_open"       // start_session while a session is already open
+	CodeMuted           Code = "muted"              // send by a muted member (reason and until are given)
+	CodeSlowMode        Code = "slow_mode"          // send sooner than slow mode allows (retry_after_ms is given)
+	CodeNotWaiting      Code = "not_waiting"        // admit or deny of someone not in the lobby
+	CodeNotFacilitator  Code = "target_facilitator" // a control aimed at a facilitator
+	CodeWaiting         Code = "in_lobby"           // a room command while waiting in the lobby
 )
 
 var messages = map[Code]string{
+	CodeForbidden:        "You do not have permission to do that in this room.",
+	CodeNotMember:        "You are not on this group's roster. Ask a facilitator for an invite.",
+	CodeBanned:           "You cannot join this group.",
+	CodeRoomFull:         "This group is full right now. Please try again later or contact a facilitator.",
+	CodeNotFound:         "Nothing was found here.",
+	CodeInvalidRequest:   "The request is missing a field or has one out of range.",
+	CodeLastFacilitator:  "A group always keeps at least one facilitator.",
+	CodeInviteInvalid:    "This invite is not valid: it may have been used already or have expired.",
+	CodeRateLimited:      "Too many requests; please wait a moment.",
 	CodeBadJSON:          "That frame is not a JSON object.",
 	CodeBinaryFrame:      "Binary frames are not accepted; send JSON in text frames.",
 	CodeInvalidUTF8:      "That frame is not valid UTF-8 text.",
@@ -68,6 +96,29 @@ var messages = map[Code]string{
 	CodeUnauthorized:     "A valid bearer token is required.",
 }
 
+// HTTPStatus is the status a REST response carries with this code.
+func (c Code) HTTPStatus() int {
+	switch c {
+	case CodeUnauthorized, CodeInvalidToken, CodeTokenExpired, CodeNotAuthenticated:
+		return 401
+	case CodeForbidden, CodeNotMember, CodeBanned, CodeOriginRefused:
+		return 403
+	case CodeNotFound, CodeInviteInvalid:
+		return 404
+	case CodeLastFacilitator, CodeRoomFull, CodeAlreadyJoined, CodeNoSession, CodeSessionOpen, CodeNotWaiting:
+		return 409
+	case CodeInvalidRequest, CodeMissingField, CodeBadField, CodeInvalidRoom:
+		return 422
+	case CodeRateLimited:
+		return 429
+	case CodeUnavailable:
+		return 503
+	case CodeInternal:
+		return 500
+	}
+	return 400
+}
+
 // Message returns the human sentence for code, or a generic sentence for a
 // code that has none.
 func (c Code) Message() string {
@@ -79,10 +130,14 @@ func (c Code) Message() string {
 
 // Error is a protocol error: a stable Code and a human sentence. It is what
 // a client sees in an error frame or a REST error body, so it never carries
-// message text, tokens or display names.
+// message text, tokens or display names. Some codes carry details: muted
+// (Reason, Until), slow_mode (RetryAfter).
 type Error struct {
-	Code    Code
-	Message string
+	Code       Code
+	Message    string
+	Reason     string        // muted: the facilitator's reason
+	Until      time.Time     // muted: when the mute lifts (zero: until unmuted)
+	RetryAfter time.Duration // slow_mode, rate_limited: when to try again
 }
 
 // Error implements error.

@@ -17,12 +17,28 @@ const (
 	TypeMessage      = "message"
 	TypeMemberJoined = "member_joined"
 	TypeMemberLeft   = "member_left"
+	TypeWaiting      = "waiting"
+
+	TypeRoomState         = "room_state"
+	TypeFacilitatorState  = "facilitator_state"
+	TypeDenied            = "denied"
+	TypeRemoved           = "removed"
+	TypeWarned            = "warned"
+	TypeMutedNotice       = "muted"
+	TypeUnmutedNotice     = "unmuted"
+	TypeMessageDeleted    = "message_deleted"
+	TypeSessionEnded      = "session_ended"
+	TypeSessionEndingSoon = "session_ending_soon"
+	TypeReportEvent       = "report"
 )
 
-// Roles a person can have, as carried in tokens and shown to others.
+// Roles a person can have. Tokens carry member or facilitator (which decides
+// who may create rooms); in a room, the role shown to others comes from the
+// room's record and may also be co_facilitator.
 const (
-	RoleMember      = "member"
-	RoleFacilitator = "facilitator"
+	RoleMember        = "member"
+	RoleFacilitator   = "facilitator"
+	RoleCoFacilitator = "co_facilitator"
 )
 
 // Member is how one person in a room is seen by the others: a member_id
@@ -48,11 +64,12 @@ type Welcome struct {
 // Joined is the reply to join: the room, the joiner as others see them, and
 // the members present now (the joiner included).
 type Joined struct {
-	Type    string   `json:"type"`
-	ID      string   `json:"id,omitempty"`
-	Room    string   `json:"room"`
-	You     Member   `json:"you"`
-	Members []Member `json:"members"`
+	Type    string          `json:"type"`
+	ID      string          `json:"id,omitempty"`
+	Room    string          `json:"room"`
+	You     Member          `json:"you"`
+	Members []Member        `json:"members"`
+	State   *RoomStateEvent `json:"state,omitempty"` // the room's phase, lock, slow mode and pin
 }
 
 // OK is the generic success reply to a frame with an id. Fields that do not
@@ -68,11 +85,14 @@ type OK struct {
 // ErrorEvent is the error reply. ID is the request id when the failed frame
 // had one (or could be read far enough to find it).
 type ErrorEvent struct {
-	Type    string `json:"type"`
-	ID      string `json:"id,omitempty"`
-	Room    string `json:"room,omitempty"`
-	Code    Code   `json:"code"`
-	Message string `json:"message"`
+	Type         string `json:"type"`
+	ID           string `json:"id,omitempty"`
+	Room         string `json:"room,omitempty"`
+	Code         Code   `json:"code"`
+	Message      string `json:"message"`
+	Reason       string `json:"reason,omitempty"`         // muted
+	Until        string `json:"until,omitempty"`          // muted with an end
+	RetryAfterMS int64  `json:"retry_after_ms,omitempty"` // slow_mode, rate_limited
 }
 
 // Pong is the reply to ping.
@@ -127,7 +147,12 @@ func Marshal(v any) []byte {
 
 // ErrorFrame encodes the error reply for e, carrying request id and room.
 func ErrorFrame(id, room string, e *Error) []byte {
-	return Marshal(ErrorEvent{Type: TypeError, ID: id, Room: room, Code: e.Code, Message: e.Message})
+	ev := ErrorEvent{Type: TypeError, ID: id, Room: room, Code: e.Code, Message: e.Message, Reason: e.Reason,
+		RetryAfterMS: e.RetryAfter.Milliseconds()}
+	if !e.Until.IsZero() {
+		ev.Until = FormatTime(e.Until)
+	}
+	return Marshal(ev)
 }
 
 // FormatTime formats t as protocol v1 writes times: RFC 3339, UTC, with
@@ -177,4 +202,106 @@ func Batch(dst []byte, events ...[]byte) []byte {
 		dst = append(dst, e...)
 	}
 	return dst
+}
+
+// WaitingReply answers a join that must wait in the lobby; a facilitator's
+// admit later sends joined, and deny sends denied.
+type WaitingReply struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+	Room string `json:"room"`
+	You  Member `json:"you"`
+}
+
+// RoomStateEvent tells everyone in a room its public state. Times are empty
+// when no session has run.
+type RoomStateEvent struct {
+	Seq         uint64 `json:"seq,omitempty"`
+	Type        string `json:"type"`
+	Room        string `json:"room"`
+	Phase       string `json:"phase"`
+	StartedAt   string `json:"started_at,omitempty"`
+	PlannedEnd  string `json:"planned_end,omitempty"`
+	Locked      bool   `json:"locked"`
+	SlowModeSec int    `json:"slow_mode_sec"`
+	Pin         string `json:"pin,omitempty"`
+	WaitingRoom bool   `json:"waiting_room"`
+}
+
+// MutedMember is one entry of FacilitatorStateEvent.Muted.
+type MutedMember struct {
+	MemberID string `json:"member_id"`
+	Until    string `json:"until,omitempty"` // empty: until unmuted
+	Reason   string `json:"reason,omitempty"`
+}
+
+// WaitingMember is one entry of FacilitatorStateEvent.Waiting.
+type WaitingMember struct {
+	MemberID    string `json:"member_id"`
+	DisplayName string `json:"display_name"`
+	Since       string `json:"since"`
+}
+
+// FacilitatorStateEvent goes to a room's facilitators only: who is muted,
+// who waits in the lobby, who is banned.
+type FacilitatorStateEvent struct {
+	Type    string          `json:"type"`
+	Room    string          `json:"room"`
+	Muted   []MutedMember   `json:"muted"`
+	Waiting []WaitingMember `json:"waiting"`
+	Banned  []string        `json:"banned"`
+}
+
+// NoticeEvent is a private notice to one member or to facilitators:
+// denied, removed (Banned true for a ban), warned (Reason), muted (Reason,
+// Until), unmuted, session_ending_soon (PlannedEnd).
+type NoticeEvent struct {
+	Type       string `json:"type"`
+	Room       string `json:"room"`
+	Reason     string `json:"reason,omitempty"`
+	Until      string `json:"until,omitempty"`
+	Banned     bool   `json:"banned,omitempty"`
+	PlannedEnd string `json:"planned_end,omitempty"`
+}
+
+// MessageDeletedEvent tells a room that a message is gone.
+type MessageDeletedEvent struct {
+	Seq       uint64 `json:"seq,omitempty"`
+	Type      string `json:"type"`
+	Room      string `json:"room"`
+	MessageID string `json:"message_id"`
+}
+
+// SessionEndedEvent tells a room its session has ended; members' connections
+// then leave the room.
+type SessionEndedEvent struct {
+	Seq  uint64 `json:"seq,omitempty"`
+	Type string `json:"type"`
+	Room string `json:"room"`
+}
+
+// DMEvent is a private message between a facilitator and one member,
+// delivered to both (every connection of each).
+type DMEvent struct {
+	Type      string `json:"type"`
+	Room      string `json:"room"`
+	MessageID string `json:"message_id"`
+	From      Member `json:"from"`
+	To        string `json:"to"` // member id
+	Text      string `json:"text"`
+	TS        string `json:"ts"`
+}
+
+// ReportEvent goes to a room's facilitators: a member reported a message.
+// The reporter is named to facilitators only; the reported member is never
+// told. Text is the message as it was, while the session lasts.
+type ReportEvent struct {
+	Type       string `json:"type"`
+	Room       string `json:"room"`
+	MessageID  string `json:"message_id"`
+	About      string `json:"about_member_id,omitempty"`
+	ReporterID string `json:"reporter_member_id"`
+	Reason     string `json:"reason,omitempty"`
+	Text       string `json:"text,omitempty"`
+	TS         string `json:"ts"`
 }

@@ -1,0 +1,230 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"hearth/internal/protocol"
+	"hearth/internal/room"
+)
+
+// maxBodyBytes bounds every REST request body.
+const maxBodyBytes = 64 << 10
+
+// roomView is a room as the REST API shows it to one caller. Facilitators
+// also see the roster, the facilitators (user ids: they manage people by user
+// id) and the banned member ids; members see neither.
+type roomView struct {
+	ID            string         `json:"id"`
+	Name          string         `json:"name"`
+	Kind          room.Kind      `json:"kind"`
+	Capacity      int            `json:"capacity"`
+	WaitingRoom   bool           `json:"waiting_room"`
+	AutoLockAfter int            `json:"auto_lock_after_min,omitempty"`
+	Schedule      *room.Schedule `json:"schedule,omitempty"`
+	Phase         room.Phase     `json:"phase"`
+	YourRole      room.Role      `json:"your_role"`
+	Facilitators  []string       `json:"facilitators,omitempty"`
+	Roster        []string       `json:"roster,omitempty"`
+	Banned        []string       `json:"banned,omitempty"`
+	Version       uint64         `json:"version"`
+}
+
+func viewOf(r room.Room, role room.Role) roomView {
+	v := roomView{ID: r.ID, Name: r.Name, Kind: r.Kind, Capacity: r.Capacity, WaitingRoom: r.WaitingRoom,
+		AutoLockAfter: r.AutoLockAfter, Schedule: r.Schedule, Phase: r.Phase, YourRole: role, Version: r.Version}
+	if role.Facilitates() {
+		v.Facilitators, v.Roster, v.Banned = r.Facilitators, r.Roster, r.Banned
+		if v.Roster == nil {
+			v.Roster = []string{}
+		}
+	}
+	return v
+}
+
+// actor authenticates a REST request by its bearer token, writing the 401
+// itself when it fails.
+func (cfg Config) actor(w http.ResponseWriter, r *http.Request) (room.Actor, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		WriteError(w, http.StatusUnauthorized, protocol.Err(protocol.CodeUnauthorized))
+		return room.Actor{}, false
+	}
+	id, err := cfg.Verifier.Verify(strings.TrimSpace(token))
+	if err != nil {
+		WriteError(w, http.StatusUnauthorized, protocol.AsError(err))
+		return room.Actor{}, false
+	}
+	return room.Actor{UserID: id.UserID, TokenRole: id.Role}, true
+}
+
+// fail writes err in the JSON error shape with the status its code carries.
+func fail(w http.ResponseWriter, err error) {
+	e := protocol.AsError(err)
+	WriteError(w, e.Code.HTTPStatus(), e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON body into v. An empty body leaves v as it is.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		WriteError(w, http.StatusRequestEntityTooLarge, protocol.Errf(protocol.CodeInvalidRequest, "The request body is larger than %d bytes.", maxBodyBytes))
+		return false
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return true
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			WriteError(w, http.StatusUnprocessableEntity, protocol.Errf(protocol.CodeInvalidRequest, "The field %q has the wrong type.", te.Field))
+			return false
+		}
+		WriteError(w, http.StatusBadRequest, protocol.Err(protocol.CodeBadJSON))
+		return false
+	}
+	return true
+}
+
+// roomRoutes registers the REST API for rooms on mux.
+func (cfg Config) roomRoutes(mux *http.ServeMux) {
+	s := cfg.Rooms
+	handle := func(pattern string, h func(http.ResponseWriter, *http.Request, room.Actor)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if a, ok := cfg.actor(w, r); ok {
+				h(w, r, a)
+			}
+		})
+	}
+	handle("POST /api/rooms", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		var p room.CreateParams
+		if !decode(w, r, &p) {
+			return
+		}
+		rm, err := s.Create(r.Context(), a, p)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, viewOf(rm, room.RoleFacilitator))
+	})
+	handle("GET /api/rooms", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		rooms, err := s.Mine(r.Context(), a)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		out := make([]roomView, 0, len(rooms))
+		for _, rm := range rooms {
+			out = append(out, viewOf(rm, rm.RoleOf(a.UserID)))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"rooms": out})
+	})
+	handle("GET /api/rooms/{id}", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		rm, role, err := s.Get(r.Context(), a, r.PathValue("id"))
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, viewOf(rm, role))
+	})
+	type userBody struct {
+		UserID string `json:"user_id"`
+	}
+	roomResult := func(w http.ResponseWriter, a room.Actor, rm room.Room, err error) {
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, viewOf(rm, rm.RoleOf(a.UserID)))
+	}
+	handle("POST /api/rooms/{id}/members", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		var b userBody
+		if decode(w, r, &b) {
+			rm, err := s.AddMember(r.Context(), a, r.PathValue("id"), b.UserID)
+			roomResult(w, a, rm, err)
+		}
+	})
+	handle("DELETE /api/rooms/{id}/members/{user}", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		if r.PathValue("user") == "me" {
+			if err := s.LeaveGroup(r.Context(), a, r.PathValue("id")); err != nil {
+				fail(w, err)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		rm, err := s.RemoveMember(r.Context(), a, r.PathValue("id"), r.PathValue("user"))
+		roomResult(w, a, rm, err)
+	})
+	handle("POST /api/rooms/{id}/facilitators", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		var b userBody
+		if decode(w, r, &b) {
+			rm, err := s.AddFacilitator(r.Context(), a, r.PathValue("id"), b.UserID)
+			roomResult(w, a, rm, err)
+		}
+	})
+	handle("DELETE /api/rooms/{id}/facilitators/{user}", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		rm, err := s.RemoveFacilitator(r.Context(), a, r.PathValue("id"), r.PathValue("user"))
+		roomResult(w, a, rm, err)
+	})
+	handle("POST /api/rooms/{id}/invites", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		var b struct {
+			TTLHours float64 `json:"ttl_hours"`
+		}
+		if !decode(w, r, &b) {
+			return
+		}
+		inv, err := s.CreateInvite(r.Context(), a, r.PathValue("id"), time.Duration(b.TTLHours*float64(time.Hour)))
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"code": inv.Code, "room_id": inv.RoomID, "expires_at": protocol.FormatTime(inv.ExpiresAt)})
+	})
+	handle("POST /api/invites/{code}/redeem", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		rm, err := s.RedeemInvite(r.Context(), a, r.PathValue("code"))
+		roomResult(w, a, rm, err)
+	})
+	handle("GET /api/rooms/{id}/audit", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		before, _ := strconv.ParseUint(r.URL.Query().Get("before"), 10, 64)
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		es, err := s.Audit(r.Context(), a, r.PathValue("id"), before, limit)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		type entry struct {
+			Seq    uint64 `json:"seq"`
+			Actor  string `json:"actor_member_id"`
+			Action string `json:"action"`
+			Target string `json:"target_member_id,omitempty"`
+			At     string `json:"at"`
+		}
+		out := make([]entry, 0, len(es))
+		for _, e := range es {
+			out = append(out, entry{e.Seq, e.Actor, e.Action, e.Target, protocol.FormatTime(e.At)})
+		}
+		next := ""
+		if len(es) > 0 && es[len(es)-1].Seq > 1 {
+			next = strconv.FormatUint(es[len(es)-1].Seq, 10)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"entries": out, "next_before": next})
+	})
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		mux.HandleFunc(m+" /api/", func(w http.ResponseWriter, r *http.Request) {
+			WriteError(w, http.StatusNotFound, protocol.Err(protocol.CodeNotFound))
+		})
+	}
+}

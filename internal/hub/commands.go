@@ -1,0 +1,455 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"hearth/internal/protocol"
+	"hearth/internal/room"
+)
+
+// handle decodes and carries out one client frame. It runs on the reader
+// goroutine, so one connection's commands are handled in the order sent.
+func (c *conn) handle(ctx context.Context, data []byte) {
+	f, perr := protocol.DecodeFrame(data)
+	if perr != nil {
+		c.replyErr(f.ID, f.Room, perr)
+		return
+	}
+	if c.authState.Load() != authDone {
+		c.authenticate(f)
+		return
+	}
+	switch f.Type {
+	case protocol.TypeAuth:
+		c.replyErr(f.ID, "", protocol.Err(protocol.CodeAlreadyAuthed))
+		return
+	case protocol.TypePing:
+		c.reply(protocol.Pong{Type: protocol.TypePong, ID: f.ID})
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.Type == protocol.TypeJoin {
+		c.join(ctx, f)
+		return
+	}
+	j, ok := c.rooms[f.Room]
+	if !ok {
+		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeNotJoined))
+		return
+	}
+	if f.Type == protocol.TypeLeave {
+		c.leave(ctx, f.Room)
+		c.ok(f)
+		return
+	}
+	if j.waiting {
+		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeWaiting))
+		return
+	}
+	var err error
+	switch f.Type {
+	case protocol.TypeSend:
+		c.sendMessage(ctx, f, j)
+		return
+	case protocol.TypeHide, protocol.TypeUnhide:
+		j.lr.setHidden(c, f.MemberID, f.Type == protocol.TypeHide)
+	case protocol.TypeReport:
+		err = c.report(ctx, f, j)
+	case protocol.TypeDM:
+		err = c.dm(ctx, f, j)
+	case protocol.TypeDeleteMessage:
+		err = c.deleteMessage(ctx, f, j)
+	default:
+		err = c.control(ctx, f, j)
+	}
+	if err != nil {
+		c.h.log.Info("command refused", "conn", c.id, "room", f.Room, "type", f.Type, "code", protocol.AsError(err).Code)
+		c.replyErr(f.ID, f.Room, protocol.AsError(err))
+		return
+	}
+	c.ok(f)
+}
+
+func (c *conn) ok(f protocol.Frame) {
+	if f.ID != "" {
+		c.reply(protocol.OK{Type: protocol.TypeOK, ID: f.ID, Room: f.Room})
+	}
+}
+
+func (c *conn) authenticate(f protocol.Frame) {
+	if f.Type != protocol.TypeAuth {
+		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeNotAuthenticated))
+		return
+	}
+	ident, err := c.h.cfg.Auth.Verify(f.Token)
+	if err != nil {
+		if c.authState.CompareAndSwap(authPending, authFailed) {
+			c.h.log.Info("auth refused", "conn", c.id, "code", protocol.AsError(err).Code)
+			c.replyErr(f.ID, "", protocol.AsError(err))
+			c.close(protocol.CloseUnauthorized, true)
+		}
+		return
+	}
+	c.ident = ident
+	if !c.authState.CompareAndSwap(authPending, authDone) {
+		return // the auth timeout fired first
+	}
+	c.h.log.Debug("authenticated", "conn", c.id, "identity", ident)
+	c.reply(protocol.Welcome{Type: protocol.TypeWelcome, ID: f.ID, Role: ident.Role, HeartbeatMS: c.h.cfg.Heartbeat.Milliseconds()})
+}
+
+func now() string { return protocol.FormatTime(time.Now()) }
+
+// join runs the room's checks in order — roster, ban, capacity, lobby — then
+// either holds the connection at the door (waiting) or enters it. Any
+// failure undoes every step: nothing is half-joined.
+func (c *conn) join(ctx context.Context, f protocol.Frame) {
+	if _, ok := c.rooms[f.Room]; ok {
+		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeAlreadyJoined))
+		return
+	}
+	if len(c.rooms) >= protocol.MaxRoomsPerConn {
+		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeTooManyRooms))
+		return
+	}
+	adm, err := c.h.cfg.Rooms.CheckJoin(ctx, f.Room, c.ident.UserID)
+	if err != nil {
+		c.failJoin(f, err)
+		return
+	}
+	me := protocol.Member{MemberID: c.h.cfg.MemberIDs.For(f.Room, c.ident.UserID), DisplayName: f.DisplayName, Role: string(adm.Role)}
+	if !adm.Role.Facilitates() {
+		if err := c.checkCapacity(ctx, adm.Room, me.MemberID); err != nil {
+			c.failJoin(f, err)
+			return
+		}
+	}
+	lr, err := c.h.acquire(ctx, f.Room)
+	if err != nil {
+		c.failJoin(f, err)
+		return
+	}
+	lr.setState(adm.Room)
+	j := &joined{lr: lr, me: me, role: adm.Role}
+	c.rooms[f.Room] = j
+	if adm.Wait {
+		j.waiting = true
+		lr.addWaiting(c, me.MemberID)
+		r, err := c.h.cfg.Rooms.AddWaiting(ctx, f.Room, me.MemberID, me.DisplayName)
+		if err != nil {
+			c.leave(ctx, f.Room)
+			c.failJoin(f, err)
+			return
+		}
+		c.h.publishFacilitatorState(ctx, r)
+		c.reply(protocol.WaitingReply{Type: protocol.TypeWaiting, ID: f.ID, Room: f.Room, You: me})
+		c.h.log.Debug("waiting in the lobby", "conn", c.id, "room", f.Room, "member_id", me.MemberID)
+		return
+	}
+	if err := c.enter(ctx, f.ID, j); err != nil {
+		c.failJoin(f, err)
+		return
+	}
+	if adm.Role == room.RoleMember {
+		c.h.cfg.Rooms.MarkAdmitted(ctx, f.Room, me.MemberID)
+	}
+}
+
+// checkCapacity refuses a member when the room already has Capacity members
+// present (observers included, facilitators not); another tab of a member
+// already present is not a newcomer.
+func (c *conn) checkCapacity(ctx context.Context, r room.Room, memberID string) error {
+	present, err := c.h.cfg.Broker.Members(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, m := range present {
+		if m.MemberID == memberID {
+			return nil
+		}
+		if m.Role == protocol.RoleMember {
+			n++
+		}
+	}
+	if n >= r.Capacity {
+		return protocol.Err(protocol.CodeRoomFull)
+	}
+	return nil
+}
+
+// enter takes j from the door (or nowhere) into the room: hold room events
+// for this connection, record presence (member_joined for a member's first
+// connection), read who is present, then queue joined (with the room's state)
+// followed by the held events. On failure the connection is out of the room
+// again and j is forgotten.
+func (c *conn) enter(ctx context.Context, reqID string, j *joined) error {
+	room := j.lr.name
+	j.lr.addPending(c, j.me.MemberID, j.role.Facilitates())
+	ev := protocol.Marshal(protocol.MemberJoinedEvent{Type: protocol.TypeMemberJoined, Room: room, Member: j.me, TS: now()})
+	me, _, err := c.h.cfg.Broker.Enter(ctx, room, c.id, j.me, ev)
+	if err != nil {
+		j.waiting = false
+		delete(c.rooms, room)
+		j.lr.remove(c)
+		c.h.release(j.lr)
+		return err
+	}
+	j.me, j.waiting = me, false
+	members, err := c.h.cfg.Broker.Members(ctx, room)
+	if err != nil {
+		c.leave(ctx, room)
+		return err
+	}
+	st := j.lr.state.Load()
+	replies := [][]byte{protocol.Marshal(protocol.Joined{Type: protocol.TypeJoined, ID: reqID, Room: room, You: me, Members: members, State: roomState(st)})}
+	if j.role.Facilitates() {
+		replies = append(replies, facilitatorState(st))
+	}
+	j.lr.activate(c, replies...)
+	c.h.log.Debug("joined", "conn", c.id, "room", room, "member_id", me.MemberID)
+	return nil
+}
+
+func (c *conn) failJoin(f protocol.Frame, err error) {
+	c.h.log.Info("join refused", "conn", c.id, "room", f.Room, "code", protocol.AsError(err).Code)
+	c.replyErr(f.ID, f.Room, protocol.AsError(err))
+}
+
+// leave takes this connection out of room (or away from its door): stop
+// local delivery, remove its presence (publishing member_left for the
+// member's last connection) or its place in the lobby, and release the
+// node's subscription if it was the last local connection.
+func (c *conn) leave(ctx context.Context, roomID string) {
+	j, ok := c.rooms[roomID]
+	if !ok {
+		return
+	}
+	delete(c.rooms, roomID)
+	j.lr.remove(c)
+	if j.waiting {
+		if r, err := c.h.cfg.Rooms.RemoveWaiting(ctx, roomID, j.me.MemberID); err == nil {
+			c.h.publishFacilitatorState(ctx, r)
+		}
+	} else {
+		ev := protocol.Marshal(protocol.MemberLeftEvent{Type: protocol.TypeMemberLeft, Room: roomID, MemberID: j.me.MemberID, TS: now()})
+		if _, err := c.h.cfg.Broker.Exit(ctx, roomID, c.id, j.me.MemberID, ev); err != nil {
+			c.h.log.Warn("presence exit failed; the entry will expire", "conn", c.id, "room", roomID, "err", err)
+		}
+	}
+	c.h.release(j.lr)
+}
+
+// sendMessage publishes a chat message, after the room's checks: a muted
+// member is refused with the reason and when it lifts; in slow mode a member
+// may send once per N seconds across all their connections and nodes.
+func (c *conn) sendMessage(ctx context.Context, f protocol.Frame, j *joined) {
+	msgID := newID()
+	ev := protocol.Marshal(protocol.MessageEvent{Type: protocol.TypeMessage, Room: f.Room, MessageID: msgID, From: j.me, Text: f.Text, TS: now()})
+	var seq uint64
+	var err error
+	st := j.lr.state.Load()
+	switch {
+	case j.role.Facilitates() || st == nil:
+		seq, err = c.h.cfg.Broker.Publish(ctx, f.Room, ev)
+	default:
+		if m, muted := st.ActiveMute(j.me.MemberID, time.Now()); muted {
+			e := protocol.Err(protocol.CodeMuted)
+			e.Reason, e.Until = m.Reason, m.Until
+			c.replyErr(f.ID, f.Room, e)
+			return
+		}
+		if st.Session != nil && st.Session.SlowModeSec > 0 {
+			var wait time.Duration
+			seq, wait, err = c.h.cfg.Broker.PublishLimited(ctx, f.Room, ev, "slow:"+j.me.MemberID, time.Duration(st.Session.SlowModeSec)*time.Second)
+			if err == nil && wait > 0 {
+				e := protocol.Err(protocol.CodeSlowMode)
+				e.RetryAfter = wait
+				c.replyErr(f.ID, f.Room, e)
+				return
+			}
+		} else {
+			seq, err = c.h.cfg.Broker.Publish(ctx, f.Room, ev)
+		}
+	}
+	if err != nil {
+		c.h.log.Warn("send failed", "conn", c.id, "room", f.Room, "err", err)
+		c.replyErr(f.ID, f.Room, protocol.AsError(err))
+		return
+	}
+	if f.ID != "" {
+		c.reply(protocol.OK{Type: protocol.TypeOK, ID: f.ID, Room: f.Room, MessageID: msgID, Seq: seq})
+	}
+}
+
+// actor is the connection's user as the room service sees them.
+func (c *conn) actor() room.Actor { return room.Actor{UserID: c.ident.UserID, TokenRole: c.ident.Role} }
+
+// control carries out a facilitator control. The room service checks the
+// caller's role from the store (forbidden for anyone else) and changes the
+// durable state; this function then tells every node and the people
+// concerned.
+func (c *conn) control(ctx context.Context, f protocol.Frame, j *joined) error {
+	h, svc, a, id := c.h, c.h.cfg.Rooms, c.actor(), f.Room
+	var r room.Room
+	var err error
+	switch f.Type {
+	case protocol.TypeStartSession:
+		if r, err = svc.StartSession(ctx, a, id, f.Minutes); err == nil {
+			h.publishState(ctx, r)
+			h.scheduleSessionTimers(ctx, r)
+		}
+	case protocol.TypeBeginClosing:
+		if r, err = svc.BeginClosing(ctx, a, id); err == nil {
+			h.publishState(ctx, r)
+		}
+	case protocol.TypeEndSession:
+		if r, err = svc.EndSession(ctx, a, id); err == nil {
+			_, err = h.cfg.Broker.Publish(ctx, id, protocol.Marshal(protocol.SessionEndedEvent{Type: protocol.TypeSessionEnded, Room: id}))
+			h.publishState(ctx, r)
+			h.publishControl(ctx, id, control{Ctl: ctlEndSession})
+		}
+	case protocol.TypeLock, protocol.TypeUnlock:
+		if r, err = svc.SetLock(ctx, a, id, f.Type == protocol.TypeLock); err == nil {
+			h.publishState(ctx, r)
+		}
+	case protocol.TypeSlowMode:
+		if r, err = svc.SetSlowMode(ctx, a, id, f.Seconds); err == nil {
+			h.publishState(ctx, r)
+		}
+	case protocol.TypePin, protocol.TypeUnpin:
+		text := f.Text
+		if f.Type == protocol.TypeUnpin {
+			text = ""
+		}
+		if r, err = svc.SetPin(ctx, a, id, text); err == nil {
+			h.publishState(ctx, r)
+		}
+	case protocol.TypeAdmit, protocol.TypeAdmitAll:
+		member := f.MemberID
+		if f.Type == protocol.TypeAdmitAll {
+			member = ""
+		}
+		if r, _, err = svc.Admit(ctx, a, id, member); err == nil {
+			h.publishReload(ctx, r)
+			h.publishControl(ctx, id, control{Ctl: ctlAdmit, MemberID: member})
+			h.publishFacilitatorState(ctx, r)
+		}
+	case protocol.TypeDeny:
+		if r, err = svc.Deny(ctx, a, id, f.MemberID); err == nil {
+			h.publishReload(ctx, r)
+			h.publishControl(ctx, id, control{Ctl: ctlDeny, MemberID: f.MemberID,
+				Frame: protocol.Marshal(protocol.NoticeEvent{Type: protocol.TypeDenied, Room: id})})
+			h.publishFacilitatorState(ctx, r)
+		}
+	case protocol.TypeWarn:
+		var reason string
+		if _, reason, err = svc.Warn(ctx, a, id, f.MemberID, f.Reason); err == nil {
+			h.publishControl(ctx, id, control{Ctl: ctlToMember, MemberID: f.MemberID,
+				Frame: protocol.Marshal(protocol.NoticeEvent{Type: protocol.TypeWarned, Room: id, Reason: reason})})
+		}
+	case protocol.TypeMute:
+		var m room.Mute
+		if r, m, err = svc.Mute(ctx, a, id, f.MemberID, f.Minutes, f.Reason); err == nil {
+			h.publishReload(ctx, r)
+			h.publishControl(ctx, id, control{Ctl: ctlToMember, MemberID: f.MemberID, Frame: mutedNotice(id, m)})
+			h.publishFacilitatorState(ctx, r)
+			if !m.Until.IsZero() {
+				h.schedule(ctx, m.Until, "mute:"+id+":"+f.MemberID, timer{Kind: timerMuteLift, Room: id, MemberID: f.MemberID, At: m.Until})
+			}
+		}
+	case protocol.TypeUnmute:
+		if r, err = svc.Unmute(ctx, a, id, f.MemberID); err == nil {
+			h.publishReload(ctx, r)
+			h.publishControl(ctx, id, control{Ctl: ctlToMember, MemberID: f.MemberID,
+				Frame: protocol.Marshal(protocol.NoticeEvent{Type: protocol.TypeUnmutedNotice, Room: id})})
+			h.publishFacilitatorState(ctx, r)
+		}
+	case protocol.TypeRemove:
+		if _, err = svc.Remove(ctx, a, id, f.MemberID); err == nil {
+			h.publishControl(ctx, id, control{Ctl: ctlRemove, MemberID: f.MemberID,
+				Frame: protocol.Marshal(protocol.NoticeEvent{Type: protocol.TypeRemoved, Room: id})})
+		}
+	case protocol.TypeBan:
+		if r, err = svc.Ban(ctx, a, id, f.MemberID); err == nil {
+			h.publishReload(ctx, r)
+			h.publishControl(ctx, id, control{Ctl: ctlRemove, MemberID: f.MemberID,
+				Frame: protocol.Marshal(protocol.NoticeEvent{Type: protocol.TypeRemoved, Room: id, Banned: true})})
+			h.publishFacilitatorState(ctx, r)
+		}
+	case protocol.TypeUnban:
+		if r, err = svc.Unban(ctx, a, id, f.MemberID); err == nil {
+			h.publishReload(ctx, r)
+			h.publishFacilitatorState(ctx, r)
+		}
+	default:
+		err = protocol.Errf(protocol.CodeUnknownType, "The frame type %q is not handled.", f.Type)
+	}
+	return err
+}
+
+func mutedNotice(room string, m room.Mute) []byte {
+	n := protocol.NoticeEvent{Type: protocol.TypeMutedNotice, Room: room, Reason: m.Reason}
+	if !m.Until.IsZero() {
+		n.Until = protocol.FormatTime(m.Until)
+	}
+	return protocol.Marshal(n)
+}
+
+// deleteMessage: facilitators may delete any message, members their own (as
+// far as this node saw it). Everyone gets message_deleted.
+func (c *conn) deleteMessage(ctx context.Context, f protocol.Frame, j *joined) error {
+	author, _, known := j.lr.recentMessage(f.MessageID)
+	if own := known && author == j.me.MemberID; !own {
+		if !j.role.Facilitates() {
+			return protocol.Errf(protocol.CodeForbidden, "Members can delete only their own messages.")
+		}
+		if _, err := c.h.cfg.Rooms.Audited(ctx, c.actor(), f.Room, "delete_message", author); err != nil {
+			return err
+		}
+	}
+	_, err := c.h.cfg.Broker.Publish(ctx, f.Room, protocol.Marshal(protocol.MessageDeletedEvent{Type: protocol.TypeMessageDeleted, Room: f.Room, MessageID: f.MessageID}))
+	return err
+}
+
+// dm sends a private message: a facilitator to any member, a member only to
+// a facilitator. Both sides' connections, on every node, get the same event.
+func (c *conn) dm(ctx context.Context, f protocol.Frame, j *joined) error {
+	st := j.lr.state.Load()
+	if st == nil {
+		return protocol.Err(protocol.CodeUnavailable)
+	}
+	if j.role.Facilitates() {
+		if _, err := c.h.cfg.Rooms.Audited(ctx, c.actor(), f.Room, "dm", f.MemberID); err != nil {
+			return err
+		}
+	} else if !c.h.cfg.Rooms.IsFacilitatorMember(st, f.MemberID) {
+		return protocol.Errf(protocol.CodeForbidden, "Members can send private messages to facilitators only.")
+	}
+	ev := protocol.Marshal(protocol.DMEvent{Type: "dm", Room: f.Room, MessageID: newID(), From: j.me, To: f.MemberID, Text: f.Text, TS: now()})
+	c.h.publishControl(ctx, f.Room, control{Ctl: ctlToMember, MemberID: f.MemberID, Frame: ev})
+	if f.MemberID != j.me.MemberID {
+		c.h.publishControl(ctx, f.Room, control{Ctl: ctlToMember, MemberID: j.me.MemberID, Frame: ev})
+	}
+	return nil
+}
+
+// report sends a message report to the room's facilitators only (never to
+// the reported member; a report about a facilitator's message is not sent
+// to that facilitator). The reporter is named to facilitators only.
+func (c *conn) report(ctx context.Context, f protocol.Frame, j *joined) error {
+	reason, err := room.CheckReason(f.Reason)
+	if err != nil {
+		return err
+	}
+	author, text, known := j.lr.recentMessage(f.MessageID)
+	if !known {
+		return protocol.Errf(protocol.CodeNotFound, "That message is no longer available to report.")
+	}
+	ev := protocol.Marshal(protocol.ReportEvent{Type: protocol.TypeReportEvent, Room: f.Room, MessageID: f.MessageID,
+		About: author, ReporterID: j.me.MemberID, Reason: reason, Text: text, TS: now()})
+	c.h.publishControl(ctx, f.Room, control{Ctl: ctlToFacilitators, Frame: ev, Except: author})
+	return nil
+}

@@ -1,0 +1,261 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"time"
+
+	"hearth/internal/protocol"
+	"hearth/internal/room"
+)
+
+// Control messages travel on a room's broker channel like room events, but
+// without a seq: they are for the nodes, which act on them, and clients
+// never see them (so the seq a client sees has no holes). They are
+// published after the state change they announce, on the same channel, so
+// every node sees them in order with the room's events.
+const (
+	ctlReload         = "reload"          // Room: the room's new state, for every node's cache
+	ctlToMember       = "to_member"       // deliver Frame to MemberID's connections in the room
+	ctlToFacilitators = "to_facilitators" // deliver Frame to the room's facilitators (but Except)
+	ctlAdmit          = "admit"           // let MemberID (everyone waiting when empty) in
+	ctlDeny           = "deny"            // turn MemberID away with Frame
+	ctlRemove         = "remove"          // take MemberID out of the room with Frame
+	ctlEndSession     = "end_session"     // members' connections leave the room
+)
+
+// control is one control message.
+type control struct {
+	Ctl      string          `json:"ctl"`
+	MemberID string          `json:"member_id,omitempty"`
+	Except   string          `json:"except,omitempty"`
+	Frame    json.RawMessage `json:"frame,omitempty"`
+	Room     *room.Room      `json:"room,omitempty"`
+}
+
+var ctlPrefix = []byte(`{"ctl":`)
+
+func (h *Hub) publishControl(ctx context.Context, roomID string, c control) {
+	if err := h.cfg.Broker.PublishControl(ctx, roomID, protocol.Marshal(c)); err != nil {
+		h.log.Warn("control message not published", "room", roomID, "ctl", c.Ctl, "err", err)
+	}
+}
+
+// publishReload tells every node the room's new state.
+func (h *Hub) publishReload(ctx context.Context, r room.Room) {
+	h.publishControl(ctx, r.ID, control{Ctl: ctlReload, Room: &r})
+}
+
+// publishState tells every node the new state and everyone in the room its
+// public part (room_state).
+func (h *Hub) publishState(ctx context.Context, r room.Room) {
+	h.publishReload(ctx, r)
+	if _, err := h.cfg.Broker.Publish(ctx, r.ID, protocol.Marshal(roomState(&r))); err != nil {
+		h.log.Warn("room_state not published", "room", r.ID, "err", err)
+	}
+	h.publishFacilitatorState(ctx, r)
+}
+
+// publishFacilitatorState sends the room's facilitators who is muted, who
+// waits and who is banned.
+func (h *Hub) publishFacilitatorState(ctx context.Context, r room.Room) {
+	h.publishControl(ctx, r.ID, control{Ctl: ctlToFacilitators, Frame: facilitatorState(&r)})
+}
+
+func roomState(r *room.Room) *protocol.RoomStateEvent {
+	if r == nil {
+		return nil
+	}
+	ev := &protocol.RoomStateEvent{Type: protocol.TypeRoomState, Room: r.ID, Phase: string(r.Phase), WaitingRoom: r.WaitingRoom}
+	if s := r.Session; s != nil {
+		if !s.StartedAt.IsZero() {
+			ev.StartedAt, ev.PlannedEnd = protocol.FormatTime(s.StartedAt), protocol.FormatTime(s.PlannedEnd)
+		}
+		ev.Locked, ev.SlowModeSec, ev.Pin = s.Locked, s.SlowModeSec, s.Pin
+	}
+	return ev
+}
+
+func facilitatorState(r *room.Room) []byte {
+	ev := protocol.FacilitatorStateEvent{Type: protocol.TypeFacilitatorState, Muted: []protocol.MutedMember{},
+		Waiting: []protocol.WaitingMember{}, Banned: []string{}}
+	if r != nil {
+		ev.Room = r.ID
+		for id, m := range r.MutedNow(time.Now()) {
+			mm := protocol.MutedMember{MemberID: id, Reason: m.Reason}
+			if !m.Until.IsZero() {
+				mm.Until = protocol.FormatTime(m.Until)
+			}
+			ev.Muted = append(ev.Muted, mm)
+		}
+		if r.Session != nil {
+			for _, w := range r.Session.Waiting {
+				ev.Waiting = append(ev.Waiting, protocol.WaitingMember{MemberID: w.MemberID, DisplayName: w.DisplayName, Since: protocol.FormatTime(w.Since)})
+			}
+		}
+		ev.Banned = append(ev.Banned, r.Banned...)
+	}
+	return protocol.Marshal(ev)
+}
+
+// onControl acts on a control message for a local room. It runs on the
+// broker's delivery goroutine, so it only queues frames and hands anything
+// that needs the broker or the store to a task.
+func (h *Hub) onControl(lr *localRoom, frame []byte) {
+	var c control
+	if err := json.Unmarshal(frame, &c); err != nil {
+		h.log.Warn("malformed control message ignored", "room", lr.name)
+		return
+	}
+	switch c.Ctl {
+	case ctlReload:
+		if c.Room != nil {
+			lr.setState(*c.Room)
+		}
+	case ctlToMember:
+		lr.each(func(conn *conn, rc *roomConn) {
+			if rc.memberID == c.MemberID {
+				conn.enqueue(c.Frame)
+			}
+		})
+	case ctlToFacilitators:
+		lr.each(func(conn *conn, rc *roomConn) {
+			if rc.facilitates && !rc.waiting && rc.memberID != c.Except {
+				conn.enqueue(c.Frame)
+			}
+		})
+	case ctlAdmit:
+		lr.each(func(conn *conn, rc *roomConn) {
+			if rc.waiting && (c.MemberID == "" || rc.memberID == c.MemberID) {
+				h.spawn(func(ctx context.Context) { conn.admitted(ctx, lr.name) })
+			}
+		})
+	case ctlDeny, ctlRemove:
+		lr.each(func(conn *conn, rc *roomConn) {
+			if rc.memberID == c.MemberID && (c.Ctl == ctlRemove || rc.waiting) {
+				conn.enqueue(c.Frame)
+				h.spawn(func(ctx context.Context) { conn.drop(ctx, lr.name) })
+			}
+		})
+	case ctlEndSession:
+		lr.each(func(conn *conn, rc *roomConn) {
+			if !rc.facilitates && !rc.waiting {
+				h.spawn(func(ctx context.Context) { conn.drop(ctx, lr.name) })
+			}
+		})
+	}
+}
+
+// spawn runs a control task in its own goroutine, owned by the hub:
+// Shutdown waits for it, and it gets a bounded context.
+func (h *Hub) spawn(fn func(ctx context.Context)) {
+	h.tasks.Add(1)
+	go func() {
+		defer h.tasks.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
+		defer cancel()
+		fn(ctx)
+	}()
+}
+
+// admitted completes the join of a connection waiting at room's door.
+func (c *conn) admitted(ctx context.Context, roomID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	j, ok := c.rooms[roomID]
+	if !ok || !j.waiting || c.dead.Load() {
+		return
+	}
+	j.lr.removeWaiting(c)
+	if err := c.enter(ctx, "", j); err != nil {
+		c.replyErr("", roomID, protocol.AsError(err))
+	}
+}
+
+// drop takes the connection out of room (removed, banned, denied, session
+// ended).
+func (c *conn) drop(ctx context.Context, roomID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if j, ok := c.rooms[roomID]; ok && j.waiting {
+		// Denied: the lobby entry is already gone from the store.
+		delete(c.rooms, roomID)
+		j.lr.remove(c)
+		c.h.release(j.lr)
+		return
+	}
+	c.leave(ctx, roomID)
+}
+
+// Timers: effects that fire later, exactly once across all nodes (the
+// broker claims each timer for one node).
+const (
+	timerMuteLift   = "mute_lift"   // a timed mute ends
+	timerEndingSoon = "ending_soon" // 10 minutes before a session's planned end
+	timerAutoLock   = "auto_lock"   // a session has run auto_lock_after minutes
+)
+
+type timer struct {
+	Kind      string    `json:"kind"`
+	Room      string    `json:"room"`
+	MemberID  string    `json:"member_id,omitempty"`
+	At        time.Time `json:"at,omitzero"`         // mute_lift: the mute's end
+	StartedAt time.Time `json:"started_at,omitzero"` // session timers: which session
+}
+
+func (h *Hub) schedule(ctx context.Context, due time.Time, id string, t timer) {
+	if err := h.cfg.Broker.Schedule(ctx, due, id, protocol.Marshal(t)); err != nil {
+		h.log.Warn("timer not scheduled", "room", t.Room, "kind", t.Kind, "err", err)
+	}
+}
+
+func (h *Hub) scheduleSessionTimers(ctx context.Context, r room.Room) {
+	s := r.Session
+	if s == nil {
+		return
+	}
+	h.schedule(ctx, s.PlannedEnd.Add(-room.EndingSoonNotice), "ending:"+r.ID, timer{Kind: timerEndingSoon, Room: r.ID, StartedAt: s.StartedAt})
+	if r.AutoLockAfter > 0 {
+		h.schedule(ctx, s.StartedAt.Add(time.Duration(r.AutoLockAfter)*time.Minute), "autolock:"+r.ID, timer{Kind: timerAutoLock, Room: r.ID, StartedAt: s.StartedAt})
+	}
+}
+
+// OnTimer handles a fired timer's payload; pass it to the broker's
+// SetTimerHandler.
+func (h *Hub) OnTimer(payload []byte) {
+	var t timer
+	if err := json.Unmarshal(payload, &t); err != nil {
+		h.log.Warn("malformed timer ignored")
+		return
+	}
+	h.spawn(func(ctx context.Context) {
+		svc := h.cfg.Rooms
+		switch t.Kind {
+		case timerMuteLift:
+			r, lifted, err := svc.LiftExpiredMute(ctx, t.Room, t.MemberID, t.At)
+			if err != nil || !lifted {
+				return
+			}
+			h.publishReload(ctx, r)
+			h.publishControl(ctx, t.Room, control{Ctl: ctlToMember, MemberID: t.MemberID,
+				Frame: protocol.Marshal(protocol.NoticeEvent{Type: protocol.TypeUnmutedNotice, Room: t.Room})})
+			h.publishFacilitatorState(ctx, r)
+		case timerEndingSoon:
+			r, err := svc.Load(ctx, t.Room)
+			if err != nil || r.Session == nil || !r.Session.StartedAt.Equal(t.StartedAt) || (r.Phase != room.PhaseOpen && r.Phase != room.PhaseClosing) {
+				return
+			}
+			h.publishControl(ctx, t.Room, control{Ctl: ctlToFacilitators, Frame: protocol.Marshal(protocol.NoticeEvent{
+				Type: protocol.TypeSessionEndingSoon, Room: t.Room, PlannedEnd: protocol.FormatTime(r.Session.PlannedEnd)})})
+		case timerAutoLock:
+			r, locked, err := svc.AutoLock(ctx, t.Room, t.StartedAt)
+			if err == nil && locked {
+				h.publishState(ctx, r)
+			}
+		}
+	})
+}
+
+// isControl reports whether a frame from the broker is a control message.
+func isControl(frame []byte) bool { return bytes.HasPrefix(frame, ctlPrefix) }

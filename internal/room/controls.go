@@ -1,0 +1,385 @@
+package room
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"hearth/internal/protocol"
+)
+
+// Limits of facilitator controls.
+const (
+	DefaultSessionMinutes = 90      // start_session without minutes
+	MaxSessionMinutes     = 4 * 60  // the longest planned session
+	MaxMuteMinutes        = 24 * 60 // a timed mute lasts at most a day
+	MaxSlowModeSeconds    = 3600
+	MaxPinRunes           = 500
+	MaxReasonRunes        = 300 // warn, mute and report reasons
+	EndingSoonNotice      = 10 * time.Minute
+)
+
+func sessionOpen(r *Room) bool {
+	return (r.Phase == PhaseOpen || r.Phase == PhaseClosing) && r.Session != nil
+}
+
+// IsFacilitatorMember reports whether memberID belongs to one of the room's
+// facilitators.
+func (s *Service) IsFacilitatorMember(r *Room, memberID string) bool {
+	return slices.ContainsFunc(r.Facilitators, func(u string) bool { return s.memberID(r.ID, u) == memberID })
+}
+
+// checkReason trims a reason and bounds its length. Reasons are shown to the
+// member concerned; they are not message text and are never logged.
+func checkReason(reason string, required bool) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if required && reason == "" {
+		return "", protocol.Errf(protocol.CodeMissingField, "The field \"reason\" is required.")
+	}
+	if utf8.RuneCountInString(reason) > MaxReasonRunes {
+		return "", protocol.Errf(protocol.CodeBadField, "A reason can be at most %d characters long.", MaxReasonRunes)
+	}
+	return reason, nil
+}
+
+// CheckReason trims an optional reason (a report's) and bounds its length.
+func CheckReason(reason string) (string, error) { return checkReason(reason, false) }
+
+// MarkAdmitted records that memberID is in the current session, so a
+// reconnect is not held at the door if the room is locked later. Best
+// effort: a failure only means a later lock may hold them.
+func (s *Service) MarkAdmitted(ctx context.Context, id, memberID string) {
+	r, err := s.store.Room(ctx, id)
+	if err != nil || !sessionOpen(&r) || slices.Contains(r.Session.Admitted, memberID) {
+		return
+	}
+	_, _ = s.store.UpdateRoom(ctx, id, func(r *Room) error {
+		if sessionOpen(r) && !slices.Contains(r.Session.Admitted, memberID) {
+			r.Session.Admitted = append(r.Session.Admitted, memberID)
+		}
+		return nil
+	})
+}
+
+// control is a facilitator control on a member: it refuses controls aimed at
+// a facilitator (target_facilitator), then applies fn.
+func (s *Service) control(ctx context.Context, a Actor, id, action, target string, fn func(*Room) error) (Room, error) {
+	return s.updateMember(ctx, a, id, action, target, facilitates, func(r *Room, _ Role) error {
+		if target != "" && s.IsFacilitatorMember(r, target) {
+			return protocol.Err(protocol.CodeNotFacilitator)
+		}
+		return fn(r)
+	})
+}
+
+// StartSession opens a session of the given planned length in minutes (0:
+// DefaultSessionMinutes). Errors: session_open, invalid_request.
+func (s *Service) StartSession(ctx context.Context, a Actor, id string, minutes int) (Room, error) {
+	if minutes == 0 {
+		minutes = DefaultSessionMinutes
+	}
+	if minutes < 1 || minutes > MaxSessionMinutes {
+		return Room{}, invalid("minutes must be between 1 and %d.", MaxSessionMinutes)
+	}
+	return s.control(ctx, a, id, "start_session", "", func(r *Room) error {
+		if sessionOpen(r) {
+			return protocol.Err(protocol.CodeSessionOpen)
+		}
+		now := s.now().UTC()
+		var waiting []Waiting
+		if r.Session != nil {
+			waiting = r.Session.Waiting // people at the door stay there
+		}
+		r.Phase = PhaseOpen
+		r.Session = &Session{StartedAt: now, PlannedEnd: now.Add(time.Duration(minutes) * time.Minute), Waiting: waiting}
+		return nil
+	})
+}
+
+// BeginClosing moves an open session to its closing phase. Errors:
+// no_session.
+func (s *Service) BeginClosing(ctx context.Context, a Actor, id string) (Room, error) {
+	return s.control(ctx, a, id, "begin_closing", "", func(r *Room) error {
+		if r.Phase != PhaseOpen || r.Session == nil {
+			return protocol.Err(protocol.CodeNoSession)
+		}
+		r.Phase = PhaseClosing
+		return nil
+	})
+}
+
+// EndSession ends the session. Errors: no_session.
+func (s *Service) EndSession(ctx context.Context, a Actor, id string) (Room, error) {
+	return s.control(ctx, a, id, "end_session", "", func(r *Room) error {
+		if !sessionOpen(r) {
+			return protocol.Err(protocol.CodeNoSession)
+		}
+		r.Phase = PhaseEnded
+		r.Session = &Session{StartedAt: r.Session.StartedAt, PlannedEnd: r.Session.PlannedEnd, Waiting: r.Session.Waiting}
+		return nil
+	})
+}
+
+// AddWaiting records a member at the door (no role check: the join path
+// calls it for the member themselves).
+func (s *Service) AddWaiting(ctx context.Context, id, memberID, displayName string) (Room, error) {
+	r, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
+		if r.Session == nil {
+			r.Session = &Session{}
+		}
+		if !slices.ContainsFunc(r.Session.Waiting, func(w Waiting) bool { return w.MemberID == memberID }) {
+			r.Session.Waiting = append(r.Session.Waiting, Waiting{MemberID: memberID, DisplayName: displayName, Since: s.now().UTC()})
+		}
+		return nil
+	})
+	return r, storeErr(err)
+}
+
+// RemoveWaiting forgets a member at the door (they left before being let
+// in). It is not an error if they were not there.
+func (s *Service) RemoveWaiting(ctx context.Context, id, memberID string) (Room, error) {
+	r, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
+		if r.Session != nil {
+			r.Session.Waiting = slices.DeleteFunc(r.Session.Waiting, func(w Waiting) bool { return w.MemberID == memberID })
+		}
+		return nil
+	})
+	return r, storeErr(err)
+}
+
+// Admit lets waiting members in: one member id, or everyone waiting when
+// memberID is empty. It returns the room and the member ids admitted.
+// Errors: no_session, not_waiting.
+func (s *Service) Admit(ctx context.Context, a Actor, id, memberID string) (Room, []string, error) {
+	var admitted []string
+	action := "admit"
+	if memberID == "" {
+		action = "admit_all"
+	}
+	r, err := s.control(ctx, a, id, action, memberID, func(r *Room) error {
+		admitted = nil
+		if !sessionOpen(r) {
+			return protocol.Err(protocol.CodeNoSession)
+		}
+		keep := r.Session.Waiting[:0:0]
+		for _, w := range r.Session.Waiting {
+			if memberID == "" || w.MemberID == memberID {
+				admitted = append(admitted, w.MemberID)
+				if !slices.Contains(r.Session.Admitted, w.MemberID) {
+					r.Session.Admitted = append(r.Session.Admitted, w.MemberID)
+				}
+				continue
+			}
+			keep = append(keep, w)
+		}
+		if memberID != "" && len(admitted) == 0 {
+			return protocol.Err(protocol.CodeNotWaiting)
+		}
+		r.Session.Waiting = keep
+		return nil
+	})
+	return r, admitted, err
+}
+
+// Deny turns a waiting member away. Errors: not_waiting.
+func (s *Service) Deny(ctx context.Context, a Actor, id, memberID string) (Room, error) {
+	return s.control(ctx, a, id, "deny", memberID, func(r *Room) error {
+		if r.Session == nil || !slices.ContainsFunc(r.Session.Waiting, func(w Waiting) bool { return w.MemberID == memberID }) {
+			return protocol.Err(protocol.CodeNotWaiting)
+		}
+		r.Session.Waiting = slices.DeleteFunc(r.Session.Waiting, func(w Waiting) bool { return w.MemberID == memberID })
+		return nil
+	})
+}
+
+// Warn records a warning (the reason goes to the member alone; the audit log
+// keeps only that it happened).
+func (s *Service) Warn(ctx context.Context, a Actor, id, memberID, reason string) (Room, string, error) {
+	reason, err := checkReason(reason, true)
+	if err != nil {
+		return Room{}, "", err
+	}
+	r, err := s.control(ctx, a, id, "warn", memberID, func(*Room) error { return nil })
+	return r, reason, err
+}
+
+// Mute mutes a member for minutes (0: until unmuted) with a reason.
+func (s *Service) Mute(ctx context.Context, a Actor, id, memberID string, minutes int, reason string) (Room, Mute, error) {
+	reason, err := checkReason(reason, false)
+	if err != nil {
+		return Room{}, Mute{}, err
+	}
+	if minutes < 0 || minutes > MaxMuteMinutes {
+		return Room{}, Mute{}, invalid("minutes must be between 0 (until unmuted) and %d.", MaxMuteMinutes)
+	}
+	m := Mute{Reason: reason}
+	if minutes > 0 {
+		m.Until = s.now().Add(time.Duration(minutes) * time.Minute).UTC().Truncate(time.Millisecond)
+	}
+	r, err := s.control(ctx, a, id, "mute", memberID, func(r *Room) error {
+		if r.Muted == nil {
+			r.Muted = map[string]Mute{}
+		}
+		r.Muted[memberID] = m
+		return nil
+	})
+	return r, m, err
+}
+
+// Unmute lifts a member's mute (not an error if there was none).
+func (s *Service) Unmute(ctx context.Context, a Actor, id, memberID string) (Room, error) {
+	return s.control(ctx, a, id, "unmute", memberID, func(r *Room) error {
+		delete(r.Muted, memberID)
+		return nil
+	})
+}
+
+// LiftExpiredMute removes memberID's mute if it is the timed mute that ends
+// at until (a timer firing; a newer mute or an unmute meanwhile wins). It
+// reports whether it lifted anything.
+func (s *Service) LiftExpiredMute(ctx context.Context, id, memberID string, until time.Time) (Room, bool, error) {
+	lifted := false
+	r, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
+		lifted = false
+		if m, ok := r.Muted[memberID]; ok && m.Until.Equal(until) {
+			delete(r.Muted, memberID)
+			lifted = true
+		}
+		return nil
+	})
+	return r, lifted, storeErr(err)
+}
+
+// ActiveMute returns memberID's mute if it is in force at now.
+func (r *Room) ActiveMute(memberID string, now time.Time) (Mute, bool) {
+	m, ok := r.Muted[memberID]
+	if !ok || (!m.Until.IsZero() && !now.Before(m.Until)) {
+		return Mute{}, false
+	}
+	return m, true
+}
+
+// Remove records that a member was removed from the live room (they may
+// rejoin).
+func (s *Service) Remove(ctx context.Context, a Actor, id, memberID string) (Room, error) {
+	return s.control(ctx, a, id, "remove", memberID, func(*Room) error { return nil })
+}
+
+// Ban bans a member: they are removed and cannot rejoin. Persisted.
+func (s *Service) Ban(ctx context.Context, a Actor, id, memberID string) (Room, error) {
+	return s.control(ctx, a, id, "ban", memberID, func(r *Room) error {
+		if !slices.Contains(r.Banned, memberID) {
+			r.Banned = append(r.Banned, memberID)
+		}
+		if r.Session != nil {
+			r.Session.Admitted = slices.DeleteFunc(r.Session.Admitted, func(m string) bool { return m == memberID })
+			r.Session.Waiting = slices.DeleteFunc(r.Session.Waiting, func(w Waiting) bool { return w.MemberID == memberID })
+		}
+		return nil
+	})
+}
+
+// Unban lifts a ban.
+func (s *Service) Unban(ctx context.Context, a Actor, id, memberID string) (Room, error) {
+	return s.control(ctx, a, id, "unban", memberID, func(r *Room) error {
+		r.Banned = slices.DeleteFunc(r.Banned, func(m string) bool { return m == memberID })
+		return nil
+	})
+}
+
+// SetLock locks or unlocks the session: while locked, newcomers wait in the
+// lobby. Errors: no_session.
+func (s *Service) SetLock(ctx context.Context, a Actor, id string, locked bool) (Room, error) {
+	action := map[bool]string{true: "lock", false: "unlock"}[locked]
+	return s.control(ctx, a, id, action, "", func(r *Room) error {
+		if !sessionOpen(r) {
+			return protocol.Err(protocol.CodeNoSession)
+		}
+		r.Session.Locked = locked
+		return nil
+	})
+}
+
+// AutoLock locks the session if it is still the one that started at
+// startedAt (a timer firing). It reports whether it locked it.
+func (s *Service) AutoLock(ctx context.Context, id string, startedAt time.Time) (Room, bool, error) {
+	locked := false
+	r, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
+		locked = false
+		if sessionOpen(r) && r.Session.StartedAt.Equal(startedAt) && !r.Session.Locked {
+			r.Session.Locked, locked = true, true
+		}
+		return nil
+	})
+	return r, locked, storeErr(err)
+}
+
+// SetSlowMode sets slow mode to seconds (0: off). Errors: no_session,
+// invalid_request.
+func (s *Service) SetSlowMode(ctx context.Context, a Actor, id string, seconds int) (Room, error) {
+	if seconds < 0 || seconds > MaxSlowModeSeconds {
+		return Room{}, invalid("seconds must be between 0 and %d.", MaxSlowModeSeconds)
+	}
+	return s.control(ctx, a, id, "slow_mode", "", func(r *Room) error {
+		if !sessionOpen(r) {
+			return protocol.Err(protocol.CodeNoSession)
+		}
+		r.Session.SlowModeSec = seconds
+		return nil
+	})
+}
+
+// SetPin sets (or, with "", clears) the announcement shown to everyone.
+// Errors: no_session, text_too_long.
+func (s *Service) SetPin(ctx context.Context, a Actor, id, text string) (Room, error) {
+	text = strings.TrimSpace(text)
+	if utf8.RuneCountInString(text) > MaxPinRunes {
+		return Room{}, protocol.Errf(protocol.CodeTextTooLong, "A pinned announcement can be at most %d characters long.", MaxPinRunes)
+	}
+	action := "pin"
+	if text == "" {
+		action = "unpin"
+	}
+	return s.control(ctx, a, id, action, "", func(r *Room) error {
+		if !sessionOpen(r) {
+			return protocol.Err(protocol.CodeNoSession)
+		}
+		r.Session.Pin = text
+		return nil
+	})
+}
+
+// Audited records a control that changes no durable state (delete_message,
+// dm) after checking the actor facilitates the room.
+func (s *Service) Audited(ctx context.Context, a Actor, id, action, target string) (Room, error) {
+	return s.updateMember(ctx, a, id, action, target, facilitates, func(*Room, Role) error { return nil })
+}
+
+// Role returns userID's role in room id. Errors: not_found.
+func (s *Service) Role(ctx context.Context, id, userID string) (Room, Role, error) {
+	r, err := s.store.Room(ctx, id)
+	if err != nil {
+		return Room{}, RoleNone, storeErr(err)
+	}
+	return r, r.RoleOf(userID), nil
+}
+
+// Load returns room id as stored.
+func (s *Service) Load(ctx context.Context, id string) (Room, error) {
+	r, err := s.store.Room(ctx, id)
+	return r, storeErr(err)
+}
+
+// MutedNow lists the mutes in force at now, by member id.
+func (r *Room) MutedNow(now time.Time) map[string]Mute {
+	out := map[string]Mute{}
+	for _, k := range slices.Sorted(maps.Keys(r.Muted)) {
+		if m, ok := r.ActiveMute(k, now); ok {
+			out[k] = m
+		}
+	}
+	return out
+}

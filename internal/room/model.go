@@ -1,0 +1,165 @@
+// Package room holds the rules of a facilitated group room: who may enter
+// (roster, bans, capacity, the lobby), the session lifecycle, and what each
+// facilitator control does to the room's durable state. It is a domain
+// package: it does no transport and imports neither the hub nor httpapi. It
+// declares the Store it needs; internal/store implements it.
+package room
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
+
+// Kind is the kind of group a room holds.
+type Kind string
+
+// Kinds of group.
+const (
+	KindSupport Kind = "support"
+	KindCBT     Kind = "cbt"
+	KindDBT     Kind = "dbt"
+	KindMBCT    Kind = "mbct"
+	KindOther   Kind = "other"
+)
+
+// Valid reports whether k is one of the kinds above.
+func (k Kind) Valid() bool {
+	return slices.Contains([]Kind{KindSupport, KindCBT, KindDBT, KindMBCT, KindOther}, k)
+}
+
+// Phase is where a room's session lifecycle stands.
+type Phase string
+
+// Session phases: idle → open → closing → ended (→ open for the next
+// session). Ended behaves like idle for joins.
+const (
+	PhaseIdle    Phase = "idle"
+	PhaseOpen    Phase = "open"
+	PhaseClosing Phase = "closing"
+	PhaseEnded   Phase = "ended"
+)
+
+// Capacity limits: a room seats 2 to 50 members present at once (observers
+// included, facilitators not); 15 when unset, the upper size of a typical
+// therapy group.
+const (
+	DefaultCapacity = 15
+	MinCapacity     = 2
+	MaxCapacity     = 50
+)
+
+// Schedule is when a room usually meets; clients show the next session.
+// Sessions never start by themselves.
+type Schedule struct {
+	Weekday     time.Weekday `json:"weekday"`      // 0 = Sunday
+	StartLocal  string       `json:"start_local"`  // "19:00", 24-hour local time
+	DurationMin int          `json:"duration_min"` // planned length in minutes
+	TimeZone    string       `json:"time_zone"`    // IANA name, e.g. "America/Chicago"
+}
+
+// Mute is a member's mute: the reason shown to them, and when it lifts (zero
+// time: until unmuted).
+type Mute struct {
+	Until  time.Time `json:"until,omitzero"`
+	Reason string    `json:"reason"`
+}
+
+// Waiting is a member held in the lobby. The display name is kept only
+// while they wait, so facilitators know who is at the door.
+type Waiting struct {
+	MemberID    string    `json:"member_id"`
+	DisplayName string    `json:"display_name"`
+	Since       time.Time `json:"since"`
+}
+
+// Session is the state of the current (or last) session.
+type Session struct {
+	StartedAt   time.Time `json:"started_at"`
+	PlannedEnd  time.Time `json:"planned_end"`
+	Locked      bool      `json:"locked"`
+	SlowModeSec int       `json:"slow_mode_sec"`
+	Pin         string    `json:"pin,omitempty"`
+	Admitted    []string  `json:"admitted,omitempty"` // member ids admitted in this session
+	Waiting     []Waiting `json:"waiting,omitempty"`  // the lobby, in arrival order
+}
+
+// Room is a room's durable state. The store keeps it as one document and
+// bumps Version on every change.
+type Room struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	Kind          Kind      `json:"kind"`
+	Capacity      int       `json:"capacity"`
+	WaitingRoom   bool      `json:"waiting_room"`
+	AutoLockAfter int       `json:"auto_lock_after_min,omitempty"` // minutes into a session; 0 = never
+	Schedule      *Schedule `json:"schedule,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+
+	Facilitators []string `json:"facilitators"`     // user ids; the first is the creator; never empty
+	Roster       []string `json:"roster"`           // member user ids
+	Banned       []string `json:"banned,omitempty"` // member ids
+	// Muted holds members' mutes by member id. A mute outlives the session
+	// it was given in until it lifts or a facilitator unmutes.
+	Muted map[string]Mute `json:"muted,omitempty"`
+
+	Phase   Phase    `json:"phase"`
+	Session *Session `json:"session,omitempty"`
+
+	Version uint64 `json:"version"`
+}
+
+// Invite is a single-use code that adds whoever redeems it to a room's
+// roster.
+type Invite struct {
+	Code      string    `json:"code"`
+	RoomID    string    `json:"room_id"`
+	CreatedBy string    `json:"created_by"` // user id of the facilitator
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// AuditEntry records one facilitator action: who, what, to whom, when —
+// never message text.
+type AuditEntry struct {
+	Seq    uint64    `json:"seq"`              // assigned by the store, increasing per room
+	Actor  string    `json:"actor"`            // member id of the facilitator
+	Action string    `json:"action"`           // e.g. "mute", "ban", "add_member"
+	Target string    `json:"target,omitempty"` // member id acted on
+	At     time.Time `json:"at"`
+}
+
+// Store errors.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+)
+
+// Store keeps rooms, invites and audit logs durably. Every method is atomic.
+type Store interface {
+	// CreateRoom stores a new room with Version 1. Errors: ErrExists.
+	CreateRoom(ctx context.Context, r Room) error
+	// Room returns the room. Errors: ErrNotFound.
+	Room(ctx context.Context, id string) (Room, error)
+	// UpdateRoom applies fn to the current room and stores the result with
+	// Version+1, atomically: concurrent updates are serialized, and fn may be
+	// called again on a fresh copy if another update won a race. If fn
+	// returns an error, nothing is stored and that error is returned.
+	// Errors: ErrNotFound, fn's error.
+	UpdateRoom(ctx context.Context, id string, fn func(*Room) error) (Room, error)
+	// RoomsOf lists the ids of rooms where userID is a facilitator or on the
+	// roster, sorted.
+	RoomsOf(ctx context.Context, userID string) ([]string, error)
+
+	// PutInvite stores an invite. Errors: ErrExists.
+	PutInvite(ctx context.Context, inv Invite) error
+	// TakeInvite removes and returns the invite with code, if it exists and
+	// has not expired at now. Errors: ErrNotFound (also for an expired one).
+	TakeInvite(ctx context.Context, code string, now time.Time) (Invite, error)
+
+	// AppendAudit adds an entry to the room's audit log, assigning its Seq.
+	AppendAudit(ctx context.Context, roomID string, e AuditEntry) error
+	// Audit returns up to limit entries of the room's audit log, newest
+	// first, with Seq below before (0: from the newest).
+	Audit(ctx context.Context, roomID string, before uint64, limit int) ([]AuditEntry, error)
+}

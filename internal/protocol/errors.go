@@ -60,6 +60,13 @@ const (
 )
 
 var messages = map[Code]string{
+	CodeNoSession:        "No session is open in this room.",
+	CodeSessionOpen:      "A session is already open in this room.",
+	CodeMuted:            "A facilitator has muted you for now.",
+	CodeSlowMode:         "Slow mode is on: please wait a little before sending again.",
+	CodeNotWaiting:       "That person is not waiting in the lobby.",
+	CodeNotFacilitator:   "Facilitators cannot be the target of that control.",
+	CodeWaiting:          "You are waiting for a facilitator to let you in.",
 	CodeForbidden:        "You do not have permission to do that in this room.",
 	CodeNotMember:        "You are not on this group's roster. Ask a facilitator for an invite.",
 	CodeBanned:           "You cannot join this group.",

@@ -134,6 +134,9 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	rooms := room.NewService(st, memberIDs.For)
 	h = hub.New(hub.Config{Broker: b, Auth: verifier, MemberIDs: memberIDs, Rooms: rooms, Logger: log})
 	b.SetTimerHandler(h.OnTimer)
+	if rb, ok := b.(interface{ SetResubscribeHandler(func(string)) }); ok {
+		rb.SetResubscribeHandler(h.Resync)
+	}
 	if cfg.Dev {
 		if err := ensureDemoRoom(ctx, rooms); err != nil {
 			return err

@@ -38,7 +38,7 @@ var (
 // Identity is who a verified token says the caller is.
 type Identity struct {
 	UserID  string    // the token's sub
-	Role    string    // protocol.RoleMember or protocol.RoleFacilitator
+	Role    string    // protocol.RoleMember, RoleFacilitator or RoleSupervisor
 	Expires time.Time // the token's exp
 }
 
@@ -115,7 +115,7 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 	if role == "" {
 		role = protocol.RoleMember
 	}
-	if !slices.Contains([]string{protocol.RoleMember, protocol.RoleFacilitator}, role) {
+	if !slices.Contains([]string{protocol.RoleMember, protocol.RoleFacilitator, protocol.RoleSupervisor}, role) {
 		return Identity{}, fmt.Errorf("%w (unknown role)", ErrInvalidToken)
 	}
 	return Identity{UserID: c.Subject, Role: role, Expires: c.ExpiresAt.Time}, nil
@@ -131,8 +131,8 @@ func Mint(cfg Config, sub, role string, ttl time.Duration, now time.Time) (strin
 	if sub == "" {
 		return "", errors.New("auth: a token needs a subject (-sub)")
 	}
-	if role != protocol.RoleMember && role != protocol.RoleFacilitator {
-		return "", fmt.Errorf("auth: role must be %q or %q", protocol.RoleMember, protocol.RoleFacilitator)
+	if role != protocol.RoleMember && role != protocol.RoleFacilitator && role != protocol.RoleSupervisor {
+		return "", fmt.Errorf("auth: role must be %q, %q or %q", protocol.RoleMember, protocol.RoleFacilitator, protocol.RoleSupervisor)
 	}
 	c := claims{Role: role, RegisteredClaims: jwt.RegisteredClaims{
 		Subject:   sub,

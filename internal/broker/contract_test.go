@@ -270,3 +270,94 @@ func testPresence(t *testing.T, nodes nodesFunc) {
 		t.Fatalf("presence events = %q", frames)
 	}
 }
+
+// timerBroker is the timer surface both brokers offer.
+type timerBroker interface {
+	Schedule(ctx context.Context, due time.Time, id string, payload []byte) error
+	SetTimerHandler(fn func(payload []byte))
+}
+
+// A timer fires once, at or after its due time, on exactly one node, even
+// when every node is claiming; a timer replaced before it fires fires once
+// with the new payload.
+func TestTimersFireOnceAcrossNodes(t *testing.T) {
+	srv := redistest.Start(t)
+	r1, _ := redisNode(t, srv.URL(), 0)
+	r2, _ := redisNode(t, srv.URL(), 0)
+	impls := map[string][]timerBroker{"memory": {NewMemory(func(string, []byte) {})}, "redis": {r1, r2}}
+	for name, nodes := range impls {
+		t.Run(name, func(t *testing.T) {
+			var mu sync.Mutex
+			fired := map[string]int{}
+			for _, n := range nodes {
+				n.SetTimerHandler(func(p []byte) { mu.Lock(); fired[string(p)]++; mu.Unlock() })
+			}
+			ctx := ctxT(t)
+			due := time.Now().Add(300 * time.Millisecond)
+			for i := range 20 {
+				if err := nodes[i%len(nodes)].Schedule(ctx, due, fmt.Sprint("t", i), []byte(fmt.Sprint("p", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_ = nodes[0].Schedule(ctx, due, "t0", []byte("p0-replaced"))
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				mu.Lock()
+				n := len(fired)
+				mu.Unlock()
+				if n >= 20 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			time.Sleep(time.Second) // a second claim round must find nothing more
+			mu.Lock()
+			defer mu.Unlock()
+			if fired["p0"] != 0 || fired["p0-replaced"] != 1 {
+				t.Fatalf("replaced timer: %v", fired)
+			}
+			for i := 1; i < 20; i++ {
+				if c := fired[fmt.Sprint("p", i)]; c != 1 {
+					t.Fatalf("timer %d fired %d times, want once: %v", i, c, fired)
+				}
+			}
+			if time.Now().Before(due) {
+				t.Fatal("timers fired before they were due")
+			}
+		})
+	}
+}
+
+// PublishLimited holds a key's window across nodes and publishes nothing
+// inside it; PublishControl is delivered without a seq and takes none.
+func TestLimitedAndControlPublishing(t *testing.T) {
+	impls := map[string]nodesFunc{"memory": memoryNodes, "redis": redisNodes}
+	for name, nodes := range impls {
+		t.Run(name, func(t *testing.T) {
+			a, b, _, sb := nodes(t)
+			ctx := ctxT(t)
+			if err := b.Subscribe(ctx, "r9"); err != nil {
+				t.Fatal(err)
+			}
+			seq, wait, err := a.PublishLimited(ctx, "r9", ev("one"), "slow:m1", time.Minute)
+			if err != nil || seq != 1 || wait != 0 {
+				t.Fatalf("first = %d, %v, %v", seq, wait, err)
+			}
+			seq, wait, err = b.PublishLimited(ctx, "r9", ev("two"), "slow:m1", time.Minute)
+			if err != nil || seq != 0 || wait <= 0 || wait > time.Minute {
+				t.Fatalf("second within the window = %d, %v, %v; want refused with time left", seq, wait, err)
+			}
+			if err := a.PublishControl(ctx, "r9", []byte(`{"ctl":"reload"}`)); err != nil {
+				t.Fatal(err)
+			}
+			seq, err = a.Publish(ctx, "r9", ev("three"))
+			if err != nil || seq != 2 {
+				t.Fatalf("publish after a refused one and a control = %d, %v; want seq 2", seq, err)
+			}
+			got := sb.waitFor(t, "r9", 3)
+			if string(got[1]) != `{"ctl":"reload"}` {
+				t.Fatalf("frames = %q", got)
+			}
+		})
+	}
+}

@@ -152,10 +152,11 @@ type Redis struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	waiting map[string][]chan struct{}     // channel -> Subscribe calls awaiting confirmation
-	entries map[string]map[string]struct{} // room -> presence entries this node owns
-	onTimer func(payload []byte)
+	mu            sync.Mutex
+	waiting       map[string][]chan struct{}     // channel -> Subscribe calls awaiting confirmation
+	entries       map[string]map[string]struct{} // room -> presence entries this node owns
+	onTimer       func(payload []byte)
+	onResubscribe func(room string)
 }
 
 // NewRedis connects to the Redis at cfg.URL, checks that it answers,
@@ -225,8 +226,16 @@ func (r *Redis) receive(msgs <-chan any) {
 			delete(r.waiting, m.Channel)
 			r.mu.Unlock()
 			if len(ws) == 0 {
-				// go-redis resubscribes every channel after a reconnect.
-				r.log.Info("broker: resubscribed after reconnect", "channel_room", strings.TrimPrefix(m.Channel, ChannelPrefix))
+				// go-redis resubscribes every channel after a reconnect;
+				// whatever was announced meanwhile was missed.
+				room := strings.TrimPrefix(m.Channel, ChannelPrefix)
+				r.log.Info("broker: resubscribed after reconnect", "room", room)
+				r.mu.Lock()
+				fn := r.onResubscribe
+				r.mu.Unlock()
+				if fn != nil {
+					fn(room)
+				}
 			}
 			for _, w := range ws {
 				close(w)
@@ -467,6 +476,16 @@ func (r *Redis) Schedule(ctx context.Context, due time.Time, id string, payload 
 		return unavailable("schedule", err)
 	}
 	return nil
+}
+
+// SetResubscribeHandler sets the function told of each room resubscribed
+// after a reconnect (anything published meanwhile was missed, so the node
+// reloads what it caches). It is called from the receive goroutine and
+// must not block.
+func (r *Redis) SetResubscribeHandler(fn func(room string)) {
+	r.mu.Lock()
+	r.onResubscribe = fn
+	r.mu.Unlock()
 }
 
 // SetTimerHandler sets the function that receives claimed timers'

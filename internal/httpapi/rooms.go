@@ -222,6 +222,33 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"entries": out, "next_before": next})
 	})
+	handle("GET /api/rooms/{id}/reports", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		reps, err := s.Reports(r.Context(), a, r.PathValue("id"))
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		type report struct {
+			ID        string `json:"id"`
+			MessageID string `json:"message_id"`
+			About     string `json:"about_member_id,omitempty"`
+			Reporter  string `json:"reporter_member_id"`
+			Reason    string `json:"reason,omitempty"`
+			At        string `json:"at"`
+		}
+		out := make([]report, 0, len(reps))
+		for _, p := range reps {
+			out = append(out, report{p.ID, p.MessageID, p.About, p.Reporter, p.Reason, protocol.FormatTime(p.At)})
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"reports": out})
+	})
+	handle("POST /api/rooms/{id}/reports/{report}/ack", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		if err := s.AckReport(r.Context(), a, r.PathValue("id"), r.PathValue("report")); err != nil {
+			fail(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		mux.HandleFunc(m+" /api/", func(w http.ResponseWriter, r *http.Request) {
 			WriteError(w, http.StatusNotFound, protocol.Err(protocol.CodeNotFound))

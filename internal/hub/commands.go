@@ -98,6 +98,28 @@ func (c *conn) authenticate(f protocol.Frame) {
 	}
 	c.h.log.Debug("authenticated", "conn", c.id, "identity", ident)
 	c.reply(protocol.Welcome{Type: protocol.TypeWelcome, ID: f.ID, Role: ident.Role, HeartbeatMS: c.h.cfg.Heartbeat.Milliseconds()})
+	c.superviseIfSupervisor(context.Background())
+}
+
+// supervisorsRoom is the broker channel that carries reports about
+// facilitators to every connected supervisor. Its name cannot be a room id
+// (room ids start with a letter or digit), so nobody can join it.
+const supervisorsRoom = "_supervisors"
+
+// superviseIfSupervisor subscribes a supervisor's connection to the
+// supervisors' channel; run ends it.
+func (c *conn) superviseIfSupervisor(ctx context.Context) {
+	if c.ident.Role != protocol.RoleSupervisor || c.supervising != nil {
+		return
+	}
+	lr, err := c.h.acquire(ctx, supervisorsRoom)
+	if err != nil {
+		c.h.log.Warn("supervisor not subscribed to reports", "conn", c.id, "err", err)
+		return
+	}
+	lr.addPending(c, "", true)
+	lr.activate(c)
+	c.supervising = lr
 }
 
 func now() string { return protocol.FormatTime(time.Now()) }
@@ -112,6 +134,10 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 	}
 	if len(c.rooms) >= protocol.MaxRoomsPerConn {
 		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeTooManyRooms))
+		return
+	}
+	if c.ident.Role == protocol.RoleSupervisor {
+		c.replyErr(f.ID, f.Room, protocol.Errf(protocol.CodeForbidden, "Supervisors read reports and audit logs; they do not join groups."))
 		return
 	}
 	adm, err := c.h.cfg.Rooms.CheckJoin(ctx, f.Room, c.ident.UserID)
@@ -448,8 +474,16 @@ func (c *conn) report(ctx context.Context, f protocol.Frame, j *joined) error {
 	if !known {
 		return protocol.Errf(protocol.CodeNotFound, "That message is no longer available to report.")
 	}
-	ev := protocol.Marshal(protocol.ReportEvent{Type: protocol.TypeReportEvent, Room: f.Room, MessageID: f.MessageID,
-		About: author, ReporterID: j.me.MemberID, Reason: reason, Text: text, TS: now()})
+	rep, err := c.h.cfg.Rooms.AddReport(ctx, f.Room, room.Report{MessageID: f.MessageID, About: author, Reporter: j.me.MemberID, Reason: reason})
+	if err != nil {
+		return err
+	}
+	ev := protocol.Marshal(protocol.ReportEvent{Type: protocol.TypeReportEvent, ReportID: rep.ID, Room: f.Room, MessageID: f.MessageID,
+		About: author, ReporterID: j.me.MemberID, Reason: reason, Text: text, TS: protocol.FormatTime(rep.At)})
 	c.h.publishControl(ctx, f.Room, control{Ctl: ctlToFacilitators, Frame: ev, Except: author})
+	if st := j.lr.state.Load(); st != nil && c.h.cfg.Rooms.IsFacilitatorMember(st, author) {
+		// About a facilitator: their supervisors hear of it too.
+		c.h.publishControl(ctx, supervisorsRoom, control{Ctl: ctlToFacilitators, Frame: ev})
+	}
 	return nil
 }

@@ -42,6 +42,8 @@ type conn struct {
 	mu    sync.Mutex         // held while a command or control action runs for this connection
 	rooms map[string]*joined // guarded by mu
 	wbuf  []byte             // the writer goroutine's scratch buffer
+
+	supervising *localRoom // a supervisor's subscription to reports; set and cleared by the reader
 }
 
 // joined is a room this connection is in, or waits at the door of.
@@ -103,6 +105,7 @@ func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 		c.ident = *ident
 		c.authState.Store(authDone)
 		c.reply(protocol.Welcome{Type: protocol.TypeWelcome, Role: ident.Role, HeartbeatMS: c.h.cfg.Heartbeat.Milliseconds()})
+		c.superviseIfSupervisor(ctx)
 	} else {
 		t := time.AfterFunc(c.h.cfg.AuthTimeout, func() {
 			if c.authState.CompareAndSwap(authPending, authFailed) {
@@ -125,6 +128,10 @@ func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 	defer c.mu.Unlock()
 	for room := range c.rooms {
 		c.leave(lctx, room)
+	}
+	if lr := c.supervising; lr != nil {
+		lr.remove(c)
+		c.h.release(lr)
 	}
 }
 

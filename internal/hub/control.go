@@ -121,7 +121,7 @@ func (h *Hub) onControl(lr *localRoom, frame []byte) {
 		})
 	case ctlToFacilitators:
 		lr.each(func(conn *conn, rc *roomConn) {
-			if rc.facilitates && !rc.waiting && rc.memberID != c.Except {
+			if rc.facilitates && !rc.waiting && (c.Except == "" || rc.memberID != c.Except) {
 				conn.enqueue(c.Frame)
 			}
 		})
@@ -259,3 +259,23 @@ func (h *Hub) OnTimer(payload []byte) {
 
 // isControl reports whether a frame from the broker is a control message.
 func isControl(frame []byte) bool { return bytes.HasPrefix(frame, ctlPrefix) }
+
+// Resync reloads a local room's cached state from the store, for when this
+// node may have missed announcements (its broker resubscribed after a
+// reconnect). Pass it to the Redis broker's SetResubscribeHandler.
+func (h *Hub) Resync(roomID string) {
+	h.roomsMu.RLock()
+	lr := h.rooms[roomID]
+	h.roomsMu.RUnlock()
+	if lr == nil {
+		return
+	}
+	h.spawn(func(ctx context.Context) {
+		r, err := h.cfg.Rooms.Load(ctx, roomID)
+		if err != nil {
+			h.log.Warn("room state not reloaded after reconnect", "room", roomID, "err", err)
+			return
+		}
+		lr.setState(r)
+	})
+}

@@ -501,3 +501,66 @@ func TestMuteTimerLiftsTheMute(t *testing.T) {
 		t.Fatal("payload lost the member id")
 	}
 }
+
+// A report about a facilitator's message goes to the other facilitators and
+// to supervisors (on another node), not to that facilitator; what is stored
+// is ids, reason and time — never the text — until acknowledged.
+func TestReportAboutAFacilitatorReachesSupervisors(t *testing.T) {
+	n1, n2 := twoNodes(t)
+	id := newRoom(t, n1, room.CreateParams{}, "ana", "co")
+	ctx := context.Background()
+	lead := room.Actor{UserID: "fac"}
+	if _, err := n1.Rooms.AddFacilitator(ctx, lead, id, "co"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n1.Rooms.StartSession(ctx, lead, id, 60); err != nil {
+		t.Fatal(err)
+	}
+	sup := hubtest.Dial(t, n2.URL, hubtest.Token(t, "sup", protocol.RoleSupervisor))
+	if r := sup.Request(hubtest.Event{"type": "join", "room": id, "display_name": "Sup"}); r.Str("code") != "forbidden" {
+		t.Fatalf("supervisor join = %v, want forbidden", r)
+	}
+	fac := hubtest.Dial(t, n1.URL, hubtest.Token(t, "fac", protocol.RoleFacilitator))
+	fac.Join(id, "Lead")
+	co := hubtest.Dial(t, n1.URL, hubtest.Token(t, "co", protocol.RoleFacilitator))
+	co.Join(id, "Co")
+	ana := hubtest.Dial(t, n2.URL, hubtest.Token(t, "ana", protocol.RoleMember))
+	ana.Join(id, "Ana")
+
+	ok := fac.Request(hubtest.Event{"type": "send", "room": id, "text": "a careless remark"})
+	ana.Until(func(e hubtest.Event) bool { return e.Str("message_id") == ok.Str("message_id") })
+	req(t, ana, hubtest.Event{"type": "report", "room": id, "message_id": ok.Str("message_id"), "reason": "dismissive"})
+	for name, p := range map[string]*hubtest.Peer{"co-facilitator": co, "supervisor": sup} {
+		if e := p.UntilType("report"); e.Str("text") != "a careless remark" || e.Str("report_id") == "" {
+			t.Fatalf("%s got %v", name, e)
+		}
+	}
+	req(t, fac, hubtest.Event{"type": "send", "room": id, "text": "marker"})
+	fac.Until(func(e hubtest.Event) bool {
+		if e.Str("type") == "report" {
+			t.Fatalf("the reported facilitator got the report: %v", e)
+		}
+		return e.Str("text") == "marker"
+	})
+
+	supActor := room.Actor{UserID: "sup", TokenRole: protocol.RoleSupervisor}
+	reps, err := n2.Rooms.Reports(ctx, supActor, id)
+	if err != nil || len(reps) != 1 || reps[0].Reason != "dismissive" {
+		t.Fatalf("stored reports = %+v, %v", reps, err)
+	}
+	if raw, _ := json.Marshal(reps); strings.Contains(string(raw), "careless") {
+		t.Fatalf("a stored report holds the message text: %s", raw)
+	}
+	if _, err := n2.Rooms.Audit(ctx, supActor, id, 0, 10); err != nil {
+		t.Fatalf("supervisor reading the audit log: %v", err)
+	}
+	if _, err := n2.Rooms.Reports(ctx, room.Actor{UserID: "ana", TokenRole: protocol.RoleMember}, id); err == nil {
+		t.Fatal("a member read the reports")
+	}
+	if err := n1.Rooms.AckReport(ctx, supActor, id, reps[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if reps, _ := n1.Rooms.Reports(ctx, lead, id); len(reps) != 0 {
+		t.Fatalf("reports after ack = %+v", reps)
+	}
+}

@@ -120,6 +120,9 @@ func StartNode(t testing.TB, o Options) *Node {
 	h = hub.New(hub.Config{Broker: b, Auth: verifier, MemberIDs: memberIDs, Rooms: rooms,
 		Logger: log, SendQueue: o.SendQueue, AuthTimeout: o.AuthTimeout, Heartbeat: o.Heartbeat, PingTimeout: o.PingTimeout})
 	b.SetTimerHandler(h.OnTimer)
+	if rb, ok := b.(interface{ SetResubscribeHandler(func(string)) }); ok {
+		rb.SetResubscribeHandler(h.Resync)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{Hub: h, Rooms: rooms, cancel: cancel, done: make(chan struct{}),
 		close: func() error { return errors.Join(b.Close(), st.Close()) }}

@@ -39,6 +39,10 @@ const (
 	RoleMember        = "member"
 	RoleFacilitator   = "facilitator"
 	RoleCoFacilitator = "co_facilitator"
+	// RoleSupervisor (token only) may read every room's audit log and
+	// reports, and receives reports about facilitators' messages, but joins
+	// no room.
+	RoleSupervisor = "supervisor"
 )
 
 // Member is how one person in a room is seen by the others: a member_id
@@ -297,6 +301,7 @@ type DMEvent struct {
 // told. Text is the message as it was, while the session lasts.
 type ReportEvent struct {
 	Type       string `json:"type"`
+	ReportID   string `json:"report_id"`
 	Room       string `json:"room"`
 	MessageID  string `json:"message_id"`
 	About      string `json:"about_member_id,omitempty"`

@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"crypto/rand"
 	"maps"
 	"slices"
 	"strings"
@@ -382,4 +383,69 @@ func (r *Room) MutedNow(now time.Time) map[string]Mute {
 		}
 	}
 	return out
+}
+
+// MaxOpenReports bounds the unacknowledged reports kept per room; the
+// oldest give way.
+const MaxOpenReports = 200
+
+// RoleSupervisor is the token role of people who may read the audit logs
+// and reports of every room but join none.
+const RoleSupervisor = protocol.RoleSupervisor
+
+// AddReport keeps a member's report (ids, reason, time) until acknowledged.
+func (s *Service) AddReport(ctx context.Context, id string, rep Report) (Report, error) {
+	rep.ID = strings.ToLower(rand.Text()[:16])
+	rep.At = s.now().UTC()
+	_, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
+		r.Reports = append(r.Reports, rep)
+		if len(r.Reports) > MaxOpenReports {
+			r.Reports = r.Reports[len(r.Reports)-MaxOpenReports:]
+		}
+		return nil
+	})
+	return rep, storeErr(err)
+}
+
+// oversees reports whether the actor may read the room's audit log and
+// reports: its facilitators, and supervisors.
+func (s *Service) oversees(ctx context.Context, a Actor, id string) (Room, error) {
+	r, err := s.store.Room(ctx, id)
+	if err != nil {
+		return Room{}, storeErr(err)
+	}
+	if a.TokenRole != RoleSupervisor && !r.RoleOf(a.UserID).Facilitates() {
+		return Room{}, protocol.Err(protocol.CodeForbidden)
+	}
+	return r, nil
+}
+
+// Reports lists the room's unacknowledged reports, oldest first
+// (facilitators and supervisors).
+func (s *Service) Reports(ctx context.Context, a Actor, id string) ([]Report, error) {
+	r, err := s.oversees(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	return append([]Report{}, r.Reports...), nil
+}
+
+// AckReport acknowledges (and forgets) a report. Errors: not_found.
+func (s *Service) AckReport(ctx context.Context, a Actor, id, reportID string) error {
+	if _, err := s.oversees(ctx, a, id); err != nil {
+		return err
+	}
+	_, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
+		n := len(r.Reports)
+		r.Reports = slices.DeleteFunc(r.Reports, func(rep Report) bool { return rep.ID == reportID })
+		if len(r.Reports) == n {
+			return protocol.Err(protocol.CodeNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return storeErr(err)
+	}
+	s.audit(ctx, id, a.UserID, "ack_report", "")
+	return nil
 }

@@ -107,7 +107,22 @@ type Room struct {
 	Phase   Phase    `json:"phase"`
 	Session *Session `json:"session,omitempty"`
 
+	// Reports are members' reports not yet acknowledged: ids, reason and
+	// time only, never the message text.
+	Reports []Report `json:"reports,omitempty"`
+
 	Version uint64 `json:"version"`
+}
+
+// Report is a member's report of a message, kept until a facilitator or
+// supervisor acknowledges it.
+type Report struct {
+	ID        string    `json:"id"`
+	MessageID string    `json:"message_id"`
+	About     string    `json:"about_member_id,omitempty"`
+	Reporter  string    `json:"reporter_member_id"`
+	Reason    string    `json:"reason,omitempty"`
+	At        time.Time `json:"at"`
 }
 
 // Invite is a single-use code that adds whoever redeems it to a room's

@@ -39,6 +39,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return runToken(args[1:], getenv, stdout)
 	}
 	cfg, err := config.Load(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		_, err = io.WriteString(stdout, config.Usage())
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -50,10 +54,16 @@ func runToken(args []string, getenv func(string) string, stdout io.Writer) error
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	sub := fs.String("sub", "", "user id (the token's sub claim); required")
-	role := fs.String("role", protocol.RoleMember, "member or facilitator")
+	role := fs.String("role", protocol.RoleMember, "member, facilitator (may create rooms) or supervisor")
 	ttl := fs.Duration("ttl", 8*time.Hour, "how long the token is valid")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // the usage is printed
+		}
 		return err
+	}
+	if *ttl <= 0 {
+		return errors.New("token: -ttl must be positive, such as 8h")
 	}
 	secret := getenv("HEARTH_JWT_SECRET")
 	if secret == "" {

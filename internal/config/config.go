@@ -86,8 +86,13 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
 		return Config{}, fmt.Errorf("config: %w (run with -h for the list of flags)", err)
 	}
+	explicitAddr := getenv("HEARTH_ADDR") != ""
+	fs.Visit(func(f *flag.Flag) { explicitAddr = explicitAddr || f.Name == "addr" })
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("config: unexpected argument %q", fs.Arg(0))
 	}
@@ -135,7 +140,31 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("config: %w", errors.Join(errs...))
 	}
+	if c.Dev && !explicitAddr {
+		c.Addr = DevAddr // a development server is not for the network unless asked
+	}
 	return c, nil
+}
+
+// DevAddr is where -dev listens when no address is given: loopback only.
+const DevAddr = "127.0.0.1:8080"
+
+// Usage describes every setting, for -h.
+func Usage() string {
+	var b strings.Builder
+	b.WriteString("Usage: hearth [flags]        run a Hearth node\n       hearth token -sub ID [-role member|facilitator|supervisor] [-ttl 8h]\n\nSettings (a flag wins over its environment variable):\n")
+	for _, s := range Settings {
+		name := "-" + s.Flag
+		if s.Flag == "" {
+			name = "(no flag)"
+		}
+		def := s.Default
+		if def == "" {
+			def = "empty"
+		}
+		fmt.Fprintf(&b, "  %-18s %-24s default %s\n      %s\n", name, s.Env, def, s.Usage)
+	}
+	return b.String()
 }
 
 // boolFlag is a string-valued flag that may be given without a value

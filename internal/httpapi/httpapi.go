@@ -117,18 +117,18 @@ func (cfg Config) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !cfg.originAllowed(r) {
-		cfg.Logger.Info("websocket origin refused")
+		cfg.Logger.Info("websocket origin refused", "origin", r.Header.Get("Origin"))
 		WriteError(w, http.StatusForbidden, protocol.Err(protocol.CodeOriginRefused))
 		return
 	}
 	var ident *auth.Identity
 	if h := r.Header.Get("Authorization"); h != "" {
-		token, ok := strings.CutPrefix(h, "Bearer ")
+		token, ok := bearerToken(h)
 		if !ok {
 			WriteError(w, http.StatusUnauthorized, protocol.Err(protocol.CodeUnauthorized))
 			return
 		}
-		id, err := cfg.Verifier.Verify(strings.TrimSpace(token))
+		id, err := cfg.Verifier.Verify(token)
 		if err != nil {
 			WriteError(w, http.StatusUnauthorized, protocol.AsError(err))
 			return
@@ -144,6 +144,16 @@ func (cfg Config) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // Accept has written the HTTP error
 	}
 	cfg.Hub.Serve(cfg.BaseContext, ws, ident)
+}
+
+// bearerToken reads "Bearer <token>" (the scheme is case-insensitive, RFC
+// 7235 section 2.1).
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
 }
 
 func offersSubprotocol(r *http.Request) bool {

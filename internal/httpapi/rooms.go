@@ -29,9 +29,9 @@ type roomView struct {
 	Schedule      *room.Schedule `json:"schedule,omitempty"`
 	Phase         room.Phase     `json:"phase"`
 	YourRole      room.Role      `json:"your_role"`
-	Facilitators  []string       `json:"facilitators,omitempty"`
-	Roster        []string       `json:"roster,omitempty"`
-	Banned        []string       `json:"banned,omitempty"`
+	Facilitators  *[]string      `json:"facilitators,omitempty"` // facilitators' view only
+	Roster        *[]string      `json:"roster,omitempty"`       // facilitators' view only; [] when empty
+	Banned        *[]string      `json:"banned,omitempty"`       // facilitators' view only
 	Version       uint64         `json:"version"`
 }
 
@@ -39,10 +39,13 @@ func viewOf(r room.Room, role room.Role) roomView {
 	v := roomView{ID: r.ID, Name: r.Name, Kind: r.Kind, Capacity: r.Capacity, WaitingRoom: r.WaitingRoom,
 		AutoLockAfter: r.AutoLockAfter, Schedule: r.Schedule, Phase: r.Phase, YourRole: role, Version: r.Version}
 	if role.Facilitates() {
-		v.Facilitators, v.Roster, v.Banned = r.Facilitators, r.Roster, r.Banned
-		if v.Roster == nil {
-			v.Roster = []string{}
+		nonNil := func(s []string) *[]string {
+			if s == nil {
+				s = []string{}
+			}
+			return &s
 		}
+		v.Facilitators, v.Roster, v.Banned = nonNil(r.Facilitators), nonNil(r.Roster), nonNil(r.Banned)
 	}
 	return v
 }
@@ -50,12 +53,12 @@ func viewOf(r room.Room, role room.Role) roomView {
 // actor authenticates a REST request by its bearer token, writing the 401
 // itself when it fails.
 func (cfg Config) actor(w http.ResponseWriter, r *http.Request) (room.Actor, bool) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token, ok := bearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		WriteError(w, http.StatusUnauthorized, protocol.Err(protocol.CodeUnauthorized))
 		return room.Actor{}, false
 	}
-	id, err := cfg.Verifier.Verify(strings.TrimSpace(token))
+	id, err := cfg.Verifier.Verify(token)
 	if err != nil {
 		WriteError(w, http.StatusUnauthorized, protocol.AsError(err))
 		return room.Actor{}, false
@@ -85,9 +88,19 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return true
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields() // a misspelt field is an error, not silently ignored
+	err = dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			WriteError(w, http.StatusUnprocessableEntity, protocol.Errf(protocol.CodeInvalidRequest, "The field %s is not part of this request.", strings.TrimPrefix(err.Error(), "json: unknown field ")))
+			return false
+		}
+		if errors.As(err, &te) && te.Field != "" {
 			WriteError(w, http.StatusUnprocessableEntity, protocol.Errf(protocol.CodeInvalidRequest, "The field %q has the wrong type.", te.Field))
 			return false
 		}
@@ -186,7 +199,11 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		if !decode(w, r, &b) {
 			return
 		}
-		inv, err := s.CreateInvite(r.Context(), a, r.PathValue("id"), time.Duration(b.TTLHours*float64(time.Hour)))
+		ttl := time.Duration(b.TTLHours * float64(time.Hour))
+		if b.TTLHours != 0 && ttl == 0 {
+			ttl = time.Nanosecond // too short: refused below, not taken as "the default"
+		}
+		inv, err := s.CreateInvite(r.Context(), a, r.PathValue("id"), ttl)
 		if err != nil {
 			fail(w, err)
 			return
@@ -198,8 +215,13 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		roomResult(w, a, rm, err)
 	})
 	handle("GET /api/rooms/{id}/audit", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
-		before, _ := strconv.ParseUint(r.URL.Query().Get("before"), 10, 64)
-		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		q := r.URL.Query()
+		before, err1 := strconv.ParseUint(cmpOr(q.Get("before"), "0"), 10, 64)
+		limit, err2 := strconv.Atoi(cmpOr(q.Get("limit"), "0"))
+		if err1 != nil || err2 != nil || limit < 0 {
+			WriteError(w, http.StatusUnprocessableEntity, protocol.Errf(protocol.CodeInvalidRequest, "before and limit must be whole numbers."))
+			return
+		}
 		es, err := s.Audit(r.Context(), a, r.PathValue("id"), before, limit)
 		if err != nil {
 			fail(w, err)
@@ -249,9 +271,16 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
 		mux.HandleFunc(m+" /api/", func(w http.ResponseWriter, r *http.Request) {
 			WriteError(w, http.StatusNotFound, protocol.Err(protocol.CodeNotFound))
 		})
 	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

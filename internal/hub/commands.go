@@ -48,6 +48,9 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeWaiting))
 		return
 	}
+	if (f.Type == protocol.TypeSend || f.Type == protocol.TypeDM) && !c.allow(c.sends, f.ID, f.Room) {
+		return
+	}
 	var err error
 	switch f.Type {
 	case protocol.TypeSend:

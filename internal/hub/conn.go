@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"hearth/internal/auth"
 	"hearth/internal/protocol"
@@ -44,6 +45,10 @@ type conn struct {
 	wbuf  []byte             // the writer goroutine's scratch buffer
 
 	supervising *localRoom // a supervisor's subscription to reports; set and cleared by the reader
+
+	frames  *rate.Limiter // every frame; the reader's own
+	sends   *rate.Limiter // send and dm; the reader's own
+	refused int           // frames refused for rate in a row; the reader's own
 }
 
 // joined is a room this connection is in, or waits at the door of.
@@ -60,6 +65,8 @@ func newConn(h *Hub, ws *websocket.Conn) *conn {
 		send:     make(chan []byte, h.cfg.SendQueue),
 		closeReq: make(chan struct{}),
 		rooms:    make(map[string]*joined),
+		frames:   rate.NewLimiter(h.cfg.FrameRate, h.cfg.FrameBurst),
+		sends:    rate.NewLimiter(h.cfg.SendRate, h.cfg.SendBurst),
 	}
 }
 
@@ -148,6 +155,9 @@ func (c *conn) readLoop(ctx context.Context) error {
 		if c.dead.Load() {
 			continue // closing: read until the peer's close frame, act on nothing
 		}
+		if !c.allow(c.frames, "", "") {
+			continue
+		}
 		if typ != websocket.MessageText {
 			c.replyErr("", "", protocol.Err(protocol.CodeBinaryFrame))
 			continue
@@ -225,4 +235,26 @@ func (c *conn) writeQueued(ctx context.Context, first []byte) error {
 		}
 		buf = buf[:0]
 	}
+}
+
+// allow takes one token from l, or refuses the frame with rate_limited
+// (carrying when to retry). A connection that keeps flooding after being
+// told is closed with CloseTooManyRequests. Runs on the reader goroutine.
+func (c *conn) allow(l *rate.Limiter, id, room string) bool {
+	r := l.Reserve()
+	if d := r.Delay(); d > 0 {
+		r.Cancel()
+		c.refused++
+		if c.refused >= protocol.FloodLimit {
+			c.h.log.Info("flooding connection closed", "conn", c.id)
+			c.close(protocol.CloseTooManyRequests, true)
+			return false
+		}
+		e := protocol.Err(protocol.CodeRateLimited)
+		e.RetryAfter = d
+		c.replyErr(id, room, e)
+		return false
+	}
+	c.refused = 0
+	return true
 }

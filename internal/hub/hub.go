@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"hearth/internal/auth"
 	"hearth/internal/protocol"
@@ -91,6 +92,11 @@ type Config struct {
 	PingTimeout  time.Duration // DefaultPingTimeout when 0
 	WriteTimeout time.Duration // DefaultWriteTimeout when 0
 	AuthTimeout  time.Duration // protocol.AuthTimeout when 0
+
+	// Per-connection rate limits (events per second and burst); the
+	// protocol's SendRate/SendBurst and FrameRate/FrameBurst when 0.
+	SendRate, FrameRate   rate.Limit
+	SendBurst, FrameBurst int
 }
 
 // Stats are the hub's counters, read with Hub.Stats.
@@ -129,6 +135,10 @@ func New(cfg Config) *Hub {
 	cfg.PingTimeout = cmp.Or(cfg.PingTimeout, DefaultPingTimeout)
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
 	cfg.AuthTimeout = cmp.Or(cfg.AuthTimeout, protocol.AuthTimeout)
+	cfg.SendRate = cmp.Or(cfg.SendRate, protocol.SendRate)
+	cfg.SendBurst = cmp.Or(cfg.SendBurst, protocol.SendBurst)
+	cfg.FrameRate = cmp.Or(cfg.FrameRate, protocol.FrameRate)
+	cfg.FrameBurst = cmp.Or(cfg.FrameBurst, protocol.FrameBurst)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -322,7 +322,7 @@ func TestAuthorizationHeader(t *testing.T) {
 // A client that never reads is cut off with 1013; everyone else in the room
 // keeps receiving every message.
 func TestSlowConsumerIsDisconnected(t *testing.T) {
-	n := hubtest.StartNode(t, hubtest.Options{})
+	n := hubtest.StartNode(t, hubtest.Options{Unlimited: true})
 	n.OpenRoom(t, "demo", "fac", "slow", "sender", "reader0", "reader1", "reader2")
 	slow, resume := hubtest.DialPaused(t, n.URL, hubtest.Token(t, "slow", protocol.RoleMember))
 	slow.Send(hubtest.Event{"type": "join", "room": "demo", "display_name": "Slow", "id": "j"})
@@ -398,8 +398,8 @@ func TestHeartbeatClosesDeadPeer(t *testing.T) {
 // every message exactly once, with seq strictly increasing.
 func TestTwoNodesOverRedis(t *testing.T) {
 	rds := redistest.Start(t)
-	n1 := hubtest.StartNode(t, hubtest.Options{RedisURL: rds.URL()})
-	n2 := hubtest.StartNode(t, hubtest.Options{RedisURL: rds.URL()})
+	n1 := hubtest.StartNode(t, hubtest.Options{RedisURL: rds.URL(), Unlimited: true})
+	n2 := hubtest.StartNode(t, hubtest.Options{RedisURL: rds.URL(), Unlimited: true})
 	n1.OpenRoom(t, "demo", "fac", "alice", "bob")
 	a := hubtest.Dial(t, n1.URL, hubtest.Token(t, "alice", protocol.RoleMember))
 	b := hubtest.Dial(t, n2.URL, hubtest.Token(t, "bob", protocol.RoleMember))
@@ -458,5 +458,39 @@ func TestTwoNodesOverRedis(t *testing.T) {
 		if len(seen[p]) != total+1 {
 			t.Fatalf("%s received %d messages, want %d", name, len(seen[p]), total+1)
 		}
+	}
+}
+
+// Regression (found by a fresh-eyes flood): one member sending 2,000
+// messages at once cut other members off as slow consumers. Sends are now
+// rate limited per connection: the excess is refused with rate_limited and
+// retry_after_ms, readers are unaffected, and a connection that keeps
+// flooding is closed with 4429.
+func TestFloodIsRateLimitedAndOthersStayConnected(t *testing.T) {
+	n := hubtest.StartNode(t, hubtest.Options{})
+	n.OpenRoom(t, "demo", "fac", "flooder", "reader")
+	flooder := hubtest.Dial(t, n.URL, hubtest.Token(t, "flooder", protocol.RoleMember))
+	flooder.Join("demo", "F")
+	reader := hubtest.Dial(t, n.URL, hubtest.Token(t, "reader", protocol.RoleMember))
+	reader.Join("demo", "R")
+	text := strings.Repeat("x", 3000)
+	for i := range 2000 {
+		frame, _ := json.Marshal(hubtest.Event{"type": "send", "room": "demo", "text": text, "id": fmt.Sprint("f", i)})
+		if flooder.WS.Write(t.Context(), websocket.MessageText, frame) != nil {
+			break // closed for flooding
+		}
+	}
+	e := flooder.Until(func(e hubtest.Event) bool { return e.Str("code") == "rate_limited" })
+	if e.Num("retry_after_ms") <= 0 {
+		t.Fatalf("rate_limited without retry_after_ms: %v", e)
+	}
+	if code := flooder.Closed(); int(code) != int(protocol.CloseTooManyRequests) {
+		t.Fatalf("flooder close status %d, want 4429", code)
+	}
+	if r := reader.Request(hubtest.Event{"type": "ping"}); r.Str("type") != "pong" {
+		t.Fatalf("the reader was affected: %v", r)
+	}
+	if n.Hub.Stats().SlowConsumers != 0 {
+		t.Fatalf("%d slow-consumer disconnects; the flood must not cut readers off", n.Hub.Stats().SlowConsumers)
 	}
 }

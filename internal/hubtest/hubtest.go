@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"hearth/internal/auth"
 	"hearth/internal/broker"
@@ -53,6 +54,7 @@ type Options struct {
 	Heartbeat   time.Duration // 0 for the default
 	PingTimeout time.Duration // 0 for the default
 	DataDir     string        // embedded store directory; a fresh temp dir when empty
+	Unlimited   bool          // no per-connection rate limits (for tests that send fast on purpose)
 	Logger      *slog.Logger
 }
 
@@ -117,8 +119,12 @@ func StartNode(t testing.TB, o Options) *Node {
 	}
 	memberIDs := auth.NewMemberIDs(auth.DeriveMemberKey(Secret))
 	rooms := room.NewService(st, memberIDs.For)
-	h = hub.New(hub.Config{Broker: b, Auth: verifier, MemberIDs: memberIDs, Rooms: rooms,
-		Logger: log, SendQueue: o.SendQueue, AuthTimeout: o.AuthTimeout, Heartbeat: o.Heartbeat, PingTimeout: o.PingTimeout})
+	hc := hub.Config{Broker: b, Auth: verifier, MemberIDs: memberIDs, Rooms: rooms,
+		Logger: log, SendQueue: o.SendQueue, AuthTimeout: o.AuthTimeout, Heartbeat: o.Heartbeat, PingTimeout: o.PingTimeout}
+	if o.Unlimited {
+		hc.SendRate, hc.FrameRate = rate.Inf, rate.Inf
+	}
+	h = hub.New(hc)
 	b.SetTimerHandler(h.OnTimer)
 	if rb, ok := b.(interface{ SetResubscribeHandler(func(string)) }); ok {
 		rb.SetResubscribeHandler(h.Resync)

@@ -10,14 +10,15 @@ type CloseCode int
 // Hearth's final codes and 4500–4999 Hearth's reconnect codes, so that a
 // client can classify a code it does not know by its range.
 const (
-	CloseNormal         CloseCode = 1000 // final: the client or server ended the connection on purpose
-	CloseGoingAway      CloseCode = 1001 // reconnect: the endpoint is going away
-	CloseProtocolError  CloseCode = 1002 // final: the peer broke the WebSocket protocol
-	CloseMessageTooBig  CloseCode = 1009 // final: a frame exceeded MaxFrameBytes
-	CloseInternalError  CloseCode = 1011 // reconnect: an unexpected server fault
-	CloseServiceRestart CloseCode = 1012 // reconnect: the server is restarting (graceful shutdown)
-	CloseTryAgainLater  CloseCode = 1013 // reconnect: the client read too slowly and its send queue overflowed
-	CloseUnauthorized   CloseCode = 4401 // final: missing, invalid or expired token, or no auth in time
+	CloseNormal          CloseCode = 1000 // final: the client or server ended the connection on purpose
+	CloseGoingAway       CloseCode = 1001 // reconnect: the endpoint is going away
+	CloseProtocolError   CloseCode = 1002 // final: the peer broke the WebSocket protocol
+	CloseMessageTooBig   CloseCode = 1009 // final: a frame exceeded MaxFrameBytes
+	CloseInternalError   CloseCode = 1011 // reconnect: an unexpected server fault
+	CloseServiceRestart  CloseCode = 1012 // reconnect: the server is restarting (graceful shutdown)
+	CloseTryAgainLater   CloseCode = 1013 // reconnect: the client read too slowly and its send queue overflowed
+	CloseUnauthorized    CloseCode = 4401 // final: missing, invalid or expired token, or no auth in time
+	CloseTooManyRequests CloseCode = 4429 // final: the connection kept flooding after being told rate_limited
 )
 
 // Reconnect reports whether a client should reconnect after this close code.
@@ -53,6 +54,8 @@ func (c CloseCode) Reason() string {
 		return "slow consumer"
 	case CloseUnauthorized:
 		return "unauthorized"
+	case CloseTooManyRequests:
+		return "too many requests"
 	}
 	return ""
 }

@@ -47,6 +47,20 @@ const (
 	// once (CodeTooManyRooms).
 	MaxRoomsPerConn = 5
 
+	// SendRate and SendBurst bound one connection's messages (send and dm):
+	// a person typing sends far less; a paste of a few lines fits the burst.
+	// Excess is refused with CodeRateLimited and retry_after_ms.
+	SendRate  = 5 // per second
+	SendBurst = 10
+
+	// FrameRate and FrameBurst bound all of one connection's frames.
+	FrameRate  = 30 // per second
+	FrameBurst = 60
+
+	// FloodLimit is how many frames in a row a connection may have refused
+	// for rate before it is closed with CloseTooManyRequests.
+	FloodLimit = 100
+
 	// AuthTimeout is how long a connection may stay unauthenticated after
 	// the upgrade before it is closed with CloseUnauthorized (4401).
 	AuthTimeout = 10 * time.Second

@@ -65,9 +65,15 @@ func (s *Service) MarkAdmitted(ctx context.Context, id, memberID string) {
 	})
 }
 
+// memberActions are the controls that must name a member.
+var memberActions = map[string]bool{"admit": true, "deny": true, "warn": true, "mute": true, "unmute": true, "remove": true, "ban": true, "unban": true}
+
 // control is a facilitator control on a member: it refuses controls aimed at
 // a facilitator (target_facilitator), then applies fn.
 func (s *Service) control(ctx context.Context, a Actor, id, action, target string, fn func(*Room) error) (Room, error) {
+	if target == "" && memberActions[action] {
+		return Room{}, protocol.Errf(protocol.CodeMissingField, "The field \"member_id\" is required.")
+	}
 	return s.updateMember(ctx, a, id, action, target, facilitates, func(r *Room, _ Role) error {
 		if target != "" && s.IsFacilitatorMember(r, target) {
 			return protocol.Err(protocol.CodeNotFacilitator)

@@ -52,6 +52,7 @@ const (
 	MaxInviteTTL      = 30 * 24 * time.Hour
 	MaxAutoLockMin    = 24 * 60
 	DefaultAuditLimit = 50
+	MaxAuditLimit     = 200
 )
 
 // Actor is who is asking: the user id and the role claimed by their token.
@@ -275,6 +276,9 @@ func checkUserID(u string) error {
 	if u == "" || len(u) > 256 {
 		return invalid("user_id is required (at most 256 bytes).")
 	}
+	if u == "me" {
+		return invalid("\"me\" is reserved and cannot be a user id.")
+	}
 	return nil
 }
 
@@ -331,6 +335,11 @@ func (s *Service) AddFacilitator(ctx context.Context, a Actor, id, userID string
 		if !slices.Contains(r.Facilitators, userID) {
 			r.Facilitators = append(r.Facilitators, userID)
 			r.Roster = slices.DeleteFunc(r.Roster, func(u string) bool { return u == userID })
+			// A facilitator is never banned or muted (those controls cannot
+			// reach facilitators, so nothing could lift them later).
+			m := s.memberID(id, userID)
+			r.Banned = slices.DeleteFunc(r.Banned, func(b string) bool { return b == m })
+			delete(r.Muted, m)
 		}
 		return nil
 	})
@@ -410,8 +419,11 @@ func (s *Service) Audit(ctx context.Context, a Actor, id string, before uint64, 
 	if _, err := s.oversees(ctx, a, id); err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > 200 {
+	switch {
+	case limit <= 0:
 		limit = DefaultAuditLimit
+	case limit > MaxAuditLimit:
+		limit = MaxAuditLimit
 	}
 	es, err := s.store.Audit(ctx, id, before, limit)
 	return es, storeErr(err)

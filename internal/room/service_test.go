@@ -1180,3 +1180,69 @@ func TestAdmitDeny(t *testing.T) {
 		t.Errorf("lobby = %+v", r.Session.Waiting)
 	}
 }
+
+func TestReportsAndSupervisors(t *testing.T) {
+	e := newEnv(t)
+	a, b := fixture(t, e, room.CreateParams{})
+	sup := room.Actor{UserID: "sup", TokenRole: room.RoleSupervisor}
+
+	rep, err := e.svc.AddReport(ctx, a, room.Report{MessageID: "msg1", About: "m-mem2", Reporter: "m-mem", Reason: "unkind"})
+	if err != nil || rep.ID == "" || rep.At.IsZero() {
+		t.Fatalf("AddReport = %+v, %v", rep, err)
+	}
+	if _, err := e.svc.AddReport(ctx, "rnosuchroom", room.Report{MessageID: "m"}); err == nil {
+		t.Error("a report on an unknown room was kept")
+	} else {
+		wantCode(t, err, protocol.CodeNotFound)
+	}
+	for _, actor := range []room.Actor{lead, co, sup} {
+		rs, err := e.svc.Reports(ctx, actor, a)
+		if err != nil || len(rs) != 1 || rs[0] != rep {
+			t.Errorf("Reports as %s = %+v, %v", actor.UserID, rs, err)
+		}
+	}
+	for _, actor := range []room.Actor{mem, outsider, otherFac} {
+		_, err := e.svc.Reports(ctx, actor, a)
+		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, e.svc.AckReport(ctx, actor, a, rep.ID), protocol.CodeForbidden)
+		_, err = e.svc.Audit(ctx, actor, a, 0, 0)
+		wantCode(t, err, protocol.CodeForbidden)
+	}
+	// A supervisor reads any room's audit log but is none of its people.
+	if es, err := e.svc.Audit(ctx, sup, b, 0, 0); err != nil || len(es) != 1 {
+		t.Errorf("supervisor's audit of B = %v, %v", es, err)
+	}
+	_, _, err = e.svc.Get(ctx, sup, a)
+	wantCode(t, err, protocol.CodeForbidden)
+	_, err = e.svc.AddMember(ctx, sup, a, "x")
+	wantCode(t, err, protocol.CodeForbidden)
+	_, err = e.svc.Create(ctx, sup, room.CreateParams{Name: "G", Kind: room.KindSupport})
+	wantCode(t, err, protocol.CodeForbidden)
+	if adm, err := e.svc.CheckJoin(ctx, a, sup.UserID); err == nil {
+		t.Errorf("a supervisor passes the join checks: %+v", adm)
+	}
+
+	wantCode(t, e.svc.AckReport(ctx, lead, a, "nosuchreport"), protocol.CodeNotFound)
+	if err := e.svc.AckReport(ctx, sup, a, rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, e.svc.AckReport(ctx, lead, a, rep.ID), protocol.CodeNotFound)
+	if rs, _ := e.svc.Reports(ctx, lead, a); len(rs) != 0 {
+		t.Errorf("reports after ack = %+v", rs)
+	}
+	es, _ := e.svc.Audit(ctx, lead, a, 0, 1)
+	if len(es) != 1 || es[0].Action != "ack_report" || es[0].Actor != "m-sup" || es[0].Target != "" {
+		t.Errorf("audit of the ack = %+v", es)
+	}
+
+	// The oldest open reports give way beyond MaxOpenReports.
+	for i := range room.MaxOpenReports + 5 {
+		if _, err := e.svc.AddReport(ctx, a, room.Report{MessageID: fmt.Sprintf("msg%03d", i), Reporter: "m-mem"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, _ := e.svc.Reports(ctx, co, a)
+	if len(rs) != room.MaxOpenReports || rs[0].MessageID != "msg005" || rs[len(rs)-1].MessageID != fmt.Sprintf("msg%03d", room.MaxOpenReports+4) {
+		t.Errorf("%d reports kept, from %s to %s", len(rs), rs[0].MessageID, rs[len(rs)-1].MessageID)
+	}
+}

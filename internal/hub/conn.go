@@ -48,7 +48,7 @@ type conn struct {
 
 	frames  *rate.Limiter // every frame; the reader's own
 	sends   *rate.Limiter // send and dm; the reader's own
-	refused int           // frames refused for rate in a row; the reader's own
+	refusal *rate.Limiter // budget of refusals (FloodLimit, refilled 1/s): spent, the connection is closed
 }
 
 // joined is a room this connection is in, or waits at the door of.
@@ -67,6 +67,7 @@ func newConn(h *Hub, ws *websocket.Conn) *conn {
 		rooms:    make(map[string]*joined),
 		frames:   rate.NewLimiter(h.cfg.FrameRate, h.cfg.FrameBurst),
 		sends:    rate.NewLimiter(h.cfg.SendRate, h.cfg.SendBurst),
+		refusal:  rate.NewLimiter(1, protocol.FloodLimit),
 	}
 }
 
@@ -239,22 +240,22 @@ func (c *conn) writeQueued(ctx context.Context, first []byte) error {
 
 // allow takes one token from l, or refuses the frame with rate_limited
 // (carrying when to retry). A connection that keeps flooding after being
-// told is closed with CloseTooManyRequests. Runs on the reader goroutine.
+// told — more than FloodLimit refusals, with one forgiven per second — is
+// closed with CloseTooManyRequests. Runs on the reader goroutine.
 func (c *conn) allow(l *rate.Limiter, id, room string) bool {
 	r := l.Reserve()
-	if d := r.Delay(); d > 0 {
-		r.Cancel()
-		c.refused++
-		if c.refused >= protocol.FloodLimit {
-			c.h.log.Info("flooding connection closed", "conn", c.id)
-			c.close(protocol.CloseTooManyRequests, true)
-			return false
-		}
-		e := protocol.Err(protocol.CodeRateLimited)
-		e.RetryAfter = d
-		c.replyErr(id, room, e)
+	d := r.Delay()
+	if d == 0 {
+		return true
+	}
+	r.Cancel()
+	if !c.refusal.Allow() {
+		c.h.log.Info("flooding connection closed", "conn", c.id)
+		c.close(protocol.CloseTooManyRequests, true)
 		return false
 	}
-	c.refused = 0
-	return true
+	e := protocol.Err(protocol.CodeRateLimited)
+	e.RetryAfter = d
+	c.replyErr(id, room, e)
+	return false
 }

@@ -57,8 +57,9 @@ const (
 	FrameRate  = 30 // per second
 	FrameBurst = 60
 
-	// FloodLimit is how many frames in a row a connection may have refused
-	// for rate before it is closed with CloseTooManyRequests.
+	// FloodLimit is how many frames a connection may have refused for rate
+	// (one more forgiven each second) before it is closed with
+	// CloseTooManyRequests.
 	FloodLimit = 100
 
 	// AuthTimeout is how long a connection may stay unauthenticated after

@@ -152,6 +152,8 @@ type Redis struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	subs sync.Map // room -> struct{}: rooms subscribed; messages of others are dropped
+
 	mu            sync.Mutex
 	waiting       map[string][]chan struct{}     // channel -> Subscribe calls awaiting confirmation
 	entries       map[string]map[string]struct{} // room -> presence entries this node owns
@@ -214,8 +216,13 @@ func (r *Redis) receive(msgs <-chan any) {
 	for msg := range msgs { // closed by ps.Close
 		switch m := msg.(type) {
 		case *redis.Message:
+			// A message can still arrive after Unsubscribe returned (Redis
+			// has not yet processed it): the contract is "until
+			// Unsubscribe", so drop it.
 			if room, ok := strings.CutPrefix(m.Channel, ChannelPrefix); ok {
-				r.deliver(room, []byte(m.Payload))
+				if _, sub := r.subs.Load(room); sub {
+					r.deliver(room, []byte(m.Payload))
+				}
 			}
 		case *redis.Subscription:
 			if m.Kind != "subscribe" {
@@ -253,6 +260,7 @@ func (r *Redis) Subscribe(ctx context.Context, room string) error {
 	r.mu.Lock()
 	r.waiting[ch] = append(r.waiting[ch], w)
 	r.mu.Unlock()
+	r.subs.Store(room, struct{}{})
 	err := r.ps.Subscribe(ctx, ch)
 	if err == nil {
 		select {
@@ -265,6 +273,7 @@ func (r *Redis) Subscribe(ctx context.Context, room string) error {
 	r.mu.Lock()
 	r.waiting[ch] = slices.DeleteFunc(r.waiting[ch], func(c chan struct{}) bool { return c == w })
 	r.mu.Unlock()
+	r.subs.Delete(room)
 	// Forget the channel so go-redis does not resubscribe it later.
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
@@ -276,6 +285,7 @@ func (r *Redis) Subscribe(ctx context.Context, room string) error {
 // forgotten even if Redis cannot be told (it will not be resubscribed on
 // reconnect). Errors: ErrUnavailable.
 func (r *Redis) Unsubscribe(ctx context.Context, room string) error {
+	r.subs.Delete(room)
 	if err := r.ps.Unsubscribe(ctx, channel(room)); err != nil {
 		return unavailable("unsubscribe", err)
 	}

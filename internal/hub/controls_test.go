@@ -564,3 +564,40 @@ func TestReportAboutAFacilitatorReachesSupervisors(t *testing.T) {
 		t.Fatalf("reports after ack = %+v", reps)
 	}
 }
+
+// The session timers, as the broker hands them over when due: the
+// 10-minute notice reaches facilitators only, auto-lock locks the session it
+// was set for (and not a later one).
+func TestSessionTimers(t *testing.T) {
+	n := hubtest.StartNode(t, hubtest.Options{})
+	id := newRoom(t, n, room.CreateParams{AutoLockAfter: 20}, "ana")
+	ctx := context.Background()
+	r, err := n.Rooms.StartSession(ctx, room.Actor{UserID: "fac"}, id, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fac := hubtest.Dial(t, n.URL, hubtest.Token(t, "fac", protocol.RoleFacilitator))
+	fac.Join(id, "Fac")
+	ana := hubtest.Dial(t, n.URL, hubtest.Token(t, "ana", protocol.RoleMember))
+	ana.Join(id, "Ana")
+	fire := func(kind string, startedAt time.Time) {
+		p, _ := json.Marshal(map[string]any{"kind": kind, "room": id, "started_at": startedAt})
+		n.Hub.OnTimer(p)
+	}
+	fire("ending_soon", r.Session.StartedAt)
+	if e := fac.UntilType("session_ending_soon"); e.Str("planned_end") == "" {
+		t.Fatalf("session_ending_soon = %v", e)
+	}
+	fire("auto_lock", r.Session.StartedAt.Add(-time.Hour)) // an older session's timer: nothing happens
+	fire("auto_lock", r.Session.StartedAt)
+	if e := ana.Until(func(e hubtest.Event) bool { return e.Str("type") == "room_state" }); e["locked"] != true {
+		t.Fatalf("room_state after auto-lock = %v", e)
+	}
+	req(t, fac, hubtest.Event{"type": "send", "room": id, "text": "marker"})
+	ana.Until(func(e hubtest.Event) bool {
+		if e.Str("type") == "session_ending_soon" {
+			t.Fatalf("a member got the facilitators' notice: %v", e)
+		}
+		return e.Str("text") == "marker"
+	})
+}

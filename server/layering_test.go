@@ -22,10 +22,12 @@ var allowedImports = map[string][]string{
 	"hearth/internal/store":    {"hearth/internal/room"},
 	"hearth/internal/hub":      {"hearth/internal/auth", "hearth/internal/protocol", "hearth/internal/room"},
 	"hearth/internal/httpapi":  {"hearth/internal/auth", "hearth/internal/config", "hearth/internal/protocol", "hearth/internal/room"},
+	"hearth/internal/node": {"hearth/internal/auth", "hearth/internal/broker", "hearth/internal/httpapi", "hearth/internal/hub",
+		"hearth/internal/room", "hearth/internal/store"},
 	// Test-only helpers.
 	"hearth/internal/redistest": {},
-	"hearth/internal/hubtest": {"hearth/internal/auth", "hearth/internal/broker", "hearth/internal/httpapi",
-		"hearth/internal/hub", "hearth/internal/protocol", "hearth/internal/room", "hearth/internal/store"},
+	"hearth/internal/hubtest": {"hearth/internal/auth", "hearth/internal/hub", "hearth/internal/node",
+		"hearth/internal/protocol", "hearth/internal/room"},
 	// The client is a standalone package a third party could copy: it shares
 	// nothing with the server but the protocol document.
 	"hearth/client":            {},

@@ -9,21 +9,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"hearth/internal/auth"
-	"hearth/internal/broker"
 	"hearth/internal/config"
-	"hearth/internal/httpapi"
-	"hearth/internal/hub"
+	"hearth/internal/node"
 	"hearth/internal/protocol"
 	"hearth/internal/room"
-	"hearth/internal/store"
 	"hearth/static"
 )
 
@@ -94,87 +89,28 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // cfg.ShutdownTimeout.
 func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	log := newLogger(cfg, stdout)
-	verifier, err := auth.NewVerifier(authConfig(cfg))
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	n, err := node.New(cctx, node.Config{
+		RedisURL: cfg.RedisURL, DataDir: cfg.DataDir, Auth: authConfig(cfg),
+		AllowedOrigins: cfg.AllowedOrigins, Static: static.FS, Logger: log,
+	})
+	cancel()
 	if err != nil {
 		return err
 	}
-
-	// The broker hands events to the hub, and the hub publishes through the
-	// broker: h is set before any event can arrive.
-	var h *hub.Hub
-	deliver := func(room string, frame []byte) { h.Deliver(room, frame) }
-	var b interface {
-		hub.Broker
-		SetTimerHandler(func([]byte))
-		Close() error
-	}
-	var st interface {
-		room.Store
-		Close() error
-	}
-	var ping func(context.Context) error
-	mode := "embedded"
-	if cfg.RedisURL == "" {
-		b = broker.NewMemory(deliver)
-		bs, err := store.OpenBolt(filepath.Join(cfg.DataDir, "hearth.db"))
-		if err != nil {
-			return err
-		}
-		st = bs
-	} else {
-		mode = "distributed"
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		rb, err := broker.NewRedis(cctx, broker.RedisConfig{URL: cfg.RedisURL, Logger: log}, deliver)
-		if err != nil {
-			cancel()
-			return err
-		}
-		rs, err := store.NewRedis(cctx, cfg.RedisURL)
-		cancel()
-		if err != nil {
-			_ = rb.Close()
-			return err
-		}
-		b, st = rb, rs
-		ping = func(ctx context.Context) error { return rb.Client().Ping(ctx).Err() }
-	}
-	defer st.Close()
-	defer b.Close()
-	memberIDs := auth.NewMemberIDs(auth.DeriveMemberKey(cfg.JWTSecret))
-	rooms := room.NewService(st, memberIDs.For)
-	h = hub.New(hub.Config{Broker: b, Auth: verifier, MemberIDs: memberIDs, Rooms: rooms, Logger: log})
-	b.SetTimerHandler(h.OnTimer)
-	if rb, ok := b.(interface{ SetResubscribeHandler(func(string)) }); ok {
-		rb.SetResubscribeHandler(h.Resync)
-	}
+	defer n.Close()
 	if cfg.Dev {
-		if err := ensureDemoRoom(ctx, rooms); err != nil {
+		if err := ensureDemoRoom(ctx, n.Rooms); err != nil {
 			return err
 		}
 	}
-
-	var stopping atomic.Bool
-	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelBase()
-	handler := httpapi.New(httpapi.Config{
-		Hub: h, Verifier: verifier, Rooms: rooms, AllowedOrigins: cfg.AllowedOrigins, Static: static.FS,
-		BaseContext: baseCtx, Logger: log,
-		Ready: func(ctx context.Context) error {
-			if stopping.Load() {
-				return errors.New("shutting down")
-			}
-			if ping != nil {
-				return ping(ctx)
-			}
-			return nil
-		},
-	})
+	h, mode := n.Hub, n.Mode
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx }}
+	srv := &http.Server{Handler: n.Handler, ReadHeaderTimeout: 10 * time.Second}
 	log.Info("hearth listening", "addr", ln.Addr().String(), "mode", mode, "dev", cfg.Dev)
 	if cfg.Dev {
 		if err := printDevLinks(stdout, cfg, ln.Addr()); err != nil {
@@ -193,13 +129,12 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	})
 	g.Go(func() error {
 		<-gctx.Done()
-		stopping.Store(true)
+		n.Stopping()
 		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
 		herr := h.Shutdown(sctx) // closes every WebSocket with 1012
 		serr := srv.Shutdown(sctx)
-		cancelBase()
 		return errors.Join(herr, serr)
 	})
 	err = g.Wait()

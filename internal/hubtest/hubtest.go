@@ -8,11 +8,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,12 +23,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"hearth/internal/auth"
-	"hearth/internal/broker"
-	"hearth/internal/httpapi"
 	"hearth/internal/hub"
+	"hearth/internal/node"
 	"hearth/internal/protocol"
 	"hearth/internal/room"
-	"hearth/internal/store"
 )
 
 // Secret is the HS256 key every test node shares.
@@ -77,66 +73,27 @@ func StartNode(t testing.TB, o Options) *Node {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	verifier, err := auth.NewVerifier(auth.Config{Secret: Secret})
-	if err != nil {
-		t.Fatal(err)
+	dir := o.DataDir
+	if dir == "" {
+		dir = t.TempDir()
 	}
-	var h *hub.Hub
-	deliver := func(room string, frame []byte) { h.Deliver(room, frame) }
-	var b interface {
-		hub.Broker
-		SetTimerHandler(func([]byte))
-		Close() error
-	}
-	var st interface {
-		room.Store
-		Close() error
-	}
-	if o.RedisURL == "" {
-		b = broker.NewMemory(deliver)
-		dir := o.DataDir
-		if dir == "" {
-			dir = t.TempDir()
-		}
-		bs, err := store.OpenBolt(filepath.Join(dir, "hearth.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		st = bs
-	} else {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		rb, err := broker.NewRedis(ctx, broker.RedisConfig{URL: o.RedisURL, Logger: log}, deliver)
-		if err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		rs, err := store.NewRedis(ctx, o.RedisURL)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, st = rb, rs
-	}
-	memberIDs := auth.NewMemberIDs(auth.DeriveMemberKey(Secret))
-	rooms := room.NewService(st, memberIDs.For)
-	hc := hub.Config{Broker: b, Auth: verifier, MemberIDs: memberIDs, Rooms: rooms,
-		Logger: log, SendQueue: o.SendQueue, AuthTimeout: o.AuthTimeout, Heartbeat: o.Heartbeat, PingTimeout: o.PingTimeout}
+	hc := hub.Config{SendQueue: o.SendQueue, AuthTimeout: o.AuthTimeout, Heartbeat: o.Heartbeat, PingTimeout: o.PingTimeout}
 	if o.Unlimited {
 		hc.SendRate, hc.FrameRate = rate.Inf, rate.Inf
 	}
-	h = hub.New(hc)
-	b.SetTimerHandler(h.OnTimer)
-	if rb, ok := b.(interface{ SetResubscribeHandler(func(string)) }); ok {
-		rb.SetResubscribeHandler(h.Resync)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n := &Node{Hub: h, Rooms: rooms, cancel: cancel, done: make(chan struct{}),
-		close: func() error { return errors.Join(b.Close(), st.Close()) }}
-	go func() { _ = h.Run(ctx); close(n.done) }()
-	n.srv = httptest.NewServer(httpapi.New(httpapi.Config{
-		Hub: h, Verifier: verifier, Rooms: rooms, BaseContext: ctx, Logger: log,
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	nd, err := node.New(ctx, node.Config{
+		RedisURL: o.RedisURL, DataDir: dir, Auth: auth.Config{Secret: Secret}, Logger: log, Hub: hc,
 		Static: fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Hearth</title>")}},
-	}))
+	})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	n := &Node{Hub: nd.Hub, Rooms: nd.Rooms, cancel: stop, done: make(chan struct{}), close: nd.Close}
+	go func() { _ = nd.Hub.Run(runCtx); close(n.done) }()
+	n.srv = httptest.NewServer(nd.Handler)
 	n.HTTP = n.srv.URL
 	n.URL = "ws" + strings.TrimPrefix(n.srv.URL, "http") + "/ws"
 	t.Cleanup(n.Stop)

@@ -1,0 +1,147 @@
+// Package node assembles one Hearth node from its parts — broker, store,
+// room service, hub and HTTP handler — in embedded mode (in-memory broker,
+// bbolt store) or distributed mode (Redis for both). The server's main
+// package and the tests build nodes the same way through it.
+package node
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"hearth/internal/auth"
+	"hearth/internal/broker"
+	"hearth/internal/httpapi"
+	"hearth/internal/hub"
+	"hearth/internal/room"
+	"hearth/internal/store"
+)
+
+// Config configures a node.
+type Config struct {
+	// RedisURL selects distributed mode (broker and store in Redis); empty
+	// selects embedded mode with the store in DataDir/hearth.db.
+	RedisURL string
+	DataDir  string
+	// Auth is the token configuration; its Secret also keys member ids.
+	Auth           auth.Config
+	AllowedOrigins []string
+	Static         fs.FS
+	Logger         *slog.Logger
+	// Hub tunes the hub (queues, heartbeat, rate limits); Broker, Auth,
+	// MemberIDs, Rooms and Logger are filled in by New.
+	Hub hub.Config
+	// PresenceRefresh overrides the Redis broker's presence refresh period.
+	PresenceRefresh time.Duration
+}
+
+// broker is what a node needs of either broker.
+type nodeBroker interface {
+	hub.Broker
+	SetTimerHandler(func([]byte))
+	Close() error
+}
+
+// nodeStore is what a node needs of either store.
+type nodeStore interface {
+	room.Store
+	Close() error
+}
+
+// Node is one assembled node. Serve Handler over HTTP, run Hub.Run, and on
+// the way out call Hub.Shutdown, then Close.
+type Node struct {
+	Hub     *hub.Hub
+	Rooms   *room.Service
+	Handler http.Handler
+	// Mode is "embedded" or "distributed".
+	Mode string
+
+	base     context.Context
+	cancel   context.CancelFunc
+	stopping atomic.Bool
+	ping     func(context.Context) error
+	broker   nodeBroker
+	store    nodeStore
+}
+
+// New builds a node. Errors: an invalid secret, an unreadable or locked
+// data file, or Redis not answering within ctx.
+func New(ctx context.Context, cfg Config) (*Node, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	verifier, err := auth.NewVerifier(cfg.Auth)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{}
+	// The broker hands events to the hub, and the hub publishes through the
+	// broker: the hub is set before any event can arrive.
+	deliver := func(room string, frame []byte) { n.Hub.Deliver(room, frame) }
+	if cfg.RedisURL == "" {
+		n.Mode = "embedded"
+		bs, err := store.OpenBolt(filepath.Join(cfg.DataDir, "hearth.db"))
+		if err != nil {
+			return nil, err
+		}
+		n.broker, n.store = broker.NewMemory(deliver), bs
+	} else {
+		n.Mode = "distributed"
+		rb, err := broker.NewRedis(ctx, broker.RedisConfig{URL: cfg.RedisURL, Logger: log, PresenceRefresh: cfg.PresenceRefresh}, deliver)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := store.NewRedis(ctx, cfg.RedisURL)
+		if err != nil {
+			_ = rb.Close()
+			return nil, err
+		}
+		n.broker, n.store = rb, rs
+		n.ping = func(ctx context.Context) error { return rb.Client().Ping(ctx).Err() }
+	}
+	memberIDs := auth.NewMemberIDs(auth.DeriveMemberKey(cfg.Auth.Secret))
+	n.Rooms = room.NewService(n.store, memberIDs.For)
+	hc := cfg.Hub
+	hc.Broker, hc.Auth, hc.MemberIDs, hc.Rooms, hc.Logger = n.broker, verifier, memberIDs, n.Rooms, log
+	n.Hub = hub.New(hc)
+	n.broker.SetTimerHandler(n.Hub.OnTimer)
+	if rb, ok := n.broker.(*broker.Redis); ok {
+		rb.SetResubscribeHandler(n.Hub.Resync)
+	}
+
+	n.base, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	n.Handler = httpapi.New(httpapi.Config{
+		Hub: n.Hub, Verifier: verifier, Rooms: n.Rooms, AllowedOrigins: cfg.AllowedOrigins, Static: cfg.Static,
+		BaseContext: n.base, Logger: log, Ready: n.ready,
+	})
+	return n, nil
+}
+
+// ready is /readyz: not while stopping, and only while Redis answers.
+func (n *Node) ready(ctx context.Context) error {
+	if n.stopping.Load() {
+		return errors.New("shutting down")
+	}
+	if n.ping != nil {
+		return n.ping(ctx)
+	}
+	return nil
+}
+
+// Stopping turns /readyz not-ready, so a load balancer drains the node
+// before its connections are closed.
+func (n *Node) Stopping() { n.stopping.Store(true) }
+
+// Close ends the served WebSockets' context and closes the broker and the
+// store. Call it after Hub.Shutdown.
+func (n *Node) Close() error {
+	n.cancel()
+	return errors.Join(n.broker.Close(), n.store.Close())
+}

@@ -1,28 +1,45 @@
 // app.js — the Hearth web client's user interface.
 //
 // Flow: read the sign-in link → connect and sign in (connection.js) →
-// choose a display name → join the room → chat. The page never stores
-// anything: the token, the name and the conversation live in memory only and
-// are gone when the tab closes.
+// choose a display name → join the room (perhaps waiting in the lobby
+// first) → chat. The page never stores anything: the token, the name and
+// the conversation live in memory only and are gone when the tab closes.
 //
 // Layout of this file:
 //   1. start-up: reading the link
 //   2. screens and the connection status
 //   3. connection lifecycle (ready, state, final)
-//   4. joining with a display name
+//   4. joining with a display name, and the lobby
 //   5. room events: one handler per event type (add new types to roomEventHandlers)
-//   6. the conversation log and the member list
-//   7. sending, leaving
+//   6. drawing the room: people, state, composer
+//   7. sending, leaving, commands
+//   8. members' safety tools (report, hide) and message deletion
+//
+// Other modules: connection.js (the socket), room.js (per-room state, no
+// DOM), log.js (the conversation log), people.js (who is here), roomstate.js
+// (phase, clock, lock, slow mode, pin), notices.js (private notices,
+// announcements), dms.js (private messages), facilitator.js (facilitator
+// tools), dialog.js (confirmations and short forms), dom.js (helpers).
 //
 // Safety: everything from people or the server is inserted as text
 // (textContent / text nodes via dom.js), never as HTML.
 
 import { HearthConnection } from './connection.js';
 import {
-  RoomState, ROOM_ID_RE, ROLE_FACILITATOR, ROLE_MEMBER,
-  MAX_TEXT_CODE_POINTS, codePoints,
+  RoomState, ROOM_ID_RE, MAX_TEXT_CODE_POINTS, MAX_REASON_CODE_POINTS, codePoints,
 } from './room.js';
-import { h, $, setText, formatClock, formatFullTime } from './dom.js';
+import { h, $, setText, formatClock, formatWhen, minutesUntil, plural } from './dom.js';
+import {
+  initLog, addMessage, addNote, clearLog, removeMessage, findMessage, setAuthorHidden, setMessageError,
+} from './log.js';
+import { initPeople, renderPeople, setPersonError } from './people.js';
+import { renderRoomState, stateChangeNotes } from './roomstate.js';
+import { initNotices, addNotice, removeNotice, clearNotices, allNotices, announce } from './notices.js';
+import { initDms, onDm, openDmWith, renderDms, clearDms, setExpanded as setDmsExpanded } from './dms.js';
+import {
+  initFacilitator, renderFacilitator, personAction, waitingSentence, setFacilitatorExpanded,
+} from './facilitator.js';
+import { initDialog, openDialog, closeDialog, closeDialogFor } from './dialog.js';
 
 // ---------------------------------------------------------------------------
 // 1. Start-up
@@ -35,15 +52,19 @@ const TEXT = {
   badRoom: 'This link does not name a valid group. Ask your facilitator for a new link.',
   expired: 'Your link has expired or is not valid. Ask your facilitator for a new one.',
   tooLarge: 'The connection was closed because something sent was too large.',
+  tooFast: 'The connection was closed because too much was sent too quickly. You can try again in a moment.',
   closed: 'The connection was closed and will not reopen by itself.',
   firstTrouble: 'We are having trouble reaching Hearth. We will keep trying.',
   notConnected: 'You are not connected right now. Please wait a moment and try again.',
   notConnectedSend: 'You are not connected right now. Your message is still here; send it once you are connected again.',
   lostSend: 'The connection dropped before your message was confirmed. It is still here; check the conversation before sending it again.',
   lostJoin: 'The connection dropped while joining. Please try again.',
+  lostCommand: 'The connection dropped before an answer came. Check whether it took effect before trying again.',
   missing: 'Some messages may be missing.',
   restored: 'Connection restored.',
   somethingWrong: 'Something went wrong. Please try again.',
+  composerHint: 'Enter sends. Shift + Enter starts a new line.',
+  lobbyTrouble: 'Something went wrong while letting you in.',
 };
 
 /** The app's whole state, in memory only. */
@@ -55,12 +76,22 @@ const app = {
   displayName: '',
   /** @type {RoomState|null} the room while the person is in it (also while reconnecting). */
   room: null,
+  /** True while waiting in the room's lobby (then room is null). */
+  lobby: false,
   screen: 'connecting',
   /** Text of a send waiting for its reply (one at a time). */
   sending: null,
   joining: false,
   /** The close code of a final close, while no new connection has been started. */
   finalCode: null,
+  /**
+   * member_ids this person has hidden ("Hide this person"). The server
+   * forgets a hide with the connection, so it is sent again after each join.
+   */
+  hidden: new Set(),
+  /** Timers: a mute's end (a fallback for a missed `unmuted`), slow mode's wait. */
+  muteTimer: 0,
+  slowTimer: 0,
 };
 
 /**
@@ -120,7 +151,7 @@ function start() {
 // ---------------------------------------------------------------------------
 // 2. Screens and the connection status
 
-const SCREENS = ['connecting', 'notice', 'name', 'chat', 'left'];
+const SCREENS = ['connecting', 'notice', 'name', 'lobby', 'chat', 'left'];
 
 /**
  * showScreen shows one screen and hides the others. With focus, it moves the
@@ -130,6 +161,7 @@ const SCREENS = ['connecting', 'notice', 'name', 'chat', 'left'];
 function showScreen(name, { focus } = {}) {
   app.screen = name;
   for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
+  if (name !== 'chat') closeDialog();
   if (focus) focus.focus();
 }
 
@@ -138,6 +170,21 @@ function showNotice(title, text, { retry = false, focus = true } = {}) {
   setText($('notice-text'), text);
   $('notice-retry').hidden = !retry;
   showScreen('notice', { focus: focus ? $('notice-title') : undefined });
+}
+
+/**
+ * showAway shows the card for having left the room: by choice, removed,
+ * banned, denied at the door, or the session having ended. rejoin names the
+ * button that joins again (none: no button — no retry loop after a denial or
+ * a ban).
+ */
+function showAway(title, text, { rejoin = null, assertive = false } = {}) {
+  setText($('left-title'), title);
+  setText($('left-text'), text);
+  $('rejoin').hidden = rejoin === null;
+  if (rejoin) setText($('rejoin'), rejoin);
+  showScreen('left', { focus: $('left-title') });
+  if (assertive) announce(`${title}. ${text}`, { assertive: true });
 }
 
 const STATUS_TEXT = {
@@ -177,7 +224,7 @@ function onConnectionState({ state, delayMs }) {
 
 /** onConnectionReady runs after every successful sign-in (the first and each reconnect). */
 function onConnectionReady() {
-  if (app.room) {
+  if (app.room || app.lobby) {
     rejoin();
     return;
   }
@@ -190,32 +237,51 @@ function onConnectionReady() {
   }
 }
 
-/** rejoin joins the room again after a reconnect, with the same display name. */
+/** rejoin joins the room (or its lobby) again after a reconnect, with the same display name. */
 function rejoin() {
   const room = app.room;
+  const wasLobby = app.lobby;
+  const stillThere = () => (room ? app.room === room : app.lobby === wasLobby && app.lobby);
   app.conn.request(
-    { type: 'join', room: room.id, display_name: app.displayName },
+    { type: 'join', room: app.roomId, display_name: app.displayName },
     {
-      onReply: (joined) => {
-        if (app.room !== room) return; // left meanwhile
-        room.applyJoined(joined);
+      onReply: (reply) => {
+        if (!stillThere()) return; // left meanwhile
+        if (reply.type === 'waiting') {
+          enterLobby();
+          return;
+        }
+        if (!room) {
+          enterRoom(reply);
+          return;
+        }
+        const changes = room.applyJoined(reply);
         room.markRejoined();
-        renderMembers();
-        renderYouAre();
+        resendHides(room);
+        drawRoom();
         addNote(TEXT.restored);
+        for (const note of stateChangeNotes(room.state, changes)) addNote(note);
       },
     },
   ).catch((err) => {
-    if (app.room !== room) return;
+    if (!stillThere()) return;
     const code = String(err?.code ?? '');
     if (code === 'connection_lost' || code === 'not_connected') return; // the next 'ready' tries again
     if (code === 'already_joined') return; // a late reply: we are in the room
     if (code.startsWith('name_')) {
       // The name is no longer accepted (rules changed): ask for one again.
-      app.room = null;
-      clearConversation();
+      leaveLocally();
       showScreen('name', { focus: $('name-input') });
       setNameError(err.message || TEXT.somethingWrong);
+      return;
+    }
+    if (code === 'banned') {
+      leaveLocally();
+      showAway('You can no longer join this group', err.message || TEXT.somethingWrong);
+      return;
+    }
+    if (app.lobby) {
+      setText($('lobby-error'), err?.message || TEXT.somethingWrong);
       return;
     }
     showBanner(err?.message || TEXT.somethingWrong, { retry: false });
@@ -235,10 +301,14 @@ function onConnectionFinal({ code }) {
   } else if (code === 1009) {
     text = TEXT.tooLarge;
   }
+  if (code === 4429) {
+    title = 'You are not connected';
+    text = TEXT.tooFast;
+  }
   if (app.screen === 'chat') {
     // Keep the conversation readable; explain above it.
     showBanner(text, { retry });
-    setComposerEnabled(false);
+    updateComposer();
   } else {
     showNotice(title, text, { retry });
   }
@@ -248,7 +318,7 @@ function onConnectionFinal({ code }) {
 function retryAfterFinal() {
   app.finalCode = null;
   clearBanner();
-  setComposerEnabled(true);
+  updateComposer();
   if (app.screen === 'notice') {
     setText($('connecting-text'), 'This usually takes a moment.');
     showScreen('connecting', { focus: $('connecting-title') });
@@ -272,7 +342,7 @@ function clearBanner() {
 }
 
 // ---------------------------------------------------------------------------
-// 4. Joining with a display name
+// 4. Joining with a display name, and the lobby
 
 async function onJoinSubmit(event) {
   event.preventDefault();
@@ -292,15 +362,13 @@ async function onJoinSubmit(event) {
       { type: 'join', room: app.roomId, display_name: name },
       {
         // Applied synchronously so events right behind `joined` find the room.
-        onReply: (joined) => {
-          const room = new RoomState(app.roomId);
-          room.applyJoined(joined);
-          app.room = room;
+        onReply: (reply) => {
           app.displayName = name;
+          if (reply.type === 'waiting') enterLobby();
+          else enterRoom(reply);
         },
       },
     );
-    enterChat();
   } catch (err) {
     const code = err?.code ?? '';
     let text = err?.message || TEXT.somethingWrong;
@@ -324,15 +392,39 @@ function clearNameError() {
   $('name-input').removeAttribute('aria-invalid');
 }
 
+/**
+ * enterLobby shows the waiting room: the join was answered `waiting`, and
+ * nothing comes from the room until a facilitator's admit (`joined`) or deny
+ * (`denied`).
+ */
+function enterLobby() {
+  if (app.room) leaveLocally(); // back at the door (the session ended while we were away)
+  app.lobby = true;
+  setText($('lobby-you'), app.displayName ? `You are here as ${app.displayName}.` : '');
+  setText($('lobby-error'), '');
+  $('lobby-rejoin').hidden = true;
+  if (app.screen !== 'lobby') showScreen('lobby', { focus: $('lobby-title') });
+}
+
+/** enterRoom takes a `joined` (the reply to join, or the admit from the lobby) into the room. */
+function enterRoom(joined) {
+  const room = new RoomState(app.roomId);
+  room.applyJoined(joined);
+  app.room = room;
+  app.lobby = false;
+  resendHides(room);
+  enterChat();
+}
+
 function enterChat() {
   clearConversation();
   setText($('room-name'), app.room.id);
   document.title = `${app.room.id} · Hearth`;
   renderYouAre();
-  renderMembers();
-  setComposerEnabled(true);
+  drawRoom();
   // On a phone, focusing the text box would cover the screen with the keyboard.
-  showScreen('chat', { focus: isTouch() ? $('room-title') : $('composer-text') });
+  const focus = isTouch() || $('composer-text').disabled ? $('room-title') : $('composer-text');
+  showScreen('chat', { focus });
 }
 
 function renderYouAre() {
@@ -340,22 +432,61 @@ function renderYouAre() {
   setText($('you-are'), you ? `You are here as ${you.display_name}.` : '');
 }
 
+/** leaveLobby: "Leave the waiting room". */
+function leaveLobby() {
+  if (!app.lobby) return;
+  app.lobby = false;
+  if (app.conn.ready) app.conn.request({ type: 'leave', room: app.roomId }).catch(() => {});
+  showAway('You have left the waiting room', 'Nothing was kept on this page. You can come back whenever you are ready.', { rejoin: 'Join again' });
+}
+
+/** Events while waiting at the door: only `joined` (admitted) and `denied` matter. */
+function onLobbyEvent(event) {
+  if (event.type === 'joined') {
+    enterRoom(event);
+    announce('A facilitator has let you in.');
+  } else if (event.type === 'denied') {
+    app.lobby = false;
+    showAway('You were not let in this time',
+      'A facilitator was not able to let you into the group just now. Thank you for your patience. If you think this is a mistake, please contact your facilitator.');
+  } else if (event.type === 'error') {
+    // Being let in failed on the server's side: offer to knock again.
+    setText($('lobby-error'), `${TEXT.lobbyTrouble} ${event.message || ''}`.trim());
+    $('lobby-rejoin').hidden = false;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // 5. Room events
 //
-// Every event about a room carries `room` and `seq`. onServerEvent checks
-// that it is about our room, notes the seq (and says so when some were
-// missed), then calls the handler for its type. Unknown types are ignored, so
-// a newer server can add events without breaking this client.
+// Every event about a room carries `room`; room events carry `seq` too.
+// onServerEvent checks that it is about our room, notes the seq (and says so
+// when some were missed), then calls the handler for its type. Unknown types
+// are ignored, so a newer server can add events without breaking this client.
 
 /** @type {Record<string, (event: any, room: RoomState) => void>} */
 const roomEventHandlers = {
   message: onMessage,
   member_joined: onMemberJoined,
   member_left: onMemberLeft,
+  room_state: onRoomState,
+  facilitator_state: onFacilitatorState,
+  message_deleted: onMessageDeleted,
+  session_ended: onSessionEnded,
+  session_ending_soon: onSessionEndingSoon,
+  warned: onWarned,
+  muted: onMuted,
+  unmuted: onUnmuted,
+  removed: onRemoved,
+  dm: (event) => onDm(event),
+  report: onReport,
 };
 
 function onServerEvent(event) {
+  if (app.lobby && event.room === app.roomId) {
+    onLobbyEvent(event);
+    return;
+  }
   if (event.type === 'error') {
     // An error for a frame without an id (this client always sends ids).
     console.warn('hearth: server error without a request:', event.code, event.message);
@@ -363,7 +494,13 @@ function onServerEvent(event) {
   }
   const room = app.room;
   if (!room || typeof event.room !== 'string' || event.room !== room.id) return;
-  if (room.noteSeq(event.seq)) addNote(TEXT.missing, 'note--warn');
+  const gap = room.noteSeq(event.seq);
+  // While someone is hidden the server skips their messages, so their seqs
+  // never arrive: a gap then is expected, not a loss (the same holds for the
+  // first event after "Show again").
+  const excused = app.hidden.size > 0 || (room.excuseGap && Number.isSafeInteger(event.seq));
+  if (Number.isSafeInteger(event.seq)) room.excuseGap = false;
+  if (gap && !excused) addNote(TEXT.missing, 'note--warn');
   roomEventHandlers[event.type]?.(event, room);
 }
 
@@ -372,12 +509,12 @@ function onMessage(event, room) {
     if (room.seenMessages.has(event.message_id)) return;
     room.seenMessages.add(event.message_id);
   }
-  addMessage(event, room);
+  addMessage(event, room, { hidden: app.hidden.has(event.from?.member_id) });
 }
 
 function onMemberJoined(event, room) {
   const member = room.addMember(event.member);
-  renderMembers();
+  drawPresence();
   if (member && !room.isYou(member.member_id)) {
     addNote(`${member.display_name || 'Someone'} joined.`);
   }
@@ -385,92 +522,171 @@ function onMemberJoined(event, room) {
 
 function onMemberLeft(event, room) {
   const member = room.removeMember(event.member_id);
-  renderMembers();
+  drawPresence();
   if (member && !room.isYou(member.member_id)) {
     addNote(`${member.display_name || 'Someone'} left.`);
   }
 }
 
-// ---------------------------------------------------------------------------
-// 6. The conversation log and the member list
+function onRoomState(event, room) {
+  const changes = room.applyState(event);
+  renderRoomState(room);
+  renderFacilitator(room);
+  for (const note of stateChangeNotes(room.state, changes)) addNote(note);
+}
 
-/** roleLabel names a role in words (colour is only ever a second cue). */
-function roleLabel(role) {
-  if (role === ROLE_FACILITATOR) return 'Facilitator';
-  if (role === ROLE_MEMBER) return 'Member';
-  return role.charAt(0).toUpperCase() + role.slice(1);
+function onFacilitatorState(event, room) {
+  if (!room.facilitating) return;
+  const newcomers = room.applyFacilitatorState(event);
+  drawPresence();
+  if (newcomers.length > 0) announce(waitingSentence(newcomers));
+}
+
+function onMessageDeleted(event, room) {
+  const id = event.message_id;
+  if (typeof id !== 'string') return;
+  room.seenMessages.add(id); // a late copy must not bring it back
+  removeMessage(id);
+  closeDialogFor(`msg:${id}`);
+  // Reports quoting it lose the text too: it is gone from the page everywhere.
+  for (const notice of allNotices()) {
+    if (notice.dataset.aboutMessage !== id) continue;
+    const quote = notice.querySelector('.quote');
+    if (quote) setText(quote, 'This message has been deleted.');
+    for (const b of notice.querySelectorAll('button[data-needs-message]')) b.remove();
+  }
 }
 
 /**
- * Whether the log follows new items: true while the person is at (or near)
- * the bottom; false once they scroll up to read, so nothing jumps under them.
+ * session_ended: the conversation is cleared from the page (nothing is
+ * kept). Members are then taken out of the room by the server; facilitators
+ * stay, to start the next session.
  */
-let followLog = true;
-
-function onLogScroll() {
-  const log = $('log');
-  followLog = log.scrollHeight - log.scrollTop - log.clientHeight < 96;
-}
-
-/** appendToLog adds an item and keeps the view at the bottom if it was there. */
-function appendToLog(item, { forceScroll = false } = {}) {
-  const log = $('log');
-  $('log-empty').hidden = true;
-  log.append(item);
-  if (followLog || forceScroll) {
-    log.scrollTop = log.scrollHeight;
-    followLog = true;
-  }
-}
-
-function addMessage(event, room) {
-  const from = event.from && typeof event.from === 'object' ? event.from : {};
-  const own = room.isYou(from.member_id);
-  const facilitator = from.role === ROLE_FACILITATOR;
-  const name = typeof from.display_name === 'string' && from.display_name !== '' ? from.display_name : 'Someone';
-  const ts = typeof event.ts === 'string' ? event.ts : '';
-
-  const meta = h('p', { className: 'msg-meta' },
-    h('span', { className: 'msg-author', text: name, attrs: { dir: 'auto' } }),
-    own ? h('span', { className: 'msg-you', text: ' (you)' }) : null,
-    facilitator ? h('span', { className: 'badge badge--facilitator', text: 'Facilitator' }) : null,
-    h('span', { className: 'visually-hidden', text: ', ' }),
-    ts ? h('time', { className: 'msg-time', text: formatClock(ts), attrs: { datetime: ts, title: formatFullTime(ts) } }) : null,
-    h('span', { className: 'visually-hidden', text: ':' }),
-  );
-  const body = h('p', { className: 'msg-text', text: typeof event.text === 'string' ? event.text : '', attrs: { dir: 'auto' } });
-
-  let className = 'msg';
-  if (own) className += ' msg--own';
-  if (facilitator) className += ' msg--facilitator';
-  const item = h('div', { className, attrs: { 'data-message-id': event.message_id } }, meta, body);
-  appendToLog(item, { forceScroll: own });
-}
-
-/** addNote adds a quiet line to the log: joins, leaves, reconnects, gaps. */
-function addNote(text, extraClass = '') {
-  appendToLog(h('p', { className: `note ${extraClass}`.trim(), text }));
-}
-
-function renderMembers() {
-  const room = app.room;
-  const list = $('people-list');
-  if (!room) {
-    list.replaceChildren();
-    setText($('people-count'), '');
+function onSessionEnded(event, room) {
+  if (!room.facilitating) {
+    leaveLocally();
+    showAway('This session has ended',
+      'Thank you for being here today. The conversation has been cleared from this page; nothing is kept.',
+      { rejoin: 'Join the next session' });
     return;
   }
-  const items = room.sortedMembers().map((m) => {
-    const facilitator = m.role === ROLE_FACILITATOR;
-    return h('li', { className: facilitator ? 'person person--facilitator' : 'person' },
-      h('span', { className: 'person-name', text: m.display_name || 'Someone', attrs: { dir: 'auto' } }),
-      room.isYou(m.member_id) ? h('span', { className: 'person-you', text: ' (you)' }) : null,
-      h('span', { className: 'visually-hidden', text: ', ' }),
-      h('span', { className: facilitator ? 'badge badge--facilitator' : 'person-role', text: roleLabel(m.role) }),
-    );
+  closeDialog();
+  room.clearConversation();
+  clearLog();
+  clearDms();
+  clearNotices();
+  renderDms();
+  addNote('The session has ended. The conversation has been cleared from this page; nothing is kept.');
+}
+
+function onSessionEndingSoon(event, room) {
+  if (!room.facilitating) return;
+  const end = typeof event.planned_end === 'string' ? event.planned_end : room.state?.plannedEnd;
+  const left = end ? minutesUntil(end) : NaN;
+  addNotice({
+    key: 'ending-soon',
+    tone: 'info',
+    label: 'Only facilitators see this',
+    title: end ? `The session is planned to end at ${formatClock(end)}` : 'The session is planned to end soon',
+    text: `${left > 0 ? `That is about ${plural(left, 'minute')} from now. ` : ''}Nothing ends by itself: use “End session” in the facilitator tools when you are ready.`,
   });
-  list.replaceChildren(...items);
-  setText($('people-count'), `(${room.members.size})`);
+}
+
+function onWarned(event) {
+  const reason = typeof event.reason === 'string' ? event.reason : '';
+  addNotice({
+    key: `warned-${Date.now()}`,
+    tone: 'warn',
+    title: 'A private note from a facilitator',
+    label: 'Only you see this',
+    text: reason || 'Please keep the group’s agreements in mind.',
+  });
+}
+
+function onMuted(event, room) {
+  applyMute(room, {
+    reason: typeof event.reason === 'string' ? event.reason : '',
+    until: typeof event.until === 'string' ? event.until : '',
+  });
+}
+
+function onUnmuted(event, room) {
+  if (!room.myMute) return;
+  liftMute(room);
+}
+
+/** removed: taken out of the room by a facilitator (with banned: for good). */
+function onRemoved(event) {
+  const banned = event.banned === true;
+  leaveLocally();
+  if (banned) {
+    showAway('You can no longer join this group',
+      'A facilitator has removed you from this group, and you cannot rejoin it. The conversation has been cleared from this page. If you have questions, please contact your facilitator.',
+      { assertive: true });
+  } else {
+    showAway('A facilitator has removed you from the group',
+      'You are no longer in the room, and the conversation has been cleared from this page. You may join again later if you wish.',
+      { rejoin: 'Join again', assertive: true });
+  }
+}
+
+function onReport(event, room) {
+  if (!room.facilitating || typeof event.message_id !== 'string') return;
+  const id = event.message_id;
+  const reporter = room.nameOf(event.reporter_member_id) || 'A member';
+  const about = room.nameOf(event.about_member_id);
+  const reason = typeof event.reason === 'string' && event.reason.trim() ? event.reason : '';
+  const actions = [];
+  if (findMessage(id)) {
+    actions.push({
+      label: 'Show message',
+      onClick: () => {
+        const item = findMessage(id);
+        if (!item) return;
+        item.scrollIntoView({ block: 'center' });
+        item.querySelector('.msg-more')?.focus();
+      },
+    });
+    actions.push({
+      label: 'Delete message',
+      onClick: () => {
+        const item = findMessage(id);
+        if (item) confirmDelete({ messageId: id, text: item.querySelector('.msg-text')?.textContent ?? '', own: false });
+      },
+    });
+  }
+  const notice = addNotice({
+    key: `report-${id}-${event.reporter_member_id}`,
+    tone: 'warn',
+    label: 'Only facilitators see this',
+    title: about ? `${reporter} reported a message from ${about}` : `${reporter} reported a message`,
+    text: reason ? `Their reason: ${reason}` : 'No reason was given.',
+    quote: typeof event.text === 'string' && event.text !== '' ? event.text : 'The message is no longer available.',
+    actions,
+    data: { aboutMessage: id },
+  });
+  for (const b of notice.querySelectorAll('.notice-actions button')) {
+    if (b.textContent !== 'Dismiss') b.dataset.needsMessage = '';
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 6. Drawing the room
+
+/** drawRoom draws everything about the room (after entering or re-joining). */
+function drawRoom() {
+  const room = app.room;
+  renderRoomState(room);
+  renderFacilitator(room);
+  drawPresence();
+  updateComposer();
+}
+
+/** drawPresence redraws what depends on who is here (people list, private messages, waiting room). */
+function drawPresence() {
+  renderPeople(app.room, app.hidden);
+  renderDms();
+  renderFacilitator(app.room);
 }
 
 /** The people list starts open on wide screens and closed on phones. */
@@ -479,30 +695,114 @@ function setPeopleExpanded(expanded) {
   $('people-list').hidden = !expanded;
 }
 
+/**
+ * updateComposer enables the message box unless the connection closed for
+ * good or this person is muted, and says why in the hint under it.
+ */
+function updateComposer() {
+  const mute = app.room?.myMute ?? null;
+  const enabled = app.finalCode === null && mute === null;
+  const textarea = $('composer-text');
+  const hadFocus = document.activeElement === textarea || document.activeElement === $('composer-send');
+  textarea.disabled = !enabled;
+  $('composer-send').disabled = !enabled;
+  $('composer').classList.toggle('composer--muted', mute !== null);
+  setText($('composer-hint'), mute ? mutedHint(mute) : TEXT.composerHint);
+  if (hadFocus && !enabled) {
+    // The box can no longer hold the focus: put it on the notice that explains why.
+    const notice = mute ? allNotices().find((n) => n.dataset.key === 'muted') : null;
+    (notice?.querySelector('button') ?? $('room-title')).focus();
+  }
+}
+
+function mutedHint(mute) {
+  return mute.until
+    ? `Your messages to the group are paused until ${formatWhen(mute.until)}.`
+    : 'Your messages to the group are paused until a facilitator lets you send again.';
+}
+
+/** applyMute disables the message box and says why and until when (local time). */
+function applyMute(room, mute) {
+  const same = room.myMute && room.myMute.until === mute.until && room.myMute.reason === mute.reason;
+  room.myMute = mute;
+  clearTimeout(app.muteTimer);
+  if (mute.until) {
+    const ms = new Date(mute.until).getTime() - Date.now();
+    // A fallback for an `unmuted` that never came (say, across a reconnect):
+    // the server lets a timed mute lapse at its end either way.
+    if (Number.isFinite(ms)) app.muteTimer = setTimeout(() => { if (app.room === room && room.myMute === mute) liftMute(room); }, Math.max(0, ms) + 2_000);
+  }
+  if (!same) {
+    removeNotice('unmuted');
+    addNotice({
+      key: 'muted',
+      tone: 'alert',
+      assertive: true,
+      title: mute.until ? `A facilitator has paused your messages until ${formatWhen(mute.until)}` : 'A facilitator has paused your messages for now',
+      label: 'Only you see this',
+      text: `${mute.reason ? `Reason: ${sentence(mute.reason)} ` : ''}${mute.until ? '' : 'A facilitator will let you send again. '}You can still read the conversation and write privately to a facilitator.`,
+    });
+  }
+  updateComposer();
+}
+
+/** sentence ends a piece of text with a full stop unless it already ends with punctuation. */
+function sentence(text) {
+  const t = text.trim();
+  return /[.!?…)"”’]$/.test(t) ? t : `${t}.`;
+}
+
+function liftMute(room) {
+  clearTimeout(app.muteTimer);
+  room.myMute = null;
+  removeNotice('muted');
+  addNotice({ key: 'unmuted', tone: 'ok', title: 'You can send messages to the group again.', fadeAfterMs: 30_000 });
+  updateComposer();
+}
+
 /** clearConversation removes the whole conversation from the page. */
 function clearConversation() {
-  const empty = $('log-empty');
-  empty.hidden = false;
-  $('log').replaceChildren(empty);
-  followLog = true;
-  $('people-list').replaceChildren();
-  setText($('people-count'), '');
+  clearLog();
+  clearDms();
+  clearNotices();
+  renderPeople(null, app.hidden);
   setText($('you-are'), '');
   setText($('room-name'), '');
   $('composer-text').value = '';
   setComposerError('');
   clearBanner();
+  renderRoomState(null);
+  renderFacilitator(null);
+  $('dm-section').hidden = true;
   document.title = 'Hearth';
 }
 
 // ---------------------------------------------------------------------------
-// 7. Sending and leaving
+// 7. Sending, leaving, commands
+
+/**
+ * send sends a room command and resolves with its reply; it rejects with an
+ * Error whose message is a sentence to show next to the control (the
+ * server's own sentence for an `error` reply).
+ */
+function send(frame) {
+  const room = app.room;
+  if (!room || !app.conn?.ready) return Promise.reject(Object.assign(new Error(TEXT.notConnected), { code: 'not_connected' }));
+  return app.conn.request({ ...frame, room: room.id }).catch((err) => {
+    const code = String(err?.code ?? '');
+    if (code === 'in_lobby' && app.room === room) enterLobby();
+    let message = err?.message || TEXT.somethingWrong;
+    if (code === 'not_connected') message = TEXT.notConnected;
+    if (code === 'connection_lost' || code === 'timeout') message = TEXT.lostCommand;
+    throw Object.assign(new Error(message), { code, reason: err?.reason ?? '', until: err?.until ?? '', retryAfterMs: err?.retryAfterMs ?? 0 });
+  });
+}
 
 async function onSendSubmit(event) {
   event.preventDefault();
   const textarea = $('composer-text');
   const text = textarea.value;
-  if (text.trim() === '' || app.sending !== null) return;
+  if (text.trim() === '' || app.sending !== null || textarea.disabled) return;
 
   const length = codePoints(text);
   if (length > MAX_TEXT_CODE_POINTS) {
@@ -528,11 +828,33 @@ async function onSendSubmit(event) {
     let message = err?.message || TEXT.somethingWrong;
     if (code === 'not_connected') message = TEXT.notConnectedSend;
     if (code === 'connection_lost' || code === 'timeout') message = TEXT.lostSend;
+    if (code === 'muted' && app.room === room) {
+      // We may have missed the `muted` notice (it is sent once); the error carries the same facts.
+      message = 'Your message was not sent: a facilitator has paused your messages. It is still in the box.';
+      applyMute(room, { reason: err.reason ?? '', until: err.until ?? '' });
+    }
+    if (code === 'slow_mode') message = waitMessage('Slow mode is on', err.retryAfterMs);
+    if (code === 'rate_limited') message = waitMessage('That was a lot at once', err.retryAfterMs);
+    if (code === 'in_lobby' && app.room === room) enterLobby();
     setComposerError(message); // the text stays in the box
   } finally {
     app.sending = null;
     $('composer-send').removeAttribute('aria-disabled');
   }
+}
+
+/**
+ * waitMessage says when one may send again (slow mode, rate_limited), and
+ * says so again once that time comes.
+ */
+function waitMessage(why, retryAfterMs) {
+  const seconds = Math.max(1, Math.ceil((retryAfterMs || 1000) / 1000));
+  const message = `${why}: you can send again in ${plural(seconds, 'second')}. Your message is still in the box.`;
+  clearTimeout(app.slowTimer);
+  app.slowTimer = setTimeout(() => {
+    if ($('composer-error').textContent === message) setComposerError('You can send your message now.');
+  }, seconds * 1000);
+  return message;
 }
 
 /** Enter sends; Shift+Enter (and Enter while composing with an input method) makes a new line. */
@@ -544,22 +866,27 @@ function onComposerKeydown(event) {
 
 function setComposerError(text) {
   setText($('composer-error'), text);
-  if (text) $('composer-text').setAttribute('aria-invalid', 'true');
+  if (text && text !== 'You can send your message now.') $('composer-text').setAttribute('aria-invalid', 'true');
   else $('composer-text').removeAttribute('aria-invalid');
 }
 
-function setComposerEnabled(enabled) {
-  $('composer-text').disabled = !enabled;
-  $('composer-send').disabled = !enabled;
+/** leaveLocally forgets the room on this page (no `leave` is sent: the server already took us out). */
+function leaveLocally() {
+  app.room = null;
+  app.lobby = false;
+  clearTimeout(app.muteTimer);
+  clearTimeout(app.slowTimer);
+  clearConversation();
 }
 
 function leaveRoom() {
   const room = app.room;
   if (!room) return;
-  app.room = null; // from now on, events and re-joins for it are ignored
+  leaveLocally(); // from now on, events and re-joins for it are ignored
   if (app.conn.ready) app.conn.request({ type: 'leave', room: room.id }).catch(() => {});
-  clearConversation();
-  showScreen('left', { focus: $('left-title') });
+  showAway('You have left the group',
+    'The conversation has been cleared from this page. Thank you for being here today.',
+    { rejoin: 'Join again' });
 }
 
 function joinAgain() {
@@ -575,14 +902,135 @@ function joinAgain() {
 }
 
 // ---------------------------------------------------------------------------
+// 8. Members' safety tools, and deleting messages
+
+/** onMessageAction runs an action chosen on a message in the log. */
+function onMessageAction(action, target) {
+  const room = app.room;
+  if (!room) return;
+  const { messageId, authorId, authorName, text, element } = target;
+  if (action === 'delete') {
+    confirmDelete({ messageId, text, own: room.isYou(authorId) });
+  } else if (action === 'report') {
+    openDialog({
+      key: `msg:${messageId}`,
+      title: `Report this message from ${authorName}`,
+      text: 'Only the facilitators see your report. The person who wrote it is not told.',
+      quote: text,
+      fields: [{
+        name: 'reason', label: 'What worries you about it? (optional)', type: 'textarea',
+        maxlength: MAX_REASON_CODE_POINTS, hint: `You can leave this empty. Up to ${MAX_REASON_CODE_POINTS} characters.`,
+      }],
+      confirmLabel: 'Send report',
+      onConfirm: async ({ reason }) => {
+        const frame = { type: 'report', message_id: messageId };
+        if (reason.trim()) frame.reason = reason.trim();
+        await send(frame);
+        addNotice({ key: `reported-${messageId}`, tone: 'ok', title: 'Thank you. Your report was sent to the facilitators.', label: 'Only you see this', fadeAfterMs: 20_000 });
+      },
+      fallbackFocus: () => $('log'),
+    });
+  } else if (action === 'hide') {
+    hidePerson(authorId, authorName, element);
+  }
+}
+
+function confirmDelete({ messageId, text, own }) {
+  openDialog({
+    key: `msg:${messageId}`,
+    title: own ? 'Delete your message?' : 'Delete this message for everyone?',
+    text: 'It will be removed from everyone’s screen.',
+    quote: text,
+    confirmLabel: 'Delete',
+    danger: true,
+    onConfirm: () => send({ type: 'delete_message', message_id: messageId }),
+    fallbackFocus: () => $('log'),
+  });
+}
+
+/** hidePerson: "Hide this person" — their later messages do not come; nobody is told. */
+async function hidePerson(memberId, name, element) {
+  try {
+    await send({ type: 'hide', member_id: memberId });
+  } catch (err) {
+    setMessageError(element, err.message);
+    return;
+  }
+  app.hidden.add(memberId);
+  setAuthorHidden(memberId, true);
+  renderPeople(app.room, app.hidden);
+  const note = addNote(`You hid ${name}’s messages. Only you know this.`, 'note--hidden', {
+    label: 'Show again',
+    ariaLabel: `Show again: ${name}’s messages`,
+    onClick: () => unhidePerson(memberId, name),
+  });
+  note.dataset.unhide = memberId;
+  note.querySelector('button')?.focus();
+}
+
+/** unhidePerson: "Show again". Messages sent while hidden never came, so they stay unseen. */
+async function unhidePerson(memberId, name) {
+  try {
+    await send({ type: 'unhide', member_id: memberId });
+  } catch (err) {
+    setPersonError(memberId, err.message);
+    announce(err.message);
+    return;
+  }
+  app.hidden.delete(memberId);
+  if (app.room) app.room.excuseGap = true;
+  setAuthorHidden(memberId, false);
+  for (const note of $('log').querySelectorAll('.note')) {
+    if (note.dataset.unhide === memberId) note.querySelector('button')?.remove();
+  }
+  renderPeople(app.room, app.hidden);
+  addNote(`You are seeing ${name}’s messages again. Messages they sent while hidden are not shown.`);
+  $('log').focus();
+}
+
+/** resendHides tells a fresh join who this person has hidden (the server forgets with the connection). */
+function resendHides(room) {
+  for (const memberId of app.hidden) {
+    app.conn.request({ type: 'hide', room: room.id, member_id: memberId }).catch(() => {});
+  }
+}
+
+/** onPersonAction runs an action chosen on someone in the people list. */
+function onPersonAction(action, member) {
+  if (action === 'dm') {
+    openDmWith(member.member_id);
+  } else if (action === 'unhide') {
+    unhidePerson(member.member_id, member.display_name || 'this person');
+  } else {
+    personAction(action, member, (text) => setPersonError(member.member_id, text));
+  }
+}
+
+// ---------------------------------------------------------------------------
 
 function bindUi() {
+  initDialog();
+  initNotices({ focusFallback: () => (app.screen === 'chat' ? $('room-title') : null) });
+  initLog({ onAction: onMessageAction });
+  initPeople({ onAction: onPersonAction });
+  const context = { send, getRoom: () => app.room };
+  initDms(context);
+  initFacilitator(context);
+
   $('name-form').addEventListener('submit', onJoinSubmit);
   $('composer').addEventListener('submit', onSendSubmit);
   $('composer-text').addEventListener('keydown', onComposerKeydown);
-  $('log').addEventListener('scroll', onLogScroll, { passive: true });
   $('leave').addEventListener('click', leaveRoom);
   $('rejoin').addEventListener('click', joinAgain);
+  $('lobby-leave').addEventListener('click', leaveLobby);
+  $('lobby-rejoin').addEventListener('click', () => {
+    $('lobby-rejoin').hidden = true;
+    setText($('lobby-error'), '');
+    if (app.conn.ready) {
+      // Knock again: leave the door and join anew.
+      app.conn.request({ type: 'leave', room: app.roomId }).catch(() => {}).finally(() => rejoin());
+    }
+  });
   $('notice-retry').addEventListener('click', retryAfterFinal);
   $('retry-now').addEventListener('click', () => {
     // The button hides itself once the attempt starts; keep the focus on the page.
@@ -594,8 +1042,13 @@ function bindUi() {
     setPeopleExpanded($('people-toggle').getAttribute('aria-expanded') !== 'true');
   });
   const wide = window.matchMedia('(min-width: 52rem)');
-  setPeopleExpanded(wide.matches);
-  wide.addEventListener('change', (e) => setPeopleExpanded(e.matches));
+  const applyWidth = (matches) => {
+    setPeopleExpanded(matches);
+    setFacilitatorExpanded(matches);
+    setDmsExpanded(matches);
+  };
+  applyWidth(wide.matches);
+  wide.addEventListener('change', (e) => applyWidth(e.matches));
 }
 
 start();

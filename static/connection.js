@@ -6,7 +6,8 @@
 //   * opening the socket at /ws with the `hearth.v1` subprotocol,
 //   * sending `auth` first and waiting for `welcome`,
 //   * numbering request ids and routing each reply (ok / welcome / joined /
-//     pong / error) back to the promise of the request that asked for it,
+//     waiting / pong / error) back to the promise of the request that asked
+//     for it,
 //   * splitting every server frame on '\n' (a frame may hold several events),
 //   * an application-level ping so that a dead connection (a phone changing
 //     networks, a laptop waking up) is noticed and replaced,
@@ -66,11 +67,18 @@ export function isReconnectCode(code) {
  *   timeout          no reply in time
  */
 export class ProtocolError extends Error {
-  constructor(code, message, room) {
+  /**
+   * @param {object} [details] the `error` event itself, for the codes that
+   *   carry more: `muted` (reason, until) and `slow_mode` (retry_after_ms).
+   */
+  constructor(code, message, room, details = {}) {
     super(message);
     this.name = 'ProtocolError';
     this.code = code;
     this.room = room;
+    this.reason = typeof details.reason === 'string' ? details.reason : '';
+    this.until = typeof details.until === 'string' ? details.until : '';
+    this.retryAfterMs = Number.isFinite(details.retry_after_ms) ? details.retry_after_ms : 0;
   }
 }
 
@@ -152,7 +160,7 @@ export class HearthConnection {
 
   /**
    * request sends one client frame with a fresh request id and resolves with
-   * the reply that carries that id (ok, welcome, joined or pong), or rejects
+   * the reply that carries that id (ok, welcome, joined, waiting or pong), or rejects
    * with a ProtocolError (the server's `error` reply, or a local failure).
    *
    * onReply, if given, is called synchronously with a successful reply at
@@ -271,7 +279,7 @@ export class HearthConnection {
         this.#pending.delete(event.id);
         clearTimeout(waiting.timer);
         if (event.type === 'error') {
-          waiting.reject(new ProtocolError(String(event.code ?? 'error'), String(event.message ?? ''), event.room));
+          waiting.reject(new ProtocolError(String(event.code ?? 'error'), String(event.message ?? ''), event.room, event));
         } else {
           if (waiting.onReply) {
             try {

@@ -53,3 +53,35 @@ export function formatFullTime(ts) {
   if (Number.isNaN(d.getTime())) return '';
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
+
+/**
+ * formatWhen returns a local time for a sentence: "18:45" today,
+ * "18:45 tomorrow", or a short date and time further away; '' if unreadable.
+ */
+export function formatWhen(ts, now = new Date()) {
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return '';
+  const clock = formatClock(ts);
+  const day = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const days = Math.round((day(d) - day(now)) / 86_400_000);
+  if (days === 0) return clock;
+  if (days === 1) return `${clock} tomorrow`;
+  return d.toLocaleString(undefined, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+}
+
+/** minutesUntil returns whole minutes from now until ts (rounded up; negative once past), or NaN. */
+export function minutesUntil(ts, now = Date.now()) {
+  const t = new Date(ts).getTime();
+  if (Number.isNaN(t)) return NaN;
+  return Math.ceil((t - now) / 60_000);
+}
+
+/** button creates a <button type="button"> with text and optional class and attributes. */
+export function button(text, { className = 'button button--small', attrs = {} } = {}) {
+  return h('button', { className, text, attrs: { type: 'button', ...attrs } });
+}
+
+/** plural returns "1 minute" / "5 minutes". */
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}

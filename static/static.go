@@ -12,9 +12,16 @@ import "embed"
 
 // FS holds the web client files at its root, ready for
 // http.FileServerFS(static.FS): index.html (served at /), the ES modules
-// app.js (the user interface), connection.js (socket, auth, request ids,
-// reply routing, reconnect), room.js (per-room state) and dom.js (text-only
-// DOM helpers), style.css and favicon.svg.
+// app.js (the user interface: screens, joining and the lobby, the table of
+// room event handlers, sending), connection.js (socket, auth, request ids,
+// reply routing, reconnect), room.js (per-room state: presence, session
+// state, facilitator state, private-message threads), log.js (the
+// conversation log and the actions on each message), people.js (the people
+// list and its per-person actions), roomstate.js (phase, session clock,
+// lock, slow mode, pinned announcement), notices.js (private notices and
+// screen-reader announcements), dms.js (private messages), facilitator.js
+// (facilitator tools and the waiting room), dialog.js (confirmations and
+// short forms) and dom.js (text-only DOM helpers), style.css and favicon.svg.
 //
-//go:embed index.html app.js connection.js room.js dom.js style.css favicon.svg
+//go:embed index.html app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js dialog.js dom.js style.css favicon.svg
 var FS embed.FS

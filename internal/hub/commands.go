@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"hearth/internal/protocol"
@@ -236,6 +237,10 @@ func (c *conn) enter(ctx context.Context, reqID string, j *joined) error {
 	replies := [][]byte{protocol.Marshal(protocol.Joined{Type: protocol.TypeJoined, ID: reqID, Room: room, You: me, Members: members, State: roomState(st)})}
 	if j.role.Facilitates() {
 		replies = append(replies, facilitatorState(st))
+	} else if st != nil {
+		if m, muted := st.ActiveMute(me.MemberID, time.Now()); muted {
+			replies = append(replies, mutedNotice(room, m)) // a mute outlives sessions: say so on entry
+		}
 	}
 	j.lr.activate(c, replies...)
 	c.h.log.Debug("joined", "conn", c.id, "room", room, "member_id", me.MemberID)
@@ -456,6 +461,13 @@ func (c *conn) dm(ctx context.Context, f protocol.Frame, j *joined) error {
 		}
 	} else if !c.h.cfg.Rooms.IsFacilitatorMember(st, f.MemberID) {
 		return protocol.Errf(protocol.CodeForbidden, "Members can send private messages to facilitators only.")
+	}
+	present, err := c.h.cfg.Broker.Members(ctx, f.Room)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(present, func(m protocol.Member) bool { return m.MemberID == f.MemberID }) {
+		return protocol.Err(protocol.CodeNotPresent)
 	}
 	ev := protocol.Marshal(protocol.DMEvent{Type: "dm", Room: f.Room, MessageID: newID(), From: j.me, To: f.MemberID, Text: f.Text, TS: now()})
 	c.h.publishControl(ctx, f.Room, control{Ctl: ctlToMember, MemberID: f.MemberID, Frame: ev})

@@ -215,6 +215,12 @@ func TestControlsAcrossNodes(t *testing.T) {
 		if r := ben.Request(hubtest.Event{"type": "send", "room": id, "text": "x"}); r.Str("code") != "muted" || r.Str("until") == "" {
 			t.Fatalf("send while timed-muted = %v", r)
 		}
+		// A mute outlives the connection: a new tab is told on entry.
+		ben2 := hubtest.Dial(t, n1.URL, hubtest.Token(t, "ben", protocol.RoleMember))
+		ben2.Join(id, "Ben")
+		if e := ben2.UntilType("muted"); e.Str("until") == "" {
+			t.Fatalf("muted notice on entry = %v", e)
+		}
 		req(t, fac, hubtest.Event{"type": "unmute", "room": id, "member_id": benID})
 		ben.UntilType("unmuted")
 	})
@@ -257,6 +263,12 @@ func TestControlsAcrossNodes(t *testing.T) {
 		ana.Until(func(e hubtest.Event) bool {
 			return e.Str("type") == "message_deleted" && e.Str("message_id") == ok.Str("message_id")
 		})
+	})
+
+	t.Run("dm to someone not present", func(t *testing.T) {
+		if r := fac.Request(hubtest.Event{"type": "dm", "room": id, "member_id": "nobody0000000000", "text": "hello?"}); r.Str("code") != "not_present" {
+			t.Fatalf("dm to an absent member = %v, want not_present", r)
+		}
 	})
 
 	t.Run("dm", func(t *testing.T) {
@@ -302,7 +314,10 @@ func TestControlsAcrossNodes(t *testing.T) {
 
 	t.Run("hide is personal", func(t *testing.T) {
 		req(t, ana, hubtest.Event{"type": "hide", "room": id, "member_id": benID})
-		req(t, ben, hubtest.Event{"type": "send", "room": id, "text": "hidden from ana"})
+		hid := ben.Request(hubtest.Event{"type": "send", "room": id, "text": "hidden from ana"})
+		if e := ana.Until(ofType("hidden")); e.Num("seq") != hid.Num("seq") || len(e) != 3 {
+			t.Fatalf("stand-in for a hidden message = %v, want only seq %v, type and room", e, hid.Num("seq"))
+		}
 		fac.Until(func(e hubtest.Event) bool { return e.Str("text") == "hidden from ana" })
 		req(t, fac, hubtest.Event{"type": "send", "room": id, "text": "marker-hide"})
 		ana.Until(func(e hubtest.Event) bool {

@@ -69,14 +69,22 @@ func (lr *localRoom) deliver(frame []byte) {
 	case isMsg && msg.Type == protocol.TypeMessageDeleted:
 		lr.recent.forget(msg.MessageID)
 	}
+	var stand []byte // what a connection hiding the author gets instead, made once
 	for c, rc := range lr.members {
+		f := frame
+		if msg.From.MemberID != "" && rc.hidden[msg.From.MemberID] {
+			if stand == nil {
+				seq, _ := protocol.SeqOf(frame)
+				stand = protocol.Marshal(protocol.HiddenEvent{Seq: seq, Type: protocol.TypeHidden, Room: lr.name})
+			}
+			f = stand
+		}
 		switch {
 		case rc.waiting:
-		case msg.From.MemberID != "" && rc.hidden[msg.From.MemberID]:
 		case rc.pending:
-			rc.buf = append(rc.buf, frame)
+			rc.buf = append(rc.buf, f)
 		default:
-			c.enqueue(frame)
+			c.enqueue(f)
 		}
 	}
 }

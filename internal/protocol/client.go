@@ -62,7 +62,6 @@ type Frame struct {
 	Reason      string `json:"reason,omitempty"`       // warn, mute, report
 	Minutes     int    `json:"minutes,omitempty"`      // start_session (planned length), mute (0: until unmuted)
 	Seconds     int    `json:"seconds,omitempty"`      // slow_mode (0: off)
-	Force       bool   `json:"force,omitempty"`        // end_session
 }
 
 // fieldCheck validates one field of a decoded frame in place.

@@ -56,10 +56,12 @@ const (
 	CodeSlowMode        Code = "slow_mode"          // send sooner than slow mode allows (retry_after_ms is given)
 	CodeNotWaiting      Code = "not_waiting"        // admit or deny of someone not in the lobby
 	CodeNotFacilitator  Code = "target_facilitator" // a control aimed at a facilitator
+	CodeNotPresent      Code = "not_present"        // a dm to someone not in the room now
 	CodeWaiting         Code = "in_lobby"           // a room command while waiting in the lobby
 )
 
 var messages = map[Code]string{
+	CodeNotPresent:       "That person is not in the room right now, so the private message was not sent.",
 	CodeNoSession:        "No session is open in this room.",
 	CodeSessionOpen:      "A session is already open in this room.",
 	CodeMuted:            "A facilitator has muted you for now.",

@@ -30,6 +30,7 @@ const (
 	TypeSessionEnded      = "session_ended"
 	TypeSessionEndingSoon = "session_ending_soon"
 	TypeReportEvent       = "report"
+	TypeHidden            = "hidden"
 )
 
 // Roles a person can have. Tokens carry member or facilitator (which decides
@@ -206,6 +207,14 @@ func Batch(dst []byte, events ...[]byte) []byte {
 		dst = append(dst, e...)
 	}
 	return dst
+}
+
+// HiddenEvent stands in, for one connection, for a room event it asked not
+// to see (a message from a member it hides), so its seq stays without holes.
+type HiddenEvent struct {
+	Seq  uint64 `json:"seq"`
+	Type string `json:"type"`
+	Room string `json:"room"`
 }
 
 // WaitingReply answers a join that must wait in the lobby; a facilitator's

@@ -1,0 +1,317 @@
+// facilitator.js — the facilitator's tools, shown only to a facilitator or
+// co-facilitator of the room:
+//
+//   * the waiting room (facilitator_state.waiting): Admit, Deny, Admit all;
+//   * session controls: Start session (planned minutes), Begin closing,
+//     End session (confirmed first);
+//   * Lock / Unlock, slow mode (off, 10, 30, 60 seconds), the pinned
+//     announcement (Pin / Unpin);
+//   * the dialogs behind the people list's Warn…, Mute…, Remove…, Ban….
+//
+// Every control shows its command's `error` reply as the server's sentence
+// right under the control that sent it. The server re-checks the role on
+// every command; hiding these tools from members is only tidiness.
+
+import { h, $, setText, button, formatClock, formatWhen, plural } from './dom.js';
+import {
+  PHASE_OPEN, sessionIsOpen, MAX_REASON_CODE_POINTS, MAX_PIN_CODE_POINTS,
+  MIN_SESSION_MINUTES, MAX_SESSION_MINUTES, DEFAULT_SESSION_MINUTES,
+} from './room.js';
+import { phaseLabel, slowModeText } from './roomstate.js';
+import { openDialog } from './dialog.js';
+
+/** @type {{send: (frame: object) => Promise<any>, getRoom: () => any}} */
+let ctx = null;
+
+/**
+ * run sends a command from a control: while it is out the control says so;
+ * a failure shows the server's sentence in errorEl. Resolves true on success.
+ */
+async function run(frame, errorEl, control = null) {
+  setText(errorEl, '');
+  if (control) control.setAttribute('aria-disabled', 'true');
+  try {
+    await ctx.send(frame);
+    return true;
+  } catch (err) {
+    setText(errorEl, err?.message || 'That did not work. Please try again.');
+    return false;
+  } finally {
+    if (control) control.removeAttribute('aria-disabled');
+  }
+}
+
+/** busy reports whether a control is waiting for its reply (a second press is ignored). */
+function busy(control) {
+  return control.getAttribute('aria-disabled') === 'true';
+}
+
+/** initFacilitator wires the panel and the waiting room (once, at start-up). */
+export function initFacilitator(context) {
+  ctx = context;
+  bindDisclosure('fac-toggle', 'fac-body');
+  bindDisclosure('waiting-toggle', 'waiting-body');
+
+  const minutes = $('fac-minutes');
+  minutes.min = String(MIN_SESSION_MINUTES);
+  minutes.max = String(MAX_SESSION_MINUTES);
+  minutes.value = String(DEFAULT_SESSION_MINUTES);
+  $('fac-start-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const b = $('fac-start');
+    if (busy(b)) return;
+    const n = Number(minutes.value);
+    if (!Number.isInteger(n) || n < MIN_SESSION_MINUTES || n > MAX_SESSION_MINUTES) {
+      setText($('fac-session-error'), `Please give a length from ${MIN_SESSION_MINUTES} to ${MAX_SESSION_MINUTES} minutes.`);
+      minutes.setAttribute('aria-invalid', 'true');
+      minutes.focus();
+      return;
+    }
+    minutes.removeAttribute('aria-invalid');
+    await run({ type: 'start_session', minutes: n }, $('fac-session-error'), b);
+  });
+  $('fac-closing').addEventListener('click', (event) => {
+    if (!busy(event.currentTarget)) run({ type: 'begin_closing' }, $('fac-session-error'), event.currentTarget);
+  });
+  $('fac-end').addEventListener('click', () => {
+    openDialog({
+      title: 'End the session for everyone?',
+      text: 'The conversation is cleared from everyone’s page and members leave the room. Nothing is kept. This cannot be undone.',
+      confirmLabel: 'End session',
+      danger: true,
+      onConfirm: () => ctx.send({ type: 'end_session' }),
+      fallbackFocus: () => $('fac-heading').querySelector('button'),
+    });
+  });
+  $('fac-lock').addEventListener('click', (event) => {
+    const locked = ctx.getRoom()?.state?.locked === true;
+    if (!busy(event.currentTarget)) run({ type: locked ? 'unlock' : 'lock' }, $('fac-lock-error'), event.currentTarget);
+  });
+  $('fac-slow-apply').addEventListener('click', (event) => {
+    if (!busy(event.currentTarget)) run({ type: 'slow_mode', seconds: Number($('fac-slow').value) }, $('fac-slow-error'), event.currentTarget);
+  });
+  $('fac-pin-text').maxLength = MAX_PIN_CODE_POINTS;
+  $('fac-pin-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const b = $('fac-pin');
+    const text = $('fac-pin-text').value.trim();
+    if (busy(b)) return;
+    if (text === '') {
+      setText($('fac-pin-error'), 'Write the announcement first, or use Unpin to remove the current one.');
+      $('fac-pin-text').focus();
+      return;
+    }
+    await run({ type: 'pin', text }, $('fac-pin-error'), b);
+  });
+  $('fac-unpin').addEventListener('click', async (event) => {
+    if (busy(event.currentTarget)) return;
+    if (await run({ type: 'unpin' }, $('fac-pin-error'), event.currentTarget)) $('fac-pin-text').value = '';
+  });
+
+  $('admit-all').addEventListener('click', (event) => {
+    if (!busy(event.currentTarget)) run({ type: 'admit_all' }, $('waiting-error'), event.currentTarget);
+  });
+  $('waiting-list').addEventListener('click', (event) => {
+    const b = event.target instanceof Element ? event.target.closest('button[data-action]') : null;
+    const li = b?.closest('li[data-member-id]');
+    if (!b || !li || busy(b)) return;
+    run({ type: b.dataset.action, member_id: li.dataset.memberId }, $('waiting-error'), b);
+  });
+}
+
+function bindDisclosure(toggleId, bodyId) {
+  $(toggleId).addEventListener('click', () => {
+    const open = $(toggleId).getAttribute('aria-expanded') !== 'true';
+    setDisclosure(toggleId, bodyId, open);
+  });
+}
+
+function setDisclosure(toggleId, bodyId, open) {
+  $(toggleId).setAttribute('aria-expanded', String(open));
+  $(bodyId).hidden = !open;
+}
+
+/** setFacilitatorExpanded opens or closes both facilitator sections (wide screens start open). */
+export function setFacilitatorExpanded(open) {
+  setDisclosure('fac-toggle', 'fac-body', open);
+  setDisclosure('waiting-toggle', 'waiting-body', open);
+}
+
+/** renderFacilitator shows or hides the tools and brings them up to date with the room. */
+export function renderFacilitator(room) {
+  const show = room?.facilitating === true;
+  $('fac-section').hidden = !show;
+  $('waiting-section').hidden = !show;
+  if (!show) return;
+  renderSession(room);
+  renderWaiting(room);
+}
+
+/** The phase last drawn: when it changes, earlier error sentences no longer apply. */
+let drawnPhase = '';
+
+function renderSession(room) {
+  const st = room.state ?? { phase: 'idle', locked: false, slowModeSec: 0, pin: '', plannedEnd: '' };
+  const running = sessionIsOpen(st.phase);
+  if (st.phase !== drawnPhase) {
+    drawnPhase = st.phase;
+    for (const id of ['fac-session-error', 'fac-lock-error', 'fac-slow-error', 'fac-pin-error', 'waiting-error']) setText($(id), '');
+  }
+  let status = phaseLabel(st.phase);
+  if (running && st.plannedEnd) status += `, planned to end at ${formatClock(st.plannedEnd)}`;
+  setText($('fac-session-status'), `${status}.`);
+
+  $('fac-start-form').hidden = running;
+  $('fac-closing').hidden = st.phase !== PHASE_OPEN;
+  $('fac-end').hidden = !running;
+  $('fac-session-buttons').hidden = !running;
+
+  $('fac-room-group').hidden = !running;
+  $('fac-pin-group').hidden = !running;
+  $('fac-not-running').hidden = running;
+
+  setText($('fac-lock'), st.locked ? 'Unlock the group' : 'Lock the group');
+  setText($('fac-lock-status'), st.locked
+    ? 'Locked: people who arrive now wait until you let them in.'
+    : 'Unlocked: members on the roster come straight in.');
+  if (st.waitingRoom) setText($('fac-lock-status'), `${st.locked ? 'Locked' : 'Unlocked'}. This group has a waiting room, so newcomers always wait for you.`);
+
+  const slow = $('fac-slow');
+  if (document.activeElement !== slow) {
+    const value = String(st.slowModeSec);
+    if (![...slow.options].some((o) => o.value === value)) {
+      slow.append(h('option', { text: `${st.slowModeSec} seconds`, attrs: { value } }));
+    }
+    slow.value = value;
+  }
+  setText($('fac-slow-status'), st.slowModeSec > 0 ? `Slow mode is on: ${slowModeText(st.slowModeSec)}.` : 'Slow mode is off.');
+
+  const pinText = $('fac-pin-text');
+  if (document.activeElement !== pinText && pinText.dataset.shown !== st.pin) {
+    pinText.value = st.pin;
+  }
+  pinText.dataset.shown = st.pin;
+  $('fac-unpin').hidden = st.pin === '';
+  setText($('fac-pin'), st.pin ? 'Update pin' : 'Pin');
+}
+
+function renderWaiting(room) {
+  const waiting = room.waiting;
+  const running = sessionIsOpen(room.state?.phase);
+  setText($('waiting-count'), waiting.length ? `(${waiting.length})` : '');
+  $('waiting-toggle').classList.toggle('disclosure--attention', waiting.length > 0);
+  $('waiting-empty').hidden = waiting.length > 0;
+  $('waiting-closed').hidden = waiting.length === 0 || running;
+  $('admit-all').hidden = waiting.length < 2;
+
+  const list = $('waiting-list');
+  const active = document.activeElement;
+  const focusLi = active instanceof Element && list.contains(active) ? active.closest('li[data-member-id]') : null;
+  const focus = focusLi ? { id: focusLi.dataset.memberId, action: active.dataset.action } : null;
+  const items = waiting.map((w) => {
+    const name = w.display_name || 'Someone';
+    const li = h('li', { className: 'waiting-person', attrs: { 'data-member-id': w.member_id } },
+      h('p', { className: 'waiting-line' },
+        h('span', { className: 'person-name', text: name, attrs: { dir: 'auto' } }),
+        w.since ? h('span', { className: 'waiting-since', text: ` waiting since ${formatWhen(w.since)}` }) : null),
+      h('div', { className: 'waiting-actions' },
+        button('Admit', { className: 'button button--small button--primary', attrs: { 'data-action': 'admit', 'aria-label': `Admit ${name}` } }),
+        button('Deny', { attrs: { 'data-action': 'deny', 'aria-label': `Deny ${name}` } })));
+    return li;
+  });
+  list.replaceChildren(...items);
+  if (focus) {
+    const li = items.find((el) => el.dataset.memberId === focus.id);
+    (li?.querySelector(`button[data-action="${focus.action}"]`) ?? $('waiting-toggle')).focus();
+  }
+}
+
+/**
+ * personAction opens the dialog behind one of the people list's facilitator
+ * actions (warn, mute, remove, ban) or runs unmute. errorFor(text) shows a
+ * sentence under that person.
+ */
+export function personAction(action, member, errorFor) {
+  const name = member.display_name || 'this member';
+  // The list is redrawn when the control takes effect, so the button that
+  // opened the dialog may be gone: go back to that person's Actions button.
+  const fallbackFocus = () => {
+    for (const li of $('people-list').children) {
+      if (li.dataset.memberId === member.member_id) return li.querySelector('button[data-action="toggle"]');
+    }
+    return $('people-toggle');
+  };
+  switch (action) {
+    case 'warn':
+      openDialog({
+        title: `Warn ${name}`,
+        text: `${name} alone sees this note, privately. Nobody else is told.`,
+        fields: [{
+          name: 'reason', label: 'What would you like them to know?', type: 'textarea', required: true,
+          requiredMessage: 'Please write a reason: it is what they will read.', maxlength: MAX_REASON_CODE_POINTS,
+          hint: `Up to ${MAX_REASON_CODE_POINTS} characters.`,
+        }],
+        confirmLabel: 'Send warning',
+        onConfirm: ({ reason }) => ctx.send({ type: 'warn', member_id: member.member_id, reason: reason.trim() }),
+        fallbackFocus,
+      });
+      break;
+    case 'mute':
+      openDialog({
+        title: `Mute ${name}`,
+        text: `${name} can still read the conversation and write privately to facilitators, but cannot send messages to the group.`,
+        fields: [
+          {
+            name: 'minutes', label: 'For how long?', type: 'select', value: '15',
+            options: [
+              { value: '5', label: '5 minutes' }, { value: '15', label: '15 minutes' },
+              { value: '60', label: '60 minutes' }, { value: '0', label: 'Until I unmute them' },
+            ],
+          },
+          {
+            name: 'reason', label: 'Reason (optional)', type: 'textarea', maxlength: MAX_REASON_CODE_POINTS,
+            hint: `${name} will see this. Up to ${MAX_REASON_CODE_POINTS} characters.`,
+          },
+        ],
+        confirmLabel: 'Mute',
+        onConfirm: ({ minutes, reason }) => {
+          const frame = { type: 'mute', member_id: member.member_id, minutes: Number(minutes) };
+          if (reason.trim()) frame.reason = reason.trim();
+          return ctx.send(frame);
+        },
+        fallbackFocus,
+      });
+      break;
+    case 'unmute':
+      ctx.send({ type: 'unmute', member_id: member.member_id }).catch((err) => errorFor(err?.message || 'That did not work.'));
+      break;
+    case 'remove':
+      openDialog({
+        title: `Remove ${name} from the group?`,
+        text: `${name} leaves the room now. They may join again later.`,
+        confirmLabel: 'Remove',
+        danger: true,
+        onConfirm: () => ctx.send({ type: 'remove', member_id: member.member_id }),
+        fallbackFocus,
+      });
+      break;
+    case 'ban':
+      openDialog({
+        title: `Ban ${name}?`,
+        text: `${name} leaves the room now and cannot join this group again until a facilitator lifts the ban.`,
+        confirmLabel: 'Ban',
+        danger: true,
+        onConfirm: () => ctx.send({ type: 'ban', member_id: member.member_id }),
+        fallbackFocus,
+      });
+      break;
+    default:
+      break;
+  }
+}
+
+/** waitingSentence announces newcomers at the door. */
+export function waitingSentence(newcomers) {
+  if (newcomers.length === 1) return `${newcomers[0].display_name || 'Someone'} is waiting to be let in.`;
+  return `${plural(newcomers.length, 'person', 'people')} are waiting to be let in.`;
+}

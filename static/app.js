@@ -495,10 +495,10 @@ function onServerEvent(event) {
   const room = app.room;
   if (!room || typeof event.room !== 'string' || event.room !== room.id) return;
   const gap = room.noteSeq(event.seq);
-  // While someone is hidden the server skips their messages, so their seqs
-  // never arrive: a gap then is expected, not a loss (the same holds for the
-  // first event after "Show again").
-  const excused = app.hidden.size > 0 || (room.excuseGap && Number.isSafeInteger(event.seq));
+  // A hidden member's messages arrive as {"type":"hidden"} stand-ins that
+  // carry their seq, so hiding someone leaves no gap; only excuseGap (set
+  // where the room says a gap is expected) silences the note.
+  const excused = room.excuseGap && Number.isSafeInteger(event.seq);
   if (Number.isSafeInteger(event.seq)) room.excuseGap = false;
   if (gap && !excused) addNote(TEXT.missing, 'note--warn');
   roomEventHandlers[event.type]?.(event, room);
@@ -978,7 +978,6 @@ async function unhidePerson(memberId, name) {
     return;
   }
   app.hidden.delete(memberId);
-  if (app.room) app.room.excuseGap = true;
   setAuthorHidden(memberId, false);
   for (const note of $('log').querySelectorAll('.note')) {
     if (note.dataset.unhide === memberId) note.querySelector('button')?.remove();

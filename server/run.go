@@ -93,6 +93,8 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	n, err := node.New(cctx, node.Config{
 		RedisURL: cfg.RedisURL, DataDir: cfg.DataDir, Auth: authConfig(cfg),
 		AllowedOrigins: cfg.AllowedOrigins, Static: static.FS, Logger: log,
+		CrisisResources: cfg.CrisisResources, EscalateAfter: cfg.EscalateAfter,
+		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret,
 	})
 	cancel()
 	if err != nil {

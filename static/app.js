@@ -19,7 +19,9 @@
 // DOM), log.js (the conversation log), people.js (who is here), roomstate.js
 // (phase, clock, lock, slow mode, pin), notices.js (private notices,
 // announcements), dms.js (private messages), facilitator.js (facilitator
-// tools), dialog.js (confirmations and short forms), dom.js (helpers).
+// tools), crisis.js ("Get help now", crisis resources, "I need support",
+// facilitators' crisis alerts), dialog.js (confirmations and short forms),
+// dom.js (helpers).
 //
 // Safety: everything from people or the server is inserted as text
 // (textContent / text nodes via dom.js), never as HTML.
@@ -40,6 +42,10 @@ import {
   initFacilitator, renderFacilitator, personAction, waitingSentence, setFacilitatorExpanded,
 } from './facilitator.js';
 import { initDialog, openDialog, closeDialog, closeDialogFor } from './dialog.js';
+import {
+  initCrisis, onCrisisEvent, renderCrisis, setAlertsExpanded, hasOpenAlerts, openAlertsIn, alertSummary,
+  setDeploymentResources,
+} from './crisis.js';
 
 // ---------------------------------------------------------------------------
 // 1. Start-up
@@ -223,7 +229,8 @@ function onConnectionState({ state, delayMs }) {
 }
 
 /** onConnectionReady runs after every successful sign-in (the first and each reconnect). */
-function onConnectionReady() {
+function onConnectionReady({ welcome } = {}) {
+  setDeploymentResources(welcome?.resources);
   if (app.room || app.lobby) {
     rejoin();
     return;
@@ -483,6 +490,9 @@ const roomEventHandlers = {
 };
 
 function onServerEvent(event) {
+  // Crisis resources and alerts are personal: they may come before any join,
+  // or be about another room (a facilitator's alerts), and carry no seq.
+  if (onCrisisEvent(event)) return;
   if (app.lobby && event.room === app.roomId) {
     onLobbyEvent(event);
     return;
@@ -687,6 +697,7 @@ function drawPresence() {
   renderPeople(app.room, app.hidden);
   renderDms();
   renderFacilitator(app.room);
+  renderCrisis(app.room);
 }
 
 /** The people list starts open on wide screens and closed on phones. */
@@ -773,6 +784,7 @@ function clearConversation() {
   clearBanner();
   renderRoomState(null);
   renderFacilitator(null);
+  renderCrisis(null);
   $('dm-section').hidden = true;
   document.title = 'Hearth';
 }
@@ -788,9 +800,20 @@ function clearConversation() {
 function send(frame) {
   const room = app.room;
   if (!room || !app.conn?.ready) return Promise.reject(Object.assign(new Error(TEXT.notConnected), { code: 'not_connected' }));
-  return app.conn.request({ ...frame, room: room.id }).catch((err) => {
+  return request({ ...frame, room: room.id }).catch((err) => {
+    if (err.code === 'in_lobby' && app.room === room) enterLobby();
+    throw err;
+  });
+}
+
+/**
+ * request sends a frame that names its own room (a facilitator's alert may
+ * be about another room), with the same error sentences as send.
+ */
+function request(frame) {
+  if (!app.conn?.ready) return Promise.reject(Object.assign(new Error(TEXT.notConnected), { code: 'not_connected' }));
+  return app.conn.request(frame).catch((err) => {
     const code = String(err?.code ?? '');
-    if (code === 'in_lobby' && app.room === room) enterLobby();
     let message = err?.message || TEXT.somethingWrong;
     if (code === 'not_connected') message = TEXT.notConnected;
     if (code === 'connection_lost' || code === 'timeout') message = TEXT.lostCommand;
@@ -1014,7 +1037,20 @@ function bindUi() {
   initPeople({ onAction: onPersonAction });
   const context = { send, getRoom: () => app.room };
   initDms(context);
-  initFacilitator(context);
+  initFacilitator({ ...context, openAlerts: (roomId) => openAlertsIn(roomId).map(alertSummary) });
+  initCrisis({
+    ...context,
+    request,
+    openDm: openDmWith,
+    hasMessage: (id) => findMessage(id) !== null,
+    showMessage: (id) => {
+      const item = findMessage(id);
+      if (!item || item.hidden) return false;
+      item.scrollIntoView({ block: 'center' });
+      item.querySelector('.msg-more')?.focus();
+      return true;
+    },
+  });
 
   $('name-form').addEventListener('submit', onJoinSubmit);
   $('composer').addEventListener('submit', onSendSubmit);
@@ -1045,6 +1081,7 @@ function bindUi() {
     setPeopleExpanded(matches);
     setFacilitatorExpanded(matches);
     setDmsExpanded(matches);
+    setAlertsExpanded(matches || hasOpenAlerts());
   };
   applyWidth(wide.matches);
   wide.addEventListener('change', (e) => applyWidth(e.matches));

@@ -45,11 +45,14 @@ let current = null;
  */
 export function openDialog(o) {
   const dialog = $('dialog');
+  // A dialog may replace another (a refusal that asks a further question):
+  // the focus then goes back to what opened the first one.
+  const replaced = dialog.open ? current : null;
   if (dialog.open) dialog.close();
   current = {
     key: o.key ?? '',
     onConfirm: o.onConfirm,
-    returnFocus: document.activeElement instanceof HTMLElement ? document.activeElement : null,
+    returnFocus: replaced?.returnFocus ?? (document.activeElement instanceof HTMLElement ? document.activeElement : null),
     fallbackFocus: o.fallbackFocus ?? null,
     busy: false,
     confirmLabel: o.confirmLabel,
@@ -163,6 +166,9 @@ async function onSubmit(event) {
 }
 
 function onClose() {
+  // The `close` event comes later than close(): if another dialog was opened
+  // meanwhile, this one's close must not undo it.
+  if ($('dialog').open) return;
   const closed = current;
   current = null;
   $('dialog-fields').replaceChildren();

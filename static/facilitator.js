@@ -3,7 +3,9 @@
 //
 //   * the waiting room (facilitator_state.waiting): Admit, Deny, Admit all;
 //   * session controls: Start session (planned minutes), Begin closing,
-//     End session (confirmed first);
+//     End session (confirmed first; refused with `open_alerts` while a
+//     crisis alert is unacknowledged, then offered again as "End anyway",
+//     which sends `force: true`);
 //   * Lock / Unlock, slow mode (off, 10, 30, 60 seconds), the pinned
 //     announcement (Pin / Unpin);
 //   * the dialogs behind the people list's Warn…, Mute…, Remove…, Ban….
@@ -20,7 +22,7 @@ import {
 import { phaseLabel, slowModeText } from './roomstate.js';
 import { openDialog } from './dialog.js';
 
-/** @type {{send: (frame: object) => Promise<any>, getRoom: () => any}} */
+/** @type {{send: (frame: object) => Promise<any>, getRoom: () => any, openAlerts: (roomId: string) => string[]}} */
 let ctx = null;
 
 /**
@@ -79,7 +81,14 @@ export function initFacilitator(context) {
       text: 'The conversation is cleared from everyone’s page and members leave the room. Nothing is kept. This cannot be undone.',
       confirmLabel: 'End session',
       danger: true,
-      onConfirm: () => ctx.send({ type: 'end_session' }),
+      onConfirm: async () => {
+        try {
+          await ctx.send({ type: 'end_session' });
+        } catch (err) {
+          if (err?.code !== 'open_alerts') throw err;
+          confirmEndAnyway(err.message);
+        }
+      },
       fallbackFocus: () => $('fac-heading').querySelector('button'),
     });
   });
@@ -116,6 +125,29 @@ export function initFacilitator(context) {
     const li = b?.closest('li[data-member-id]');
     if (!b || !li || busy(b)) return;
     run({ type: b.dataset.action, member_id: li.dataset.memberId }, $('waiting-error'), b);
+  });
+}
+
+/**
+ * confirmEndAnyway: the server refused to end the session because a crisis
+ * alert is unacknowledged. Say so (the server's sentence and which alerts),
+ * and offer "End anyway", which sends end_session with force.
+ */
+function confirmEndAnyway(serverMessage) {
+  const room = ctx.getRoom();
+  const open = room ? ctx.openAlerts(room.id) : [];
+  const which = open.length > 0 ? `Open now: ${open.join('; ')}.` : '';
+  openDialog({
+    title: 'A crisis alert is still open',
+    text: [
+      serverMessage || 'A crisis alert in this room has not been acknowledged yet.',
+      which,
+      'If you end anyway, members leave the room and the alert stays open until someone acknowledges it.',
+    ].filter(Boolean).join(' '),
+    confirmLabel: 'End anyway',
+    danger: true,
+    onConfirm: () => ctx.send({ type: 'end_session', force: true }),
+    fallbackFocus: () => $('alerts-toggle'),
   });
 }
 
@@ -161,10 +193,14 @@ function renderSession(room) {
   if (running && st.plannedEnd) status += `, planned to end at ${formatClock(st.plannedEnd)}`;
   setText($('fac-session-status'), `${status}.`);
 
+  const active = document.activeElement;
+  const hadFocus = active instanceof HTMLElement && $('fac-session-buttons').contains(active);
   $('fac-start-form').hidden = running;
   $('fac-closing').hidden = st.phase !== PHASE_OPEN;
   $('fac-end').hidden = !running;
   $('fac-session-buttons').hidden = !running;
+  // A button that just disappeared (the session ended) must not take the focus with it.
+  if (hadFocus && active.closest('[hidden]')) (running ? $('fac-end') : $('fac-start')).focus();
 
   $('fac-room-group').hidden = !running;
   $('fac-pin-group').hidden = !running;

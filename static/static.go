@@ -20,8 +20,10 @@ import "embed"
 // list and its per-person actions), roomstate.js (phase, session clock,
 // lock, slow mode, pinned announcement), notices.js (private notices and
 // screen-reader announcements), dms.js (private messages), facilitator.js
-// (facilitator tools and the waiting room), dialog.js (confirmations and
-// short forms) and dom.js (text-only DOM helpers), style.css and favicon.svg.
+// (facilitator tools and the waiting room), crisis.js ("Get help now", the
+// crisis resources panel, "I need support", facilitators' crisis alerts),
+// dialog.js (confirmations and short forms) and dom.js (text-only DOM
+// helpers), style.css and favicon.svg.
 //
-//go:embed index.html app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js dialog.js dom.js style.css favicon.svg
+//go:embed index.html app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js crisis.js dialog.js dom.js style.css favicon.svg
 var FS embed.FS

@@ -1,17 +1,20 @@
 package static
 
 import (
+	"html"
 	"io/fs"
 	"regexp"
 	"strings"
 	"testing"
+
+	"hearth/internal/crisis"
 )
 
 // clientFiles are every file of the web client; static.go embeds each.
 var clientFiles = []string{
 	"index.html", "style.css", "favicon.svg",
 	"app.js", "connection.js", "room.js", "log.js", "people.js", "roomstate.js",
-	"notices.js", "dms.js", "facilitator.js", "dialog.js", "dom.js",
+	"notices.js", "dms.js", "facilitator.js", "crisis.js", "dialog.js", "dom.js",
 }
 
 func TestFilesPresent(t *testing.T) {
@@ -87,6 +90,74 @@ func TestScriptsAreTextOnlyAndCSPClean(t *testing.T) {
 			if m := forbidden.FindString(line); m != "" {
 				t.Errorf("%s:%d uses %q", name, i+1, m)
 			}
+		}
+	}
+}
+
+// Nothing the page shows may outlive the tab: no script uses browser storage
+// (crisis resources, alerts and conversations live in memory only).
+func TestScriptsStoreNothing(t *testing.T) {
+	storage := regexp.MustCompile(`\b(localStorage|sessionStorage|indexedDB|openDatabase)\b|document\.cookie|\bcaches\.open\b|serviceWorker`)
+	for _, name := range clientFiles {
+		if !strings.HasSuffix(name, ".js") {
+			continue
+		}
+		b, err := fs.ReadFile(FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue
+			}
+			if m := storage.FindString(line); m != "" {
+				t.Errorf("%s:%d uses %q", name, i+1, m)
+			}
+		}
+	}
+}
+
+// "Get help now" is in the page header (so on every screen), and the panel's
+// built-in copy — shown until the server sends its own resources, and even
+// when the scripts fail — offers every default resource's links exactly as
+// the server's defaults give them, plus 911 for immediate danger.
+func TestBuiltInHelpMatchesServerDefaults(t *testing.T) {
+	b, err := fs.ReadFile(FS, "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	header := page[strings.Index(page, "<header"):strings.Index(page, "</header>")]
+	if !strings.Contains(header, `id="help-link"`) || !strings.Contains(header, `href="#help"`) || !strings.Contains(header, ">Get help now<") {
+		t.Error(`the page header lacks the "Get help now" link to #help`)
+	}
+	start, end := strings.Index(page, `<section id="help"`), strings.Index(page, `<main`)
+	if start < 0 || end < start {
+		t.Fatal(`the help panel must come between the header and <main>, outside every screen`)
+	}
+	panel := page[start:end]
+	links := map[string]string{} // href → its <a> tag
+	for _, m := range regexp.MustCompile(`<a\b[^>]*\bhref="([^"]*)"[^>]*>`).FindAllStringSubmatch(panel, -1) {
+		links[html.UnescapeString(m[1])] = m[0]
+	}
+	for _, r := range crisis.DefaultResources() {
+		if r.ID != crisis.Resource911 && !strings.Contains(panel, html.EscapeString(r.Name)) {
+			t.Errorf("built-in help lacks %q", r.Name)
+		}
+		for _, a := range r.Actions {
+			tag, ok := links[a.Href]
+			if !ok {
+				t.Errorf("built-in help lacks the link %q (%s)", a.Href, a.Label)
+				continue
+			}
+			if strings.HasPrefix(a.Href, "https:") && (!strings.Contains(tag, `target="_blank"`) || !strings.Contains(tag, `rel="noopener noreferrer"`)) {
+				t.Errorf("%s must open in a new tab with rel=\"noopener noreferrer\": %s", a.Href, tag)
+			}
+		}
+	}
+	for _, want := range []string{"If you are in immediate danger, call 911.", "TTY 1-800-487-4889", "It is not a crisis counselling line", "Text HOME to 741741"} {
+		if !strings.Contains(panel, want) {
+			t.Errorf("built-in help lacks %q", want)
 		}
 	}
 }

@@ -77,12 +77,13 @@ var publishScript = redis.NewScript(luaPublish + `return publish(ARGV[1], ARGV[2
 
 // KEYS: seq, presence, members. ARGV: entry, member id, ttl ms, member json,
 // channel, joined event. Returns {seq or 0, member json in effect}. The
-// presence keys expire after the ttl unless refreshed, so display names of a
-// room whose nodes all died do not linger.
+// presence keys expire after four ttls unless refreshed, so display names of
+// a room whose nodes all died do not linger — and a late refresh still finds
+// the expired entries to purge (and tell the room about).
 var enterScript = redis.NewScript(luaNow + luaOthers + luaPublish + `
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('PEXPIRE', KEYS[3], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], 4 * tonumber(ARGV[3]))
+redis.call('PEXPIRE', KEYS[3], 4 * tonumber(ARGV[3]))
 if others(ARGV[2], ARGV[1]) > 0 then
   local info = redis.call('HGET', KEYS[3], ARGV[2])
   if info then return {0, info} end
@@ -107,8 +108,8 @@ for i = 2, #ARGV do
   redis.call('ZADD', KEYS[2], 'XX', now + tonumber(ARGV[1]), ARGV[i])
 end
 if #ARGV > 1 then
-  redis.call('PEXPIRE', KEYS[2], ARGV[1])
-  redis.call('PEXPIRE', KEYS[3], ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], 4 * tonumber(ARGV[1]))
+  redis.call('PEXPIRE', KEYS[3], 4 * tonumber(ARGV[1]))
 end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
 if #expired == 0 then return {} end

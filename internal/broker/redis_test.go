@@ -55,8 +55,8 @@ func TestRedisResubscribesAfterRestart(t *testing.T) {
 // three refresh periods by a surviving node, which tells the room.
 func TestRedisPurgesPresenceOfDeadNode(t *testing.T) {
 	srv := redistest.Start(t)
-	dead, _ := redisNode(t, srv.URL(), 50*time.Millisecond)
-	live, sl := redisNode(t, srv.URL(), 50*time.Millisecond)
+	dead, _ := redisNode(t, srv.URL(), 100*time.Millisecond)
+	live, sl := redisNode(t, srv.URL(), 100*time.Millisecond)
 	ctx := ctxT(t)
 	if err := live.Subscribe(ctx, "r1"); err != nil {
 		t.Fatal(err)

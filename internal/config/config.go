@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"hearth/internal/auth"
+	"hearth/internal/crisis"
 )
 
 // Config is the server's whole configuration.
@@ -33,6 +34,11 @@ type Config struct {
 	ShutdownTimeout time.Duration // bound on graceful shutdown
 	LogLevel        slog.Level    // debug, info, warn, error
 	LogFormat       string        // "text" or "json"
+
+	CrisisResources []crisis.Resource // the resources to show, in their listed order
+	EscalateAfter   time.Duration     // unacknowledged alerts are escalated after this
+	WebhookURL      string            // escalated alerts are POSTed here when set
+	WebhookSecret   []byte            // signs the webhook body
 
 	// SecretGenerated is true when Dev made up a random JWTSecret.
 	SecretGenerated bool
@@ -55,6 +61,10 @@ var Settings = []Setting{
 	{"", "HEARTH_JWT_ISSUER", "", "when set, tokens must carry this iss"},
 	{"", "HEARTH_JWT_AUDIENCE", "", "when set, tokens must carry this aud"},
 	{"", "HEARTH_ALLOWED_ORIGINS", "", "comma-separated origins (scheme://host[:port]) allowed to open WebSockets; empty allows the server's own host only"},
+	{"", "HEARTH_CRISIS_RESOURCES", "", "JSON file of crisis resources that replaces the U.S. defaults (988, SAMHSA, 911, Crisis Text Line), for other regions"},
+	{"", "HEARTH_ALERT_ESCALATE_AFTER", "3m", "how long a crisis alert may stay unacknowledged before it is sent again, escalated, to every facilitator"},
+	{"", "HEARTH_ALERT_WEBHOOK_URL", "", "when set, escalated alerts are also POSTed here (ids, room, severity, times; signed)"},
+	{"", "HEARTH_ALERT_WEBHOOK_SECRET", "", "HMAC-SHA256 key for the webhook signature; required with the URL"},
 	{"dev", "HEARTH_DEV", "false", "development mode: a random JWT secret if none is set, a demo room, and printed sign-in links"},
 	{"shutdown-timeout", "HEARTH_SHUTDOWN_TIMEOUT", "15s", "how long a graceful shutdown may take before remaining connections are cut"},
 	{"log-level", "HEARTH_LOG_LEVEL", "info", "debug, info, warn or error"},
@@ -132,6 +142,24 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("HEARTH_LOG_LEVEL"))); err != nil {
 		errs = append(errs, errors.New("-log-level / HEARTH_LOG_LEVEL must be debug, info, warn or error"))
+	}
+	c.CrisisResources = crisis.DefaultResources()
+	if path := get("HEARTH_CRISIS_RESOURCES"); path != "" {
+		if c.CrisisResources, err = crisis.LoadResources(path); err != nil {
+			errs = append(errs, fmt.Errorf("HEARTH_CRISIS_RESOURCES: %w", err))
+		}
+	}
+	if c.EscalateAfter, err = time.ParseDuration(get("HEARTH_ALERT_ESCALATE_AFTER")); err != nil || c.EscalateAfter <= 0 {
+		errs = append(errs, errors.New("HEARTH_ALERT_ESCALATE_AFTER must be a positive duration such as 3m"))
+	}
+	c.WebhookURL, c.WebhookSecret = get("HEARTH_ALERT_WEBHOOK_URL"), []byte(*vals["HEARTH_ALERT_WEBHOOK_SECRET"])
+	if c.WebhookURL != "" {
+		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, errors.New("HEARTH_ALERT_WEBHOOK_URL must be an http(s) URL"))
+		}
+		if len(c.WebhookSecret) < 16 {
+			errs = append(errs, errors.New("HEARTH_ALERT_WEBHOOK_SECRET must be set (at least 16 bytes) with HEARTH_ALERT_WEBHOOK_URL"))
+		}
 	}
 	c.LogFormat = get("HEARTH_LOG_FORMAT")
 	if c.LogFormat != "text" && c.LogFormat != "json" {

@@ -31,8 +31,18 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if f.Type == protocol.TypeJoin {
+	switch f.Type {
+	case protocol.TypeJoin:
 		c.join(ctx, f)
+		return
+	case protocol.TypeAckAlert:
+		// A facilitator acknowledges alerts of any room they facilitate,
+		// joined or not (alerts reach them wherever they are).
+		if err := c.ackAlert(ctx, f); err != nil {
+			c.replyErr(f.ID, f.Room, protocol.AsError(err))
+			return
+		}
+		c.ok(f)
 		return
 	}
 	j, ok := c.rooms[f.Room]
@@ -63,6 +73,8 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		err = c.report(ctx, f, j)
 	case protocol.TypeDM:
 		err = c.dm(ctx, f, j)
+	case protocol.TypeRequestSupport:
+		err = c.requestSupport(ctx, j)
 	case protocol.TypeDeleteMessage:
 		err = c.deleteMessage(ctx, f, j)
 	default:
@@ -101,29 +113,17 @@ func (c *conn) authenticate(f protocol.Frame) {
 		return // the auth timeout fired first
 	}
 	c.h.log.Debug("authenticated", "conn", c.id, "identity", ident)
-	c.reply(protocol.Welcome{Type: protocol.TypeWelcome, ID: f.ID, Role: ident.Role, HeartbeatMS: c.h.cfg.Heartbeat.Milliseconds()})
-	c.superviseIfSupervisor(context.Background())
+	c.reply(c.h.welcome(f.ID, ident.Role))
+	c.attached(context.Background())
 }
 
-// supervisorsRoom is the broker channel that carries reports about
-// facilitators to every connected supervisor. Its name cannot be a room id
-// (room ids start with a letter or digit), so nobody can join it.
-const supervisorsRoom = "_supervisors"
-
-// superviseIfSupervisor subscribes a supervisor's connection to the
-// supervisors' channel; run ends it.
-func (c *conn) superviseIfSupervisor(ctx context.Context) {
-	if c.ident.Role != protocol.RoleSupervisor || c.supervising != nil {
-		return
+// welcome is the reply to a successful auth.
+func (h *Hub) welcome(id, role string) protocol.Welcome {
+	w := protocol.Welcome{Type: protocol.TypeWelcome, ID: id, Role: role, HeartbeatMS: h.cfg.Heartbeat.Milliseconds()}
+	if h.cfg.Crisis != nil {
+		w.Resources = h.cfg.Crisis.Resources(CrisisMatch{})
 	}
-	lr, err := c.h.acquire(ctx, supervisorsRoom)
-	if err != nil {
-		c.h.log.Warn("supervisor not subscribed to reports", "conn", c.id, "err", err)
-		return
-	}
-	lr.addPending(c, "", true)
-	lr.activate(c)
-	c.supervising = lr
+	return w
 }
 
 func now() string { return protocol.FormatTime(time.Now()) }
@@ -316,6 +316,7 @@ func (c *conn) sendMessage(ctx context.Context, f protocol.Frame, j *joined) {
 	if f.ID != "" {
 		c.reply(protocol.OK{Type: protocol.TypeOK, ID: f.ID, Room: f.Room, MessageID: msgID, Seq: seq})
 	}
+	c.crisisCheck(ctx, j, msgID, f.Text)
 }
 
 // actor is the connection's user as the room service sees them.
@@ -340,7 +341,7 @@ func (c *conn) control(ctx context.Context, f protocol.Frame, j *joined) error {
 			h.publishState(ctx, r)
 		}
 	case protocol.TypeEndSession:
-		if r, err = svc.EndSession(ctx, a, id); err == nil {
+		if r, err = svc.EndSession(ctx, a, id, f.Force); err == nil {
 			_, err = h.cfg.Broker.Publish(ctx, id, protocol.Marshal(protocol.SessionEndedEvent{Type: protocol.TypeSessionEnded, Room: id}))
 			h.publishState(ctx, r)
 			h.publishControl(ctx, id, control{Ctl: ctlEndSession})
@@ -469,11 +470,13 @@ func (c *conn) dm(ctx context.Context, f protocol.Frame, j *joined) error {
 	if !slices.ContainsFunc(present, func(m protocol.Member) bool { return m.MemberID == f.MemberID }) {
 		return protocol.Err(protocol.CodeNotPresent)
 	}
-	ev := protocol.Marshal(protocol.DMEvent{Type: "dm", Room: f.Room, MessageID: newID(), From: j.me, To: f.MemberID, Text: f.Text, TS: now()})
+	dmID := newID()
+	ev := protocol.Marshal(protocol.DMEvent{Type: "dm", Room: f.Room, MessageID: dmID, From: j.me, To: f.MemberID, Text: f.Text, TS: now()})
 	c.h.publishControl(ctx, f.Room, control{Ctl: ctlToMember, MemberID: f.MemberID, Frame: ev})
 	if f.MemberID != j.me.MemberID {
 		c.h.publishControl(ctx, f.Room, control{Ctl: ctlToMember, MemberID: j.me.MemberID, Frame: ev})
 	}
+	c.crisisCheck(ctx, j, dmID, f.Text) // a member's words to a facilitator count too
 	return nil
 }
 

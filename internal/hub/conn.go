@@ -44,7 +44,7 @@ type conn struct {
 	rooms map[string]*joined // guarded by mu
 	wbuf  []byte             // the writer goroutine's scratch buffer
 
-	supervising *localRoom // a supervisor's subscription to reports; set and cleared by the reader
+	personal []*localRoom // the user's own channel (and supervisors'); set by the reader at auth, released by run
 
 	frames  *rate.Limiter // every frame; the reader's own
 	sends   *rate.Limiter // send and dm; the reader's own
@@ -112,8 +112,8 @@ func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 	if ident != nil {
 		c.ident = *ident
 		c.authState.Store(authDone)
-		c.reply(protocol.Welcome{Type: protocol.TypeWelcome, Role: ident.Role, HeartbeatMS: c.h.cfg.Heartbeat.Milliseconds()})
-		c.superviseIfSupervisor(ctx)
+		c.reply(c.h.welcome("", ident.Role))
+		c.attached(ctx)
 	} else {
 		t := time.AfterFunc(c.h.cfg.AuthTimeout, func() {
 			if c.authState.CompareAndSwap(authPending, authFailed) {
@@ -137,7 +137,7 @@ func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 	for room := range c.rooms {
 		c.leave(lctx, room)
 	}
-	if lr := c.supervising; lr != nil {
+	for _, lr := range c.personal {
 		lr.remove(c)
 		c.h.release(lr)
 	}

@@ -200,6 +200,7 @@ type timer struct {
 	Kind      string    `json:"kind"`
 	Room      string    `json:"room"`
 	MemberID  string    `json:"member_id,omitempty"`
+	AlertID   string    `json:"alert_id,omitempty"`  // escalate
 	At        time.Time `json:"at,omitzero"`         // mute_lift: the mute's end
 	StartedAt time.Time `json:"started_at,omitzero"` // session timers: which session
 }
@@ -248,6 +249,8 @@ func (h *Hub) OnTimer(payload []byte) {
 			}
 			h.publishControl(ctx, t.Room, control{Ctl: ctlToFacilitators, Frame: protocol.Marshal(protocol.NoticeEvent{
 				Type: protocol.TypeSessionEndingSoon, Room: t.Room, PlannedEnd: protocol.FormatTime(r.Session.PlannedEnd)})})
+		case timerEscalate:
+			h.escalate(ctx, t.Room, t.AlertID)
 		case timerAutoLock:
 			r, locked, err := svc.AutoLock(ctx, t.Room, t.StartedAt)
 			if err == nil && locked {

@@ -93,6 +93,14 @@ type Config struct {
 	WriteTimeout time.Duration // DefaultWriteTimeout when 0
 	AuthTimeout  time.Duration // protocol.AuthTimeout when 0
 
+	// Crisis checks members' messages; nil turns the crisis path off.
+	Crisis Crisis
+	// AlertSink hears of escalated alerts (a webhook); may be nil.
+	AlertSink AlertSink
+	// EscalateAfter is how long an alert may stay unacknowledged before it
+	// is escalated; DefaultEscalateAfter when 0.
+	EscalateAfter time.Duration
+
 	// Per-connection rate limits (events per second and burst); the
 	// protocol's SendRate/SendBurst and FrameRate/FrameBurst when 0.
 	SendRate, FrameRate   rate.Limit
@@ -103,7 +111,8 @@ type Config struct {
 type Stats struct {
 	Connections   int64  // connections open now
 	SlowConsumers uint64 // connections closed with 1013 because their queue overflowed
-	Rooms         int    // rooms with at least one local connection
+	Rooms         int    // rooms (and personal channels) with at least one local connection
+	CrisisMatches uint64 // members' messages that matched the crisis detector, or asked for support
 }
 
 // Hub is one node's connection registry and fan-out. Create it with New,
@@ -126,6 +135,9 @@ type Hub struct {
 
 	connections   atomic.Int64
 	slowConsumers atomic.Uint64
+	crisisMatches atomic.Uint64 // a count, nothing more
+
+	cards cards // crisis cards shown lately
 }
 
 // New returns a Hub for cfg, filling defaults.
@@ -135,6 +147,7 @@ func New(cfg Config) *Hub {
 	cfg.PingTimeout = cmp.Or(cfg.PingTimeout, DefaultPingTimeout)
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
 	cfg.AuthTimeout = cmp.Or(cfg.AuthTimeout, protocol.AuthTimeout)
+	cfg.EscalateAfter = cmp.Or(cfg.EscalateAfter, DefaultEscalateAfter)
 	cfg.SendRate = cmp.Or(cfg.SendRate, protocol.SendRate)
 	cfg.SendBurst = cmp.Or(cfg.SendBurst, protocol.SendBurst)
 	cfg.FrameRate = cmp.Or(cfg.FrameRate, protocol.FrameRate)
@@ -170,7 +183,7 @@ func (h *Hub) Stats() Stats {
 	h.roomsMu.RLock()
 	rooms := len(h.rooms)
 	h.roomsMu.RUnlock()
-	return Stats{Connections: h.connections.Load(), SlowConsumers: h.slowConsumers.Load(), Rooms: rooms}
+	return Stats{Connections: h.connections.Load(), SlowConsumers: h.slowConsumers.Load(), Rooms: rooms, CrisisMatches: h.crisisMatches.Load()}
 }
 
 // Deliver hands one room event from the broker to every local connection in

@@ -51,7 +51,13 @@ type Options struct {
 	PingTimeout time.Duration // 0 for the default
 	DataDir     string        // embedded store directory; a fresh temp dir when empty
 	Unlimited   bool          // no per-connection rate limits (for tests that send fast on purpose)
-	Logger      *slog.Logger
+	Crisis      hub.Crisis    // replaces the crisis detector (to inject failures); nil: the real one
+	// EscalateAfter shortens alert escalation; WebhookURL/WebhookSecret
+	// send escalations to a test receiver.
+	EscalateAfter time.Duration
+	WebhookURL    string
+	WebhookSecret []byte
+	Logger        *slog.Logger
 }
 
 // Node is one running Hearth node.
@@ -84,6 +90,7 @@ func StartNode(t testing.TB, o Options) *Node {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	nd, err := node.New(ctx, node.Config{
 		RedisURL: o.RedisURL, DataDir: dir, Auth: auth.Config{Secret: Secret}, Logger: log, Hub: hc,
+		Crisis: o.Crisis, EscalateAfter: o.EscalateAfter, WebhookURL: o.WebhookURL, WebhookSecret: o.WebhookSecret,
 		Static: fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Hearth</title>")}},
 	})
 	cancel()

@@ -16,10 +16,12 @@ import (
 
 	"hearth/internal/auth"
 	"hearth/internal/broker"
+	"hearth/internal/crisis"
 	"hearth/internal/httpapi"
 	"hearth/internal/hub"
 	"hearth/internal/room"
 	"hearth/internal/store"
+	"hearth/internal/webhook"
 )
 
 // Config configures a node.
@@ -38,6 +40,17 @@ type Config struct {
 	Hub hub.Config
 	// PresenceRefresh overrides the Redis broker's presence refresh period.
 	PresenceRefresh time.Duration
+
+	// CrisisResources are shown to a member whose words match (the U.S.
+	// defaults when nil). Crisis replaces the detector (tests inject
+	// failures); nil uses internal/crisis.
+	CrisisResources []crisis.Resource
+	Crisis          hub.Crisis
+	// EscalateAfter, WebhookURL and WebhookSecret configure alert
+	// escalation (see config).
+	EscalateAfter time.Duration
+	WebhookURL    string
+	WebhookSecret []byte
 }
 
 // broker is what a node needs of either broker.
@@ -110,6 +123,13 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.Rooms = room.NewService(n.store, memberIDs.For)
 	hc := cfg.Hub
 	hc.Broker, hc.Auth, hc.MemberIDs, hc.Rooms, hc.Logger = n.broker, verifier, memberIDs, n.Rooms, log
+	hc.Crisis, hc.EscalateAfter = cfg.Crisis, cfg.EscalateAfter
+	if hc.Crisis == nil {
+		hc.Crisis = newCrisisChecker(cfg.CrisisResources)
+	}
+	if cfg.WebhookURL != "" {
+		hc.AlertSink = &webhook.Webhook{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret}
+	}
 	n.Hub = hub.New(hc)
 	n.broker.SetTimerHandler(n.Hub.OnTimer)
 	if rb, ok := n.broker.(*broker.Redis); ok {

@@ -41,9 +41,13 @@ const (
 	TypeDM            = "dm"
 
 	// Members' own safety tools.
-	TypeReport = "report"
-	TypeHide   = "hide"
-	TypeUnhide = "unhide"
+	TypeReport         = "report"
+	TypeHide           = "hide"
+	TypeUnhide         = "unhide"
+	TypeRequestSupport = "request_support"
+
+	// Crisis alerts (facilitators).
+	TypeAckAlert = "ack_alert"
 )
 
 // Frame is one decoded client frame. Every client frame is a JSON object with
@@ -62,6 +66,8 @@ type Frame struct {
 	Reason      string `json:"reason,omitempty"`       // warn, mute, report
 	Minutes     int    `json:"minutes,omitempty"`      // start_session (planned length), mute (0: until unmuted)
 	Seconds     int    `json:"seconds,omitempty"`      // slow_mode (0: off)
+	AlertID     string `json:"alert_id,omitempty"`     // ack_alert
+	Force       bool   `json:"force,omitempty"`        // end_session despite open alerts
 }
 
 // fieldCheck validates one field of a decoded frame in place.
@@ -76,28 +82,30 @@ var frameRules = map[string][]fieldCheck{
 	TypeLeave: {checkRoom},
 	TypePing:  nil,
 
-	TypeStartSession:  {checkRoom},
-	TypeBeginClosing:  {checkRoom},
-	TypeEndSession:    {checkRoom},
-	TypeAdmit:         {checkRoom, checkMemberID},
-	TypeAdmitAll:      {checkRoom},
-	TypeDeny:          {checkRoom, checkMemberID},
-	TypeWarn:          {checkRoom, checkMemberID},
-	TypeMute:          {checkRoom, checkMemberID},
-	TypeUnmute:        {checkRoom, checkMemberID},
-	TypeRemove:        {checkRoom, checkMemberID},
-	TypeBan:           {checkRoom, checkMemberID},
-	TypeUnban:         {checkRoom, checkMemberID},
-	TypeDeleteMessage: {checkRoom, checkMessageID},
-	TypeLock:          {checkRoom},
-	TypeUnlock:        {checkRoom},
-	TypeSlowMode:      {checkRoom},
-	TypePin:           {checkRoom},
-	TypeUnpin:         {checkRoom},
-	TypeDM:            {checkRoom, checkMemberID, checkText},
-	TypeReport:        {checkRoom, checkMessageID},
-	TypeHide:          {checkRoom, checkMemberID},
-	TypeUnhide:        {checkRoom, checkMemberID},
+	TypeStartSession:   {checkRoom},
+	TypeBeginClosing:   {checkRoom},
+	TypeEndSession:     {checkRoom},
+	TypeAdmit:          {checkRoom, checkMemberID},
+	TypeAdmitAll:       {checkRoom},
+	TypeDeny:           {checkRoom, checkMemberID},
+	TypeWarn:           {checkRoom, checkMemberID},
+	TypeMute:           {checkRoom, checkMemberID},
+	TypeUnmute:         {checkRoom, checkMemberID},
+	TypeRemove:         {checkRoom, checkMemberID},
+	TypeBan:            {checkRoom, checkMemberID},
+	TypeUnban:          {checkRoom, checkMemberID},
+	TypeDeleteMessage:  {checkRoom, checkMessageID},
+	TypeLock:           {checkRoom},
+	TypeUnlock:         {checkRoom},
+	TypeSlowMode:       {checkRoom},
+	TypePin:            {checkRoom},
+	TypeUnpin:          {checkRoom},
+	TypeDM:             {checkRoom, checkMemberID, checkText},
+	TypeReport:         {checkRoom, checkMessageID},
+	TypeHide:           {checkRoom, checkMemberID},
+	TypeUnhide:         {checkRoom, checkMemberID},
+	TypeRequestSupport: {checkRoom},
+	TypeAckAlert:       {checkRoom, checkID("alert_id", func(f *Frame) string { return f.AlertID })},
 }
 
 // checkID requires a short opaque id field (member ids and message ids are

@@ -57,10 +57,12 @@ const (
 	CodeNotWaiting      Code = "not_waiting"        // admit or deny of someone not in the lobby
 	CodeNotFacilitator  Code = "target_facilitator" // a control aimed at a facilitator
 	CodeNotPresent      Code = "not_present"        // a dm to someone not in the room now
+	CodeOpenAlerts      Code = "open_alerts"        // end_session while a crisis alert is unacknowledged (force: true overrides)
 	CodeWaiting         Code = "in_lobby"           // a room command while waiting in the lobby
 )
 
 var messages = map[Code]string{
+	CodeOpenAlerts:       "A crisis alert in this room has not been acknowledged yet. Please acknowledge it first, or choose to end the session anyway.",
 	CodeNotPresent:       "That person is not in the room right now, so the private message was not sent.",
 	CodeNoSession:        "No session is open in this room.",
 	CodeSessionOpen:      "A session is already open in this room.",
@@ -114,7 +116,7 @@ func (c Code) HTTPStatus() int {
 		return 403
 	case CodeNotFound, CodeInviteInvalid:
 		return 404
-	case CodeLastFacilitator, CodeRoomFull, CodeAlreadyJoined, CodeNoSession, CodeSessionOpen, CodeNotWaiting:
+	case CodeLastFacilitator, CodeRoomFull, CodeAlreadyJoined, CodeNoSession, CodeSessionOpen, CodeNotWaiting, CodeOpenAlerts:
 		return 409
 	case CodeInvalidRequest, CodeMissingField, CodeBadField, CodeInvalidRoom:
 		return 422

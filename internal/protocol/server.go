@@ -31,6 +31,9 @@ const (
 	TypeSessionEndingSoon = "session_ending_soon"
 	TypeReportEvent       = "report"
 	TypeHidden            = "hidden"
+	TypeCrisisResources   = "crisis_resources"
+	TypeCrisisAlert       = "crisis_alert"
+	TypeAlertAcked        = "alert_acked"
 )
 
 // Roles a person can have. Tokens carry member or facilitator (which decides
@@ -64,6 +67,9 @@ type Welcome struct {
 	// a client may use it to notice a dead connection (no ping within twice
 	// this time).
 	HeartbeatMS int64 `json:"heartbeat_ms"`
+	// Resources are this deployment's crisis resources in their usual order
+	// (988 first), so "Get help now" works before any crisis.
+	Resources json.RawMessage `json:"resources,omitempty"`
 }
 
 // Joined is the reply to join: the room, the joiner as others see them, and
@@ -318,4 +324,43 @@ type ReportEvent struct {
 	Reason     string `json:"reason,omitempty"`
 	Text       string `json:"text,omitempty"`
 	TS         string `json:"ts"`
+}
+
+// CrisisResourcesEvent goes to one member only: the crisis resources, in
+// the order to show them. Gentle is true for the softer card ("if this ever
+// changes…").
+type CrisisResourcesEvent struct {
+	Type      string          `json:"type"`
+	Room      string          `json:"room"`
+	Severity  string          `json:"severity"`
+	Gentle    bool            `json:"gentle"`
+	Resources json.RawMessage `json:"resources"`
+}
+
+// CrisisAlertEvent goes privately to a room's facilitators (and
+// co-facilitators), wherever they are connected. Nothing in it is stored but
+// ids, category, severity and times; DisplayName is looked up when sent.
+// Priority is "note" for gentle matches (no escalation) and "alert"
+// otherwise.
+type CrisisAlertEvent struct {
+	Type        string `json:"type"`
+	AlertID     string `json:"alert_id"`
+	Room        string `json:"room"`
+	MemberID    string `json:"member_id"`
+	DisplayName string `json:"display_name,omitempty"`
+	Category    string `json:"category"`
+	Severity    string `json:"severity"`
+	Priority    string `json:"priority"`
+	MessageID   string `json:"message_id,omitempty"`
+	Count       int    `json:"count"`
+	Escalated   bool   `json:"escalated"`
+	TS          string `json:"ts"`
+}
+
+// AlertAckedEvent tells a room's facilitators that an alert was
+// acknowledged.
+type AlertAckedEvent struct {
+	Type    string `json:"type"`
+	Room    string `json:"room"`
+	AlertID string `json:"alert_id"`
 }

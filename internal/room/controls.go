@@ -118,11 +118,16 @@ func (s *Service) BeginClosing(ctx context.Context, a Actor, id string) (Room, e
 	})
 }
 
-// EndSession ends the session. Errors: no_session.
-func (s *Service) EndSession(ctx context.Context, a Actor, id string) (Room, error) {
+// EndSession ends the session. While a crisis alert of the room is not
+// acknowledged it is refused with open_alerts, unless force. Errors:
+// no_session, open_alerts.
+func (s *Service) EndSession(ctx context.Context, a Actor, id string, force bool) (Room, error) {
 	return s.control(ctx, a, id, "end_session", "", func(r *Room) error {
 		if !sessionOpen(r) {
 			return protocol.Err(protocol.CodeNoSession)
+		}
+		if len(r.Alerts) > 0 && !force {
+			return protocol.Err(protocol.CodeOpenAlerts)
 		}
 		r.Phase = PhaseEnded
 		r.Session = &Session{StartedAt: r.Session.StartedAt, PlannedEnd: r.Session.PlannedEnd, Waiting: r.Session.Waiting}
@@ -454,4 +459,85 @@ func (s *Service) AckReport(ctx context.Context, a Actor, id, reportID string) e
 	}
 	s.audit(ctx, id, a.UserID, "ack_report", "")
 	return nil
+}
+
+// severityRank orders crisis severities; unknown ones rank lowest.
+func severityRank(s string) int {
+	return slices.Index([]string{"gentle", "elevated", "high", "imminent"}, s) + 1
+}
+
+// MaxOpenAlerts bounds the open alerts kept per room; the oldest give way.
+const MaxOpenAlerts = 200
+
+// RaiseAlert records a crisis match for memberID: a new alert, or the
+// member's open one updated (count, last message, severity raised if
+// higher). It reports whether the alert is new and whether its severity
+// rose. Nothing of the text is kept.
+func (s *Service) RaiseAlert(ctx context.Context, id, memberID, category, severity, messageID string) (Alert, bool, bool, error) {
+	var out Alert
+	var created, rose bool
+	_, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
+		now := s.now().UTC()
+		created, rose = false, false
+		for i := range r.Alerts {
+			a := &r.Alerts[i]
+			if a.MemberID != memberID {
+				continue
+			}
+			a.Count++
+			a.LastAt = now
+			if messageID != "" { // "I need support" has no message: keep the last one
+				a.LastMessageID = messageID
+			}
+			if severityRank(severity) > severityRank(a.Severity) {
+				a.Severity, a.Category, rose = severity, category, true
+			}
+			out = *a
+			return nil
+		}
+		out = Alert{ID: strings.ToLower(rand.Text()[:16]), MemberID: memberID, Category: category, Severity: severity,
+			MessageID: messageID, LastMessageID: messageID, OpenedAt: now, LastAt: now, Count: 1}
+		r.Alerts = append(r.Alerts, out)
+		if len(r.Alerts) > MaxOpenAlerts {
+			r.Alerts = r.Alerts[len(r.Alerts)-MaxOpenAlerts:]
+		}
+		created = true
+		return nil
+	})
+	return out, created, rose, storeErr(err)
+}
+
+// AckAlert acknowledges (and forgets) an open alert (facilitators). Errors:
+// not_found.
+func (s *Service) AckAlert(ctx context.Context, a Actor, id, alertID string) (Room, Alert, error) {
+	var acked Alert
+	r, err := s.updateMember(ctx, a, id, "ack_alert", "", facilitates, func(r *Room, _ Role) error {
+		i := slices.IndexFunc(r.Alerts, func(al Alert) bool { return al.ID == alertID })
+		if i < 0 {
+			return protocol.Errf(protocol.CodeNotFound, "That alert is not open (it may have been acknowledged already).")
+		}
+		acked = r.Alerts[i]
+		r.Alerts = slices.Delete(r.Alerts, i, i+1)
+		return nil
+	})
+	return r, acked, err
+}
+
+// Escalate marks an alert escalated if it is still open and was not
+// escalated before (a timer firing, on whichever node). It reports whether
+// it did.
+func (s *Service) Escalate(ctx context.Context, id, alertID string) (Room, Alert, bool, error) {
+	var out Alert
+	done := false
+	r, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
+		done = false
+		for i := range r.Alerts {
+			if a := &r.Alerts[i]; a.ID == alertID && a.EscalatedAt.IsZero() {
+				a.EscalatedAt = s.now().UTC()
+				out, done = *a, true
+			}
+		}
+		return nil
+	})
+	return r, out, done, storeErr(err)
 }

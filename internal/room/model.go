@@ -111,6 +111,10 @@ type Room struct {
 	// time only, never the message text.
 	Reports []Report `json:"reports,omitempty"`
 
+	// Alerts are crisis alerts not yet acknowledged: ids, category,
+	// severity and times only — never the text or a display name.
+	Alerts []Alert `json:"alerts,omitempty"`
+
 	Version uint64 `json:"version"`
 }
 
@@ -123,6 +127,22 @@ type Report struct {
 	Reporter  string    `json:"reporter_member_id"`
 	Reason    string    `json:"reason,omitempty"`
 	At        time.Time `json:"at"`
+}
+
+// Alert is an open crisis alert about one member: repeated matches from the
+// same member add to it (Count, Severity rises, LastMessageID) instead of
+// opening new ones.
+type Alert struct {
+	ID            string    `json:"id"`
+	MemberID      string    `json:"member_id"`
+	Category      string    `json:"category"`
+	Severity      string    `json:"severity"` // gentle, elevated, high, imminent
+	MessageID     string    `json:"message_id,omitempty"`
+	OpenedAt      time.Time `json:"opened_at"`
+	LastAt        time.Time `json:"last_at"`
+	Count         int       `json:"count"`
+	EscalatedAt   time.Time `json:"escalated_at,omitzero"`
+	LastMessageID string    `json:"last_message_id,omitempty"`
 }
 
 // Invite is a single-use code that adds whoever redeems it to a room's

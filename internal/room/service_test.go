@@ -763,7 +763,7 @@ func TestCheckJoin(t *testing.T) {
 		{"member, idle", false, nil, mem.UserID, "", room.RoleMember, true},
 		{"member, ended", false, func(t *testing.T, e env, id string) {
 			start(t, e, id)
-			must(t)(e.svc.EndSession(ctx, lead, id))
+			must(t)(e.svc.EndSession(ctx, lead, id, false))
 		}, mem.UserID, "", room.RoleMember, true},
 		{"member, open", false, start, mem.UserID, "", room.RoleMember, false},
 		{"member, closing", false, func(t *testing.T, e env, id string) {
@@ -787,7 +787,7 @@ func TestCheckJoin(t *testing.T) {
 		{"admitted in the last session, locked in this one", false, func(t *testing.T, e env, id string) {
 			start(t, e, id)
 			e.svc.MarkAdmitted(ctx, id, "m-mem")
-			must(t)(e.svc.EndSession(ctx, lead, id))
+			must(t)(e.svc.EndSession(ctx, lead, id, false))
 			lock(t, e, id)
 		}, mem.UserID, "", room.RoleMember, true},
 		{"another member admitted, locked", false, func(t *testing.T, e env, id string) {
@@ -800,7 +800,7 @@ func TestCheckJoin(t *testing.T) {
 		{"lead, open with waiting room, locked", true, lock, lead.UserID, "", room.RoleFacilitator, false},
 		{"co-facilitator, ended", false, func(t *testing.T, e env, id string) {
 			start(t, e, id)
-			must(t)(e.svc.EndSession(ctx, lead, id))
+			must(t)(e.svc.EndSession(ctx, lead, id, false))
 		}, co.UserID, "", room.RoleCoFacilitator, false},
 	}
 	for _, tc := range cases {
@@ -846,7 +846,7 @@ func TestSessionLifecycle(t *testing.T) {
 	wantCode(t, err, protocol.CodeForbidden)
 	_, err = e.svc.BeginClosing(ctx, lead, a)
 	wantCode(t, err, protocol.CodeNoSession)
-	_, err = e.svc.EndSession(ctx, lead, a)
+	_, err = e.svc.EndSession(ctx, lead, a, false)
 	wantCode(t, err, protocol.CodeNoSession)
 	if r := load(t, e, a); r.Phase != room.PhaseIdle {
 		t.Fatalf("phase = %q", r.Phase)
@@ -885,14 +885,14 @@ func TestSessionLifecycle(t *testing.T) {
 	// Controls still work while closing.
 	must(t)(e.svc.SetSlowMode(ctx, lead, a, 10))
 
-	r = must(t)(e.svc.EndSession(ctx, co, a))
+	r = must(t)(e.svc.EndSession(ctx, co, a, false))
 	if r.Phase != room.PhaseEnded || r.Session == nil {
 		t.Fatalf("after end: %+v", r)
 	}
 	if r.Session.Locked || r.Session.Pin != "" || r.Session.SlowModeSec != 0 || len(r.Session.Admitted) != 0 {
 		t.Errorf("the ended session kept its live settings: %+v", r.Session)
 	}
-	_, err = e.svc.EndSession(ctx, lead, a)
+	_, err = e.svc.EndSession(ctx, lead, a, false)
 	wantCode(t, err, protocol.CodeNoSession)
 	_, err = e.svc.BeginClosing(ctx, lead, a)
 	wantCode(t, err, protocol.CodeNoSession)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,36 @@ func TestNormalizeOrigin(t *testing.T) {
 		got, ok := NormalizeOrigin(in)
 		if got != want || ok != (want != "") {
 			t.Errorf("NormalizeOrigin(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+func TestCrisisResourcesFile(t *testing.T) {
+	dir := t.TempDir()
+	good := dir + "/ok.json"
+	bad := dir + "/bad.json"
+	if err := os.WriteFile(good, []byte(`[{"id":"samaritans","name":"Samaritans","summary":"Call 116 123","actions":[{"label":"Call 116 123","href":"tel:116123"}],"source":"samaritans.org"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(`[{"id":"x","name":"X","actions":[{"label":"Run","href":"javascript:alert(1)"}]}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(nil, env(map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_CRISIS_RESOURCES": good}))
+	if err != nil || len(c.CrisisResources) != 1 || c.CrisisResources[0].ID != "samaritans" {
+		t.Fatalf("Load with a resources file = %+v, %v", c.CrisisResources, err)
+	}
+	if c, err := Load(nil, env(map[string]string{"HEARTH_JWT_SECRET": goodSecret})); err != nil || c.CrisisResources[0].ID != "911" || c.EscalateAfter != 3*time.Minute {
+		t.Fatalf("defaults = %+v, %v", c.CrisisResources, err)
+	}
+	for _, tc := range []struct{ env map[string]string }{
+		{map[string]string{"HEARTH_CRISIS_RESOURCES": bad}},
+		{map[string]string{"HEARTH_CRISIS_RESOURCES": dir + "/missing.json"}},
+		{map[string]string{"HEARTH_ALERT_ESCALATE_AFTER": "soon"}},
+		{map[string]string{"HEARTH_ALERT_WEBHOOK_URL": "https://oncall.example.org/hook"}},
+	} {
+		tc.env["HEARTH_JWT_SECRET"] = goodSecret
+		if _, err := Load(nil, env(tc.env)); err == nil {
+			t.Errorf("Load(%v) accepted a bad setting", tc.env)
 		}
 	}
 }

@@ -147,7 +147,14 @@ func TestLobbyAndSessionAcrossNodes(t *testing.T) {
 // on node 1 and members ana (node 2) and ben (node 1), all joined.
 func chatRoom(t *testing.T) (n1, n2 *hubtest.Node, id string, fac, ana, ben *hubtest.Peer, anaID, benID string) {
 	t.Helper()
-	n1, n2 = twoNodes(t)
+	return chatRoomWith(t, hubtest.Options{})
+}
+
+// chatRoomWith is chatRoom with node options (the Redis URL is its own).
+func chatRoomWith(t *testing.T, o hubtest.Options) (n1, n2 *hubtest.Node, id string, fac, ana, ben *hubtest.Peer, anaID, benID string) {
+	t.Helper()
+	o.RedisURL = redistest.Start(t).URL()
+	n1, n2 = hubtest.StartNode(t, o), hubtest.StartNode(t, o)
 	id = newRoom(t, n1, room.CreateParams{}, "ana", "ben")
 	if _, err := n1.Rooms.StartSession(context.Background(), room.Actor{UserID: "fac"}, id, 60); err != nil {
 		t.Fatal(err)

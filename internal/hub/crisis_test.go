@@ -14,30 +14,15 @@ import (
 	"hearth/internal/hub"
 	"hearth/internal/hubtest"
 	"hearth/internal/protocol"
-	"hearth/internal/redistest"
 	"hearth/internal/room"
 )
 
 const trigger = "i want to kill myself"
 
-// crisisRoom starts two nodes over Redis (with extra options) and a room
-// with an open session: the facilitator "fac" on node 1, member ana on node
-// 2 and member ben on node 1, all joined.
+// crisisRoom is chatRoomWith without ben's member id.
 func crisisRoom(t *testing.T, o hubtest.Options) (n1, n2 *hubtest.Node, id string, fac, ana, ben *hubtest.Peer, anaID string) {
 	t.Helper()
-	rds := redistest.Start(t)
-	o.RedisURL = rds.URL()
-	n1, n2 = hubtest.StartNode(t, o), hubtest.StartNode(t, o)
-	id = newRoom(t, n1, room.CreateParams{}, "ana", "ben")
-	if _, err := n1.Rooms.StartSession(context.Background(), room.Actor{UserID: "fac"}, id, 60); err != nil {
-		t.Fatal(err)
-	}
-	fac = hubtest.Dial(t, n1.URL, hubtest.Token(t, "fac", protocol.RoleFacilitator))
-	fac.Join(id, "Dr. Lee")
-	ana = hubtest.Dial(t, n2.URL, hubtest.Token(t, "ana", protocol.RoleMember))
-	anaID = member(ana.Join(id, "Ana"), "you")["member_id"].(string)
-	ben = hubtest.Dial(t, n1.URL, hubtest.Token(t, "ben", protocol.RoleMember))
-	ben.Join(id, "Ben")
+	n1, n2, id, fac, ana, ben, anaID, _ = chatRoomWith(t, o)
 	return
 }
 

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -145,8 +146,12 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	c.CrisisResources = crisis.DefaultResources()
 	if path := get("HEARTH_CRISIS_RESOURCES"); path != "" {
-		if c.CrisisResources, err = crisis.LoadResources(path); err != nil {
-			errs = append(errs, fmt.Errorf("HEARTH_CRISIS_RESOURCES: %w", err))
+		b, rerr := os.ReadFile(path)
+		if rerr == nil {
+			c.CrisisResources, rerr = crisis.ParseResources(b)
+		}
+		if rerr != nil {
+			errs = append(errs, fmt.Errorf("HEARTH_CRISIS_RESOURCES (%s): %w", path, rerr))
 		}
 	}
 	if c.EscalateAfter, err = time.ParseDuration(get("HEARTH_ALERT_ESCALATE_AFTER")); err != nil || c.EscalateAfter <= 0 {

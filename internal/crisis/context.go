@@ -19,6 +19,7 @@ type reading struct {
 	retracted bool // "jk", "just kidding": the writer takes it back
 	wayOut    bool // "the easiest way out"
 	accident  bool // "accidentally"
+	causative bool // "this heat makes me want to …": something made the writer feel it
 }
 
 type subject uint8
@@ -192,6 +193,13 @@ func read(v *view, t0, t1 int) reading {
 			(strings.HasSuffix(toks[t0], "ing") || strings.HasSuffix(toks[t0], "in")) {
 			rd.cue = cueProgress
 			cueStart = left[len(left)-1]
+		}
+	}
+	// "this heat makes me (want to) die": something made the writer feel it.
+	if cueStart >= 2 && toks[cueStart-1] == "me" {
+		switch toks[cueStart-2] {
+		case "makes", "made", "make", "making":
+			rd.causative = true
 		}
 	}
 
@@ -378,7 +386,9 @@ var cuePhrases = func() []cuePhrase {
 			"was gonna", "close to", "so close to"},
 		cueAttempt: {"tried to", "try to", "trying to", "tryna", "attempted to", "attempt to", "attempting to",
 			"tried", "attempted"},
-		cueIntent: {"telling me to", "tells me to", "told me to", "tell me to", "commanding me to", "going to", "gonna", "gunna", "goin to", "gon", "finna", "will", "ill", "shall", "ima", "imma",
+		cueIntent: {"telling me to", "tells me to", "told me to", "tell me to", "commanding me to", "my plan is to",
+			"time to", "its time to", "its time i", "time i", "about time i",
+			"the plan is to", "plan is to", "going to", "gonna", "gunna", "goin to", "gon", "finna", "will", "ill", "shall", "ima", "imma",
 			"plan to", "planning to", "planning on", "plan on", "planned to", "planned on", "decided to",
 			"deciding to", "decide to", "intend to", "intending to", "determined to", "ready to", "prepared to",
 			"preparing to", "made up my mind to", "set on", "committed to", "promise to", "promised to",
@@ -393,7 +403,8 @@ var cuePhrases = func() []cuePhrase {
 			"impulse to", "impulses to", "itching to", "might", "may", "could just", "need to just",
 			"idea of", "ideas of", "wish to", "want so bad to", "wanna go", "want to go", "can only think about",
 			"keep thinking of", "plans to", "thinks about", "imagining", "imagine", "picturing", "picture",
-			"imagined", "fantasies about", "fantasies of", "thoughts about", "think of", "dreams of", "dreams about"},
+			"imagined", "fantasies about", "fantasies of", "thoughts about", "think of", "dreams of", "dreams about",
+			"easier to", "better to", "easier to just", "simpler to"},
 		cueWish: {"wish i could", "wish i would", "wish id", "wish i can", "wish i", "wishing i could",
 			"wishing i would", "wish that i could", "hope i", "hoping i", "hope that i", "pray i", "praying i",
 			"pray that i", "if only i could", "i wish to"},

@@ -1,50 +1,77 @@
 // Package crisis recognizes crisis language in members' messages: words
-// that suggest suicide, self-harm or danger. Detect looks at one message and
-// says whether it matched, how severe it is and in which category; Window
-// does the same over an author's last few messages, so that a thought split
-// across messages is still seen. The caller decides what a match does (show
-// the member crisis resources, alert the facilitators); a match never stops a
-// message from being delivered, because reaching out must never be
-// punished. (resources.go, beside it, holds the resources that are shown.)
+// that suggest suicide, self-harm or danger. Detect reads one message and
+// says whether it matched, how severe it is and in which category; a Window
+// reads each message together with the author's recent ones, so that a
+// thought split across messages is still seen. The caller decides what a
+// match does (show the member crisis resources, alert the facilitators); a
+// match never stops a message from being delivered, because reaching out
+// must never be punished. (resources.go, beside it, holds the resources
+// that are shown.)
 //
 // The detector is pure: no I/O, no logging, no goroutines, no state outside
-// a Window. Everything it matches against is compiled once, at init.
+// a Window. Everything it matches with is compiled at init (one table is
+// built on the first message with non-ASCII text).
 //
-// How it reads a message:
+// # How a message is read
 //
-//   - Normalize folds the many ways one word can be written to one form
-//     (markup, compatibility forms, invisible characters, accents and zalgo,
-//     case, look-alike letters from other scripts, stretched letters,
-//     whitespace). The raw text is never changed: only the copy that is
-//     matched.
-//   - Several views of the normalized text are matched: as written; with
-//     leetspeak folded inside words that contain letters (never a number
-//     standing alone such as 988, 911 or 7:30); with letters spelled out one
-//     by one joined back ("k i l l" → "kill"); and each of those with doubled
-//     letters squeezed ("diie" → "die").
-//   - A prefilter (one pass of an Aho–Corasick automaton over the text with
-//     separators skipped) finds which trigger stems occur; an ordinary
-//     message that contains none costs a few microseconds and no further
-//     work.
-//   - Phrase patterns (whole words only: "skilled" and "skillet" never match
-//     "kill") are then run for the stems found, and each match is read in its
-//     clause: who it is about, what verb leads to it ("want to", "going to",
-//     "about to", "tried to"), and whether it is negated, in the past, about
-//     someone else, a joke, or an idiom.
+//   - Normalize folds the ways one word can be written to one form: markup,
+//     compatibility forms, invisible characters, accents and zalgo, case,
+//     letters of other scripts that look Latin, stretched letters,
+//     whitespace. The raw text is never changed, only the copy matched.
+//   - Several views of the normalized text are read: as written; with
+//     leetspeak folded inside words that contain letters ("k1ll", "$uicide";
+//     never a number standing alone such as 988, 911 or 7:30, nor one with a
+//     unit such as 7pm or 10mg), with a few emoji read as the word they stand
+//     for ("🔫 myself") and text speak ("4ever"); with letters spelled out one
+//     by one joined ("k i l l", "s.u.i.c.i.d.e", "s/h"); and each of those
+//     with doubled letters squeezed ("diie" reads "die", while "kill" is
+//     still matched in the unsqueezed view). Every drug name is read as
+//     "pills".
+//   - A prefilter (an Aho–Corasick automaton run once over the text with
+//     separators skipped) finds which rules' stems occur. An ordinary message
+//     containing none costs a few microseconds and allocates nothing.
+//   - The rules found are tried at the start of each word, and only where a
+//     word begins with a literal prefix of theirs: phrases match whole words
+//     ("skilled" and "skillet" are not "kill"), and the words of a phrase may
+//     be run together ("killmyself").
+//   - Each match is read in its clause: the verb that leads to it ("want
+//     to", "going to", "about to", "tried to", "almost"), who it is about,
+//     and whether it is negated, past, retracted, an idiom, or a topic
+//     ("an article about suicide").
 //
-// Severity:
+// # Severity
 //
-//   - Imminent: an act under way, or the means at hand right now.
-//   - High: intent, a plan, a method, preparation, a goodbye, overdose intent.
+//   - Imminent: an act under way, or the means at hand right now ("took all
+//     my pills", "standing on the bridge", "i'm cutting right now", "about
+//     to jump").
+//   - High: intent, a plan, a method, preparation, a goodbye, overdose
+//     intent ("i'm going to kill myself", "i have the pills ready", "this is
+//     goodbye", "gonna od tonight"). Thinking of a named method ("want to
+//     hang myself") is high too.
 //   - Elevated: ideation, a passive wish to be dead, current self-harm,
 //     hopelessness and feeling a burden.
-//   - Gentle: the words are there but negated, in the past, about someone
-//     else (including bereavement by suicide), or followed by "lol"/"jk".
+//   - Gentle: crisis words that are negated ("i'm not suicidal"), in the past
+//     ("i used to cut", "2 years clean"), about someone else ("my friend is
+//     suicidal", "my brother died by suicide"), a topic, or retracted ("jk").
 //     These lower a match; they never silence it.
 //
-// What it deliberately does not do: it does not judge tone or sarcasm beyond
-// a few markers, it does not moderate (an insult such as "kys" aimed at
-// someone else is not crisis language and is left to reporting), it does not
-// learn or remember anything beyond a Window, and it understands English and
-// core Spanish only.
+// A laugh ("lol", "lmao", 😂, 💀) does not lower a strong phrase: laughter
+// often masks distress ("i want to die lol"), while "jk" takes the words
+// back. After vague venting ("i can't do this anymore lol my toddler won't
+// nap") a laugh means it is not crisis language, and nothing matches.
+//
+// Idioms ("this traffic is killing me", "to die for", "suicide squad",
+// "suicide prevention", "988 lifeline") silence only weak matches, a term
+// with no self-reference and no verb of intent; never a phrase that names
+// the writer such as "kill myself".
+//
+// # What it deliberately does not do
+//
+// It does not moderate: an insult such as "kys" aimed at someone else is
+// not crisis language and is left to reporting ("i should just kys" is
+// read). It does not guess from context alone: "tonight's the night" or
+// "i'm finally going to do it" with no crisis words in the message or the
+// author's window does not match. It does not judge tone beyond a few
+// markers, learn, or remember anything outside a Window. It reads English
+// and core Spanish only.
 package crisis

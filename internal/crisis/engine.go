@@ -63,7 +63,8 @@ type flag uint32
 const (
 	fSelf           flag = 1 << iota // the phrase names the writer ("myself", "my life"): idioms never silence it
 	fSubject                         // read who it is about: someone else → gentle
-	fNeedSelf                        // only when it is about the writer ("i'm a burden", not "it's a burden")
+	fNeedSelf                        // not when it is about someone or something else ("it's a burden"); "tired of being a burden" is the writer
+	fNeedSelfStrict                  // only when the writer is named as its subject ("i should kys", not "kys")
 	fOthers                          // about someone else, or bereavement: always gentle
 	fNoSqueeze                       // not matched with doubled letters squeezed ("odd" is not "od")
 	fWishPassive                     // after a wish cue it is a passive wish
@@ -90,12 +91,14 @@ type rule struct {
 	// somewhere in the message.
 	// unlessNear: words anywhere in the message that make it something
 	// else ("see you next week").
-	unless, unlessLeft, near, unlessNear string
+	// gentleIf: what follows the match that makes it hyperbole, lowering it
+	// to gentle without silencing it ("killing myself studying").
+	unless, unlessLeft, near, unlessNear, gentleIf string
 
 	// Compiled, each for plain views and for squeezed ones.
-	tp                     tokPair // the pattern, tried at the start of each word
-	unlessRe, unlessLeftRe *rePair
-	nearTP, unlessNearTP   *tokPair
+	tp                               tokPair // the pattern, tried at the start of each word
+	unlessRe, unlessLeftRe, gentleRe *rePair
+	nearTP, unlessNearTP             *tokPair
 }
 
 // rePair is a regexp compiled for plain views and for squeezed ones.
@@ -198,21 +201,21 @@ type engine struct {
 	trie     *prefixTrie // prefixes of the rules' alternatives, for plain views
 	trieSq   *prefixTrie // and for squeezed views
 	pre      *automaton
-	ruleKeys keySet // keys of all rules (the prefilter also holds vocabulary)
+	ruleKeys ruleSet // keys of all rules (the prefilter also holds vocabulary)
 	idioms   *tokPair
 }
 
 var eng = newEngine()
 
 // vocabularyBit marks the prefilter's vocabulary words, which trigger no rule.
-const vocabularyBit = maxKeys - 1
+const vocabularyBit = maxRules - 1
 
 func newEngine() *engine {
 	e := &engine{}
-	if len(rules) >= maxKeys {
+	if len(rules) >= maxRules {
 		panic("crisis: too many rules for the prefilter's sets")
 	}
-	keys := map[string]keySet{}
+	keys := map[string]ruleSet{}
 	for i := range rules {
 		r := &rules[i]
 		if len(r.keys) == 0 {
@@ -238,6 +241,9 @@ func newEngine() *engine {
 		r.tp = *compileTokPair(r.pat)
 		if r.unless != "" {
 			r.unlessRe = compileRe(`^ (?:` + expand(r.unless) + `)(?: |$)`)
+		}
+		if r.gentleIf != "" {
+			r.gentleRe = compileRe(`^ (?:` + expand(r.gentleIf) + `)(?: |$)`)
 		}
 		if r.unlessLeft != "" {
 			r.unlessLeftRe = compileRe(`(?:^| )(?:` + expand(r.unlessLeft) + `) $`)
@@ -292,6 +298,21 @@ func Detect(text string) Result {
 // []byte for Detect's pooled buffer: nothing is allocated unless a key is
 // found).
 func detect[T string | []byte](e *engine, b T) Result {
+	return detectMarked(e, b).all
+}
+
+// A verdict is the most severe reading of a text, and the most severe among
+// the phrases that end after its boundary mark (see boundaryMark); without a
+// mark the two are the same.
+type verdict struct {
+	all, current Result
+}
+
+// boundaryMark separates, in a Window's joined text, the earlier messages
+// from the current one. Normalize never leaves it in a text.
+const boundaryMark = "\x00"
+
+func detectMarked[T string | []byte](e *engine, b T) verdict {
 	found := scan(e.pre, b)
 	leet, hasLeet := "", false
 	if mayHaveLeet(b) {
@@ -301,12 +322,12 @@ func detect[T string | []byte](e *engine, b T) Result {
 		}
 	}
 	if !found.intersects(&e.ruleKeys) {
-		return Result{}
+		return verdict{}
 	}
 	return e.detectViews(string(b), leet, hasLeet, &found)
 }
 
-func (e *engine) detectViews(s, leet string, hasLeet bool, found *keySet) Result {
+func (e *engine) detectViews(s, leet string, hasLeet bool, found *ruleSet) verdict {
 	views := make([]*view, 0, 6)
 	add := func(v *view) {
 		views = append(views, v)
@@ -323,26 +344,26 @@ func (e *engine) detectViews(s, leet string, hasLeet bool, found *keySet) Result
 	if joined, ok := joinSpaced(src); ok {
 		add(buildView(joined))
 	}
-	var best Result
+	var vd verdict
 	for _, v := range views {
-		e.scanView(v, found, &best)
-		if best.Severity == Imminent {
+		e.scanView(v, found, &vd)
+		if vd.all.Severity == Imminent && vd.current.Severity == Imminent {
 			break
 		}
 	}
-	return best
+	return vd
 }
 
 // scanView tries, at each word of v, the alternatives of the rules the
 // prefilter found keys for whose literal prefix the word starts with, and
-// keeps the most severe reading.
-func (e *engine) scanView(v *view, found *keySet, best *Result) {
+// keeps the most severe readings.
+func (e *engine) scanView(v *view, found *ruleSet, vd *verdict) {
 	trie := e.trie
 	if v.squeezed {
 		trie = e.trieSq
 	}
 	try := func(ref altRef, start int) {
-		if best.Severity == Imminent || !found.has(int(ref.rule)) {
+		if vd.current.Severity == Imminent {
 			return
 		}
 		r := e.rules[ref.rule]
@@ -353,17 +374,39 @@ func (e *engine) scanView(v *view, found *keySet, best *Result) {
 		if end < 0 {
 			return
 		}
-		if res, ok := e.judge(r, v, start, end); ok && res.Severity > best.Severity {
-			*best = res
+		res, ok := e.judge(r, v, start, end)
+		if !ok {
+			return
+		}
+		if better(res, vd.all) {
+			vd.all = res
+		}
+		if v.tokenAt(end-1) >= v.mark && better(res, vd.current) {
+			vd.current = res
 		}
 	}
-	for i := 0; i < len(v.start) && best.Severity < Imminent; i++ {
+	for i := 0; i < len(v.start) && vd.current.Severity < Imminent; i++ {
 		start := v.start[i]
-		trie.walk(v.s[start:], func(ref altRef) { try(ref, start) })
+		trie.walk(v.s[start:], found, func(ref altRef) { try(ref, start) })
 		for _, ref := range trie.loose {
 			try(ref, start)
 		}
 	}
+}
+
+// better reports whether a is a more severe reading than b or, as severe,
+// of a more specific category.
+func better(a, b Result) bool {
+	if a.Severity != b.Severity {
+		return a.Severity > b.Severity
+	}
+	return categoryRank[a.Category] > categoryRank[b.Category]
+}
+
+// categoryRank orders categories from the most specific: on equal severity
+// "ya no aguanto más, quiero morirme" is ideation before it is hopelessness.
+var categoryRank = map[Category]int{
+	ImminentDanger: 8, Overdose: 7, MethodPlan: 6, Goodbye: 5, SelfHarm: 4, Ideation: 3, PassiveWish: 2, Hopelessness: 1,
 }
 
 // judge reads a match in its context and decides its severity.
@@ -378,8 +421,7 @@ func (e *engine) judge(r *rule, v *view, start, end int) (Result, bool) {
 	if r.flags&fClauseEnd != 0 && t1 < len(toks) && toks[t1] != "." && inf[t1].flags&(wLaugh|wRetraction|wNowWord) == 0 {
 		return Result{}, false
 	}
-	if r.unlessRe != nil && (rd.cue == cueNone || rd.cue == cueDesire || rd.cue == cueNeed || rd.cue == cueProgress) &&
-		r.unlessRe.in(v).MatchString(v.s[end:]) {
+	if r.unlessRe != nil && r.unlessRe.in(v).MatchString(v.s[end:]) {
 		return Result{}, false
 	}
 	if r.unlessLeftRe != nil && r.unlessLeftRe.in(v).MatchString(v.s[max(0, start-80):start]) {
@@ -399,10 +441,14 @@ func (e *engine) judge(r *rule, v *view, start, end int) (Result, bool) {
 	if sev == None {
 		return Result{}, false
 	}
-	if r.flags&fNeedSelf != 0 && rd.subject != subjSelf {
+	if r.flags&fNeedSelf != 0 && rd.subject != subjSelf && rd.subject != subjUnknown {
 		return Result{}, false
 	}
-	if r.flags&fVague != 0 && rd.laugh {
+	if r.flags&fNeedSelfStrict != 0 && rd.subject != subjSelf {
+		return Result{}, false
+	}
+	if (r.flags&fVague != 0 || rd.causative) && rd.laugh {
+		// Venting, or "X makes me want to die lol": hyperbole about X.
 		return Result{}, false // "i can't do this anymore lol my toddler won't nap"
 	}
 	self := r.flags&fSelf != 0
@@ -415,8 +461,11 @@ func (e *engine) judge(r *rule, v *view, start, end int) (Result, bool) {
 	}
 
 	cat := r.cat
-	if rd.cue == cueWish && r.flags&fWishPassive != 0 {
+	switch {
+	case rd.cue == cueWish && r.flags&fWishPassive != 0:
 		cat = PassiveWish
+	case (rd.cue == cueIntent || rd.cue == cueNear) && cat == Ideation:
+		cat = MethodPlan // stated intent is a plan: "i'm going to kill myself on friday"
 	}
 	if (rd.cue == cueAttempt || r.flags&fAttempt != 0) && rd.recent && !rd.past {
 		sev = max(sev, High)
@@ -430,11 +479,16 @@ func (e *engine) judge(r *rule, v *view, start, end int) (Result, bool) {
 	if rd.now && (r.flags&fNowAny != 0 || r.flags&fNow != 0 && (rd.cue == cueIntent || rd.cue == cueSoon || rd.cue == cueProgress)) {
 		sev = Imminent
 	}
+	if sev == Imminent && (cat == Ideation || cat == MethodPlan) {
+		cat = ImminentDanger // about to happen, or under way
+	}
 	switch {
 	case r.flags&fOthers != 0, rd.negated, rd.past, rd.cue == cueTopic, rd.subject == subjOther && !self:
 		sev = Gentle
 	case rd.retracted && sev < Imminent:
 		sev = Gentle
+	case r.gentleRe != nil && sev < Imminent && r.gentleRe.in(v).MatchString(v.s[end:]):
+		sev = Gentle // hyperbole: "i'm killing myself studying for this exam"
 	}
 	return Result{Matched: true, Severity: sev, Category: cat}, true
 }

@@ -2,32 +2,33 @@ package crisis
 
 import "sort"
 
-// The prefilter finds which trigger stems (keys) occur in a text in one pass,
-// so that an ordinary message costs one scan and the phrase patterns run only
-// for the stems that are there. It is an Aho–Corasick automaton, compiled to
-// a full transition table, over a stream made of the text's ASCII letters and
-// digits only: every other character (spaces, punctuation, apostrophes,
-// non-ASCII) is skipped, and a letter equal to the one before it is skipped
-// too. So a key may span words ("endmy" is found in "end my life" and in
-// "endmylife") and keys are written squeezed. The stream over-approximates:
-// a key it finds may not be a word of the text (the patterns check that);
-// a key that is in any view of the text is always found.
+// The prefilter finds which rules' trigger stems (keys) occur in a text in
+// one pass, so that an ordinary message costs one scan and the phrase
+// patterns run only for the rules whose stems are there. It is an
+// Aho–Corasick automaton, compiled to a full transition table, over a stream
+// made of the text's ASCII letters only: every other character (spaces,
+// digits, punctuation, apostrophes, non-ASCII) is skipped, and a letter equal
+// to the one before it is skipped too. So a key may span words ("endmy" is
+// found in "end my life" and in "endmylife") and keys are written squeezed.
+// The stream over-approximates: a key it finds may not be a word of the text
+// (the patterns check that); a key that is in any view of the text is always
+// found.
 
 const (
-	maxKeys  = 128 // rules: a key's output is the set of rules it triggers
-	nClasses = 36  // a–z, 0–9
+	maxRules = 128 // a key's output is the set of rules it triggers
+	nClasses = 26  // a–z
 )
 
-type keySet [maxKeys / 64]uint64
+type ruleSet [maxRules / 64]uint64
 
-func (k *keySet) add(i int)      { k[i/64] |= 1 << (i % 64) }
-func (k *keySet) has(i int) bool { return k[i/64]&(1<<(i%64)) != 0 }
-func (k *keySet) or(o *keySet) {
+func (k *ruleSet) add(i int)      { k[i/64] |= 1 << (i % 64) }
+func (k *ruleSet) has(i int) bool { return k[i/64]&(1<<(i%64)) != 0 }
+func (k *ruleSet) or(o *ruleSet) {
 	for i := range k {
 		k[i] |= o[i]
 	}
 }
-func (k *keySet) intersects(o *keySet) bool {
+func (k *ruleSet) intersects(o *ruleSet) bool {
 	for i := range k {
 		if k[i]&o[i] != 0 {
 			return true
@@ -35,7 +36,7 @@ func (k *keySet) intersects(o *keySet) bool {
 	}
 	return false
 }
-func (k *keySet) empty() bool {
+func (k *ruleSet) empty() bool {
 	for _, w := range k {
 		if w != 0 {
 			return false
@@ -52,26 +53,23 @@ var byteClass = func() (t [256]int8) {
 	for c := 'a'; c <= 'z'; c++ {
 		t[c] = int8(c - 'a')
 	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = int8(26 + c - '0')
-	}
 	return t
 }()
 
 type automaton struct {
-	delta  []uint16 // delta[state*nClasses+class] = next state
-	out    []keySet // rules triggered by the keys that end at (or in a suffix of) each state
-	has    []bool   // out is not empty
+	delta  []uint16  // delta[state*nClasses+class] = next state
+	out    []ruleSet // rules triggered by the keys that end at (or in a suffix of) each state
+	has    []bool    // out is not empty
 	states int
 }
 
 // newAutomaton builds the automaton for keys, each a non-empty squeezed
-// string of a–z and 0–9 mapped to the set of rules it triggers.
-func newAutomaton(keys map[string]keySet) *automaton {
+// string of a–z mapped to the set of rules it triggers.
+func newAutomaton(keys map[string]ruleSet) *automaton {
 	type node struct {
 		next [nClasses]int
 		fail int
-		out  keySet
+		out  ruleSet
 	}
 	fresh := func() node {
 		n := node{}
@@ -91,7 +89,7 @@ func newAutomaton(keys map[string]keySet) *automaton {
 		for i := 0; i < len(k); i++ {
 			c := byteClass[k[i]]
 			if c < 0 {
-				panic("crisis: prefilter key " + k + " has a character outside a–z0–9")
+				panic("crisis: prefilter key " + k + " has a character outside a–z")
 			}
 			if nodes[s].next[c] < 0 {
 				nodes = append(nodes, fresh())
@@ -131,7 +129,7 @@ func newAutomaton(keys map[string]keySet) *automaton {
 	}
 	a := &automaton{states: len(nodes)}
 	a.delta = make([]uint16, len(nodes)*nClasses)
-	a.out = make([]keySet, len(nodes))
+	a.out = make([]ruleSet, len(nodes))
 	a.has = make([]bool, len(nodes))
 	for i, n := range nodes {
 		for c := range nClasses {
@@ -145,8 +143,8 @@ func newAutomaton(keys map[string]keySet) *automaton {
 
 // scan returns the rules whose keys occur in the squeezed, separator-free
 // stream of b.
-func scan[T string | []byte](a *automaton, b T) keySet {
-	var found keySet
+func scan[T string | []byte](a *automaton, b T) ruleSet {
+	var found ruleSet
 	s := 0
 	var prev byte
 	for i := 0; i < len(b); i++ {
@@ -155,7 +153,7 @@ func scan[T string | []byte](a *automaton, b T) keySet {
 		if c < 0 {
 			continue
 		}
-		if ch == prev && c < 26 {
+		if ch == prev {
 			continue
 		}
 		prev = ch

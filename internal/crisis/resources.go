@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 )
 
@@ -76,18 +75,16 @@ func DefaultResources() []Resource {
 	}
 }
 
-// LoadResources reads a JSON array of Resource from path, checking that
-// every resource has an id, a name and at least one tel:, sms: or https:
-// action. Other regions have other lifelines, so no particular id is
-// required; the ordering rules apply to the ids above when present.
-func LoadResources(path string) ([]Resource, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("crisis resources: %w", err)
-	}
+// ParseResources reads a JSON array of Resource (the contents of the file
+// named by HEARTH_CRISIS_RESOURCES; the caller reads it, this package does
+// no I/O), checking that every resource has an id, a name and at least one
+// tel:, sms: or https: action. Other regions have other lifelines, so no
+// particular id is required; the ordering rules apply to the ids above when
+// present.
+func ParseResources(b []byte) ([]Resource, error) {
 	var rs []Resource
 	if err := json.Unmarshal(b, &rs); err != nil {
-		return nil, fmt.Errorf("crisis resources: %s is not a JSON array of resources: %w", path, err)
+		return nil, fmt.Errorf("crisis resources: not a JSON array of resources: %w", err)
 	}
 	if len(rs) == 0 {
 		return nil, errors.New("crisis resources: the file lists no resource")

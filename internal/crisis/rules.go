@@ -3,12 +3,14 @@ package crisis
 // The phrase patterns. Notation (see expand): a space means the words may
 // also be written together, an apostrophe may be left out; everything else
 // is Go regexp syntax. Patterns match whole words of a view (they start at a
-// word and end at one); letters are lower case. Every pattern must contain
-// one of its keys in every match (a key is a stem, written without spaces,
-// checked by the prefilter).
+// word and end at one); letters are lower case. Every match of a pattern
+// contains one of its keys (stems written without spaces or apostrophes,
+// found by the prefilter); TestEveryRuleFires checks each rule against an
+// example through the whole path.
 //
-// Rules are listed most specific category first: when two readings are
-// equally severe, the first one found names the category.
+// A rule's sev says how severe it is after each kind of cue (see cue);
+// flags say how its context is read. When two readings are equally severe,
+// the more specific category wins (see categoryRank).
 
 // Building blocks.
 const (
@@ -36,16 +38,19 @@ var rules = []rule{
 			`(?:took|taken|swallowed|downed) (?:the|a) whole (?:bottle|pack|packet|box|strip|blister)|` +
 			`(?:took|taken|swallowed|downed) (?:everything|all the pills|every pill|all the meds|whatever) (?:in|from) (?:my|the|mom's|mum's|dad's|our) (?:medicine cabinet|cabinet|bathroom cabinet|pill box|first aid kit|drawer|medicine box|medicine drawer)`,
 		unless: `today|this morning|this evening|on time|like (?:i'm|i am|i was) supposed to|as prescribed|for (?:the day|once|a change)|with (?:food|breakfast|dinner|lunch|water)|yesterday|every|each|this week|before (?:bed|breakfast)|at breakfast|and (?:felt|feel|i feel) (?:better|good|proud)|of (?:vitamins|gummies|candy)`},
+	{name: "poison", cat: Overdose, sev: sevTable{Imminent, High, High, None, High, Imminent, Imminent, High, Gentle, Imminent}, flags: fSubject,
+		keys: []string{"bleach", "antifreze", "poison", "draincleaner", "pesticide", "wedkiler", "lye"},
+		pat:  `(?:drank|drunk|swallowed|ate|drink|drinking|swallow|swallowing|eat|eating|ingested|ingest) (?:some |a bottle of |a cup of |a glass of |the |a lot of |half a bottle of )?(?:bleach|antifreeze|poison|drain cleaner|rat poison|pesticide|weed killer|lye)`},
 	{name: "took-them-now", cat: Overdose, sev: fixed(Imminent), flags: fSubject,
-		keys: append(cross([]string{"took", "taken", "swallowed", "downed", "taking", "swallowing"}, []string{"them", "it", "all", "everything", "the"}), "justtook", "justswallowed", "justdowned", "alreadytook", "alreadyswallowed", "alreadydowned"),
+		keys: []string{"tookthem", "tookit", "tookall", "tookeverything", "tooktherest", "tookthelot", "takenthem", "takenit", "takenall", "swallowedthem", "swallowedit", "swallowedall", "swallowedeverything", "downedthem", "downedit", "downedall", "takingthem", "takingit", "takingall", "takingeverything", "swallowingthem", "justtook", "alreadytook", "justswallowed", "alreadyswallowed", "justdowned", "alreadydowned"},
 		pat:  `(?:took|taken|swallowed|downed|taking|swallowing) (?:them|it|all of them|them all|everything|it all|the rest|the lot) (?:already|just now|now|right now|rn|as we speak)|(?:just|already) (?:took|swallowed|downed) (?:them|it|all of them|them all|everything|it all)`,
 		near: `pills?|meds|tablets|bottle|overdose|od|goodbye|bye|die|dying|end it|sorry|love you|` + pills},
 	{name: "overdosed-now", cat: Overdose, sev: fixed(Imminent), flags: fSubject,
 		keys: []string{"justoverdosed", "alreadyoverdosed", "justod", "alreadyod", "iveoverdosed", "ihaveoverdosed", "iveod", "ihaveod"},
 		pat:  `(?:i've|i have|i|ive)? ?(?:just|already) (?:overdosed|od'd|oded|od)|(?:i've|i have) (?:overdosed|od'd|oded)`},
 	{name: "place", cat: ImminentDanger, sev: fixed(Imminent), flags: fSubject,
-		keys:   []string{"bridge", "ledge", "railing", "tracks", "overpass", "cliffedge", "edgeofacliff", "edgeofthecliff", "edgeofthebridge"},
-		pat:    `(?:standing|stood|sitting|sat|i'm|im|i am|currently|here|climbing|climbed|over) (?:on|at|over) (?:the|a|this) (?:edge of (?:the|a|this) )?(?:bridge|ledge|railing|train tracks|tracks|railway tracks|overpass|cliff edge|edge of (?:a|the) cliff|bridge railing)`,
+		keys:   []string{"bridge", "ledge", "railing", "tracks", "overpass", "cliffedge", "edgeofacliff", "edgeofthecliff", "edgeofthebridge", "edgeoftheplatform", "platformedge"},
+		pat:    `(?:standing|stood|sitting|sat|i'm|im|i am|currently|here|climbing|climbed|over) (?:on|at|over) (?:the|a|this) (?:edge of (?:the|a|this) )?(?:bridge|ledge|railing|train tracks|tracks|railway tracks|overpass|cliff edge|edge of (?:a|the) cliff|bridge railing|edge of the platform|platform edge)`,
 		unless: `club|game|tournament|party|of (?:the|my|a) (?:bed|seat|chair|couch|sofa|tub|bath|pool|stage|desk|table|bench|dock)|with (?:my|friends|the (?:kids|dog|family))|for (?:a|the) (?:photo|picture|view|selfie|sunset)|taking (?:photos|pictures)|watching|to (?:watch|see|take)|waiting for (?:a|the|my) train|at (?:work|school)|in (?:my|a|the) (?:car|bus|train)|crossing|walking|on my (?:way|walk|bike|run)`},
 	{name: "high-place", cat: ImminentDanger, sev: fixed(Imminent), flags: fSubject,
 		keys: []string{"roof", "balcony", "ontheedge", "topofthe", "topofa", "topofmy"},
@@ -78,6 +83,9 @@ var rules = []rule{
 	{name: "cut-too-deep", cat: SelfHarm, sev: fixed(Imminent), flags: fSubject,
 		keys: []string{"toodeep", "sodeep", "reallydeep", "verydeep", "deeperthan", "deepthan"},
 		pat:  `cut (?:myself |my (?:arm|wrist|wrists|leg|thigh|skin) )?(?:too deep|so deep|really deep|very deep|deep(?:er)? than (?:ever|usual|before|i meant))`},
+	{name: "wrists-bleeding", cat: SelfHarm, sev: fixed(Imminent), flags: fSubject,
+		keys: cross([]string{"wrist", "wrists", "cuts", "cut"}, []string{"arebleding", "isbleding", "keepbleding", "keepsbleding", "wontstopbleding", "startedbleding", "stilbleding"}),
+		pat:  `my (?:wrists?|cuts?) (?:are|is|keep|keeps|won't stop|wont stop|started) (?:still )?bleeding`},
 	{name: "bleeding", cat: SelfHarm, sev: fixed(Imminent), flags: fSubject,
 		keys: []string{"bleeding", "blood"},
 		pat: `(?:can't|cannot|cant|won't|wont|will not) stop (?:the )?bleeding|bleeding (?:won't|wont|will not|isn't|doesn't|does not|is not) stop(?:ping)?|` +
@@ -89,7 +97,7 @@ var rules = []rule{
 	// Overdose.
 	{name: "take-all-pills", cat: Overdose, sev: cueMethodSev, flags: fSubject | fNow,
 		keys:   pillKeys,
-		pat:    `(?:take|swallow|down|overdose on|od on) (?:` + quant + `) (?:of )?(?:` + poss + ` )?(?:` + pills + `)`,
+		pat:    `(?:take|taking|swallow|swallowing|down|downing|overdose on|overdosing on|od on) (?:` + quant + `) (?:of )?(?:` + poss + ` )?(?:` + pills + `)`,
 		unless: `with|at (?:breakfast|dinner|lunch|night|bedtime|the same time every)|before|after|in the morning|every|each|on time|today|daily|as prescribed|like i'm supposed to`},
 	{name: "take-all-pills-at-once", cat: Overdose, sev: fixed(High), flags: fSubject | fNow,
 		keys: pillKeys,
@@ -99,7 +107,7 @@ var rules = []rule{
 		pat:    `overdos(?:e|ed|es|ing)|overdoz(?:e|ed|ing)|sobredosis`,
 		unless: `on (?:sugar|caffeine|coffee|candy|chocolate|carbs|netflix|tv|love|cuteness|cheese|junk food|pizza|sweets|halloween candy|anime|memes|sunshine|vitamin \w+|positivity|drama|news|cake|cookies|tea|energy drinks|red bull|music|kpop|k-pop|screen time|social media)`},
 	{name: "od", cat: Overdose, sev: cueMethodSev, flags: fSubject | fNow | fNoSqueeze | fWayOut,
-		keys: cross([]string{"want", "wanna", "wantto", "gonna", "goingto", "triedto", "tryto", "tryingto", "aboutto", "might", "will", "ill", "should", "planto", "planningto", "decidedto", "readyto", "needto", "wouldliketo", "thinkingabout", "thinkingof", "couldjust", "about", "imma", "ima", "gunna", "finna", "almost", "nearly", "attemptedto", "urgeto", "shouldjust", "justwannna", "im", "iam", "am"}, []string{"od", "oding", "odding", "odin"}),
+		keys: []string{"wantod", "wanaod", "wanttood", "gonaod", "goingtood", "triedtood", "trytood", "tryingtood", "abouttood", "mightod", "wilod", "ilod", "plantood", "thinkingaboutod", "imaod", "imaoding", "imoding", "imodding", "iamoding", "almostod", "nearlyod", "shouldod", "urgetood", "readytood", "decidedtood"},
 		pat:  `od(?:ing|'d|'ed|ed|'ing)?`},
 	{name: "od-when", cat: Overdose, sev: fixed(High), flags: fSubject | fNow | fNoSqueeze,
 		keys: []string{"odtonight", "odtoday", "odtomorrow", "odthisweekend", "odonmy", "odonthe", "odonall", "odonsome", "odonthese", "odonthose", "odonhis", "odonher", "odonmoms", "odondads"},
@@ -107,11 +115,18 @@ var rules = []rule{
 
 	// ---------------------------------------------------------------
 	// Method and plan.
-	{name: "stockpile", cat: MethodPlan, sev: fixed(High), flags: fSubject,
+	{name: "stockpile", cat: Overdose, sev: fixed(High), flags: fSubject,
 		keys: []string{"stockpil", "hoard", "stash", "savingup", "savedup", "beensaving", "hid", "hiding", "collecting", "enough"},
-		pat: `(?:stockpil(?:e|ed|ing)|hoard(?:ed|ing)?|stash(?:ed|ing)?|saving up|saved up|been saving|hid|hidden|hiding|collecting|been collecting) (?:up )?(?:all )?(?:my |the |some |enough |a lot of |a bunch of |extra )?(?:` + pills + `)|` +
+		pat: `(?:a |my )?(?:stash|stockpile|hoard) of (?:` + pills + `)|(?:stockpil(?:e|ed|ing)|hoard(?:ed|ing)?|stash(?:ed|ing)?|saving up|saved up|been saving|hid|hidden|hiding|collecting|been collecting) (?:up )?(?:all )?(?:my |the |some |enough |a lot of |a bunch of |extra )?(?:` + pills + `)|` +
 			`enough (?:` + pills + `) (?:to (?:die|kill (?:me|myself)|do it|end it|overdose|od|not wake up|never wake up|be lethal|finish it|end my life))`,
 		unless: `from (?:my|the) (?:kids|children|toddler|baby|dog|cat|puppy)|for (?:the|my) (?:trip|holiday|vacation|travel)|in (?:the|my) (?:pill box|pill organizer|cabinet)`},
+	{name: "counted-pills", cat: Overdose, sev: fixed(High), flags: fSubject,
+		keys: cross([]string{"counted", "counting", "count", "countedout", "countingout"}, []string{"my", "the", "allmy", "allthe", "out"}),
+		pat:  `(?:counted|counting|count) (?:out )?(?:all )?(?:my |the )?(?:` + pills + `)`,
+		near: `enough|to die|would it|how many|lethal|overdose|od|end it|kill (?:me|myself)|not wake up|do it`},
+	{name: "staring-at-means", cat: MethodPlan, sev: fixed(High), flags: fSubject,
+		keys: []string{"staringat", "staredat"},
+		pat:  `(?:staring|stared|been staring) at (?:the|my|all the|all my|a) (?:` + pills + `|rope|noose|gun|razors?|blades?|knife|bottle of pills)`},
 	{name: "means-ready", cat: MethodPlan, sev: fixed(High), flags: fSubject | fNowAny,
 		keys: []string{"ready", "setup", "laidout", "linedup", "countedout", "infrontofme", "nexttome", "together", "ropeis", "ropetied", "noseis", "nosetied", "beltis", "ropehung", "ropeup", "nosehung"},
 		pat: `(?:` + pills + `|rope|noose|gun|razors?|blades?) (?:is |are )?(?:all )?(?:ready|set up|laid out|lined up|counted out|in front of me|next to me)|` +
@@ -128,57 +143,61 @@ var rules = []rule{
 		pat:  `(?:loaded|load|loading|cleaned|bought|got|have|holding|took out|got out|getting out) (?:a |the |my |my dad's |dad's |a loaded |the loaded )?(?:gun|pistol|revolver|shotgun|rifle)|(?:one|a|the) bullet (?:for me|left|is for me)`,
 		near: `die|dead|death|end it|kill|my ?self|suicid\w*|goodbye|bye|pull the trigger|can't (?:do|take) (?:this|it)|anymore|for good|forever|end my life`},
 	{name: "note", cat: MethodPlan, sev: fixed(High), flags: fSubject,
-		keys:   cross([]string{"suicide", "goodbye", "farewell", "final", "last"}, []string{"note", "letter", "message", "video"}),
+		keys:   []string{"suicidenote", "goodbyenote", "farewellnote", "finalnote", "lastnote", "suicideletter", "goodbyeletter", "farewellletter", "finalletter", "lastletter", "goodbyemessage", "farewellmessage", "finalmessage", "lastmessage", "suicidevideo", "goodbyevideo"},
 		pat:    `(?:wrote|written|writing|write|left|leaving|finished|drafted|drafting|typed|have|recorded|recording) (?:a |my |the )?(?:suicide|goodbye|farewell|final|last) (?:notes?|letters?|messages?|videos?)`,
 		unless: `(?:to|for) (?:the )?(?:team|class|school|teacher|coworkers|colleagues|office|job|company|boss|group)|before (?:i|my) (?:leave|move|moving|retire)|to santa|in (?:the )?(?:group|chat)`},
 	{name: "note-for-family", cat: MethodPlan, sev: fixed(High), flags: fSubject,
 		keys:   cross([]string{"note", "notes", "letter", "letters"}, []string{"for", "to"}),
-		pat:    `(?:wrote|written|writing|left|leaving|finished) (?:a|my|the) (?:notes?|letters?) (?:for|to) (?:my (?:family|parents|mom|mum|dad|kids|children|wife|husband|partner|sister|brother|friends|loved ones)|everyone|them|you all|y'all|whoever finds me)(?: (?:to find|explaining|saying goodbye|for when|for after))?`,
+		pat:    `(?:wrote|written|writing|left|leaving|finished) (?:a |my |the )?(?:notes?|letters?) (?:for|to) (?:my (?:family|parents|mom|mum|dad|kids|children|wife|husband|partner|sister|brother|friends|loved ones)|everyone(?: i love)?|everybody|them|you all|y'all|whoever finds me|the people i love)(?: (?:to find|explaining|saying goodbye|for when|for after))?`,
 		unless: `about (?:the|my|their|our) (?:trip|schedule|plans|dinner|chores|party)|to (?:remind|say happy|say thank|thank|wish)|for (?:their|the) (?:birthday|anniversary|trip)|on (?:the )?fridge`},
 	{name: "wrote-a-note", cat: MethodPlan, sev: fixed(High), flags: fSubject | fClauseEnd,
 		keys: cross([]string{"wrote", "written", "finished", "left"}, []string{"anote", "mynote", "thenote"}),
 		pat:  `(?:i |i've |i have |ive )?(?:wrote|written|finished|left) (?:a|my|the) note`},
 	{name: "decided-how", cat: MethodPlan, sev: fixed(High), flags: fSubject,
-		keys: cross([]string{"decided", "figuredout", "workedout", "know", "knows", "planned", "planning", "picked", "chosen", "chose", "researched", "researching", "settledon"}, []string{"how", "when", "where", "theday", "thedate", "thetime", "theplace", "themethod", "theway", "exactly"}),
-		pat:  `(?:decided|figured out|worked out|know|knows|planned|planning|picked|chosen|chose|researched|researching|settled on) (?:exactly )?(?:how|when|where|the (?:day|date|time|place|method|way)) (?:i'm going to|i'm gonna|i am going to|im gonna|i'll|i will|to|i want to|i'd|i would|i can|i should|i'm gonna) ?(?:do it|end it|die|kill myself|end my life|jump|overdose|od|hang myself|take my life|end things|go through with it)`},
+		keys: append(cross([]string{"decided", "figuredout", "workedout", "know", "planned", "planning", "picked", "chosen", "researched", "researching", "thinkingabout"}, []string{"how", "when", "where"}), "exactlyhow", "exactlywhen", "exactlywhere"),
+		pat:  `(?:decided|figured out|worked out|know|knows|planned|planning|picked|chosen|chose|researched|researching|settled on|thinking about|thought about) (?:exactly )?(?:how|when|where|the (?:day|date|time|place|method|way)) (?:i'm going to|i'm gonna|i am going to|im gonna|i'll|i will|to|i want to|i'd|i would|i can|i should|i'm gonna) ?(?:do it|end it|die|kill myself|end my life|jump|overdose|od|hang myself|take my life|end things|go through with it)`},
 	{name: "decided-how-bare", cat: MethodPlan, sev: fixed(High), flags: fSubject | fClauseEnd,
-		keys: cross([]string{"decided", "figuredout", "workedout", "plannedout", "planned"}, []string{"how", "when", "where", "exactly"}),
+		keys: append(cross([]string{"decided", "figuredout", "workedout", "planned"}, []string{"how", "when", "where"}), "exactlyhow"),
 		pat:  `(?:i've |i have |ive |i )?(?:decided|figured out|worked out|planned out|planned) (?:exactly )?(?:how|when|where)`},
-	{name: "picked-date", cat: MethodPlan, sev: fixed(High), flags: fNeedSelf | fClauseEnd,
-		keys: cross([]string{"picked", "chosen", "chose", "set", "setled", "settledon", "decidedon"}, []string{"adate", "thedate", "aday", "theday", "atime", "thetime", "theplace", "aplace", "thespot", "aspot", "themethod", "amethod"}),
+	{name: "picked-date", cat: MethodPlan, sev: fixed(High), flags: fNeedSelfStrict | fClauseEnd,
+		keys: []string{"pickedthe", "pickeda", "chosenthe", "chosena", "chosethe", "chosea", "setadate", "setthedate", "setaday", "settheday", "settledon", "decidedon"},
 		pat:  `(?:picked|chosen|chose|set|settled on|decided on) (?:a|the) (?:date|day|time|place|spot|method)`},
 	{name: "use-means", cat: MethodPlan, sev: sevTable{None, High, High, High, High, Imminent, High, High, Gentle, High}, flags: fSubject | fNow,
 		keys: []string{"useit", "usingit", "usethem", "usingthem"},
 		pat:  `(?:use|using) (?:it|them) (?:on myself)?`,
 		near: `gun|guns|gun safe|pistol|rifle|shotgun|revolver|rope|noose|razors?|blades?|bullets?`},
 	{name: "do-it", cat: MethodPlan, sev: sevTable{None, Elevated, Elevated, None, High, Imminent, Elevated, High, None, Imminent}, flags: fSubject | fNow,
-		keys:   []string{"doit", "doingit", "gothroughwithit"},
-		pat:    `(?:do it|doing it|go through with it)`,
+		keys:   []string{"doit", "doingit", "gothroughwithit", "readytogo"},
+		pat:    `(?:do it|doing it|go through with it|ready to go)`,
 		unless: `for|with|to|again (?:next|tomorrow)|later|tomorrow|next|at work|at school|myself|properly|right|together|by|on|in (?:the|a)`,
 		near:   `pills?|meds|overdose|od|rope|noose|gun|kill (?:myself|me)|killing myself|die|dying|dead|suicid\w*|end it|end my life|goodbye|bye forever|can't go on|can't do this anymore|bridge|ledge|jump|razor|blade|cut|cutting|my note|last message|better off without me|burden|wanna die|want to die|unalive|kms|ctb`},
 	{name: "have-a-plan", cat: MethodPlan, sev: fixed(High), flags: fSubject,
-		keys: append(cross([]string{"have", "got", "made", "making", "make", "theres", "with"}, []string{"aplan", "theplan", "myplan", "awholeplan", "arealplan", "anactualplan"}), cross([]string{"suicide", "suicidal"}, []string{"plan", "method", "pact"})...),
+		keys: []string{"planto", "planfor", "planonhow", "planofhow", "planof", "planabouthow", "suicideplan", "suicidalplan", "suicidemethod", "suicidalmethod", "suicidepact", "suicidalpact"},
 		pat:  `(?:have|got|made|making|make|there's|theres|with) (?:a|the|my|a whole|a real|an actual) plan (?:to|for|on how to|of how to|of|about how to) (?:kill myself|end my life|die|end it|suicide|do it|take my life|end things|commit suicide|overdose|od|hang myself|jump)|(?:suicide|suicidal) (?:plans?|method|methods|pact)`},
 	{name: "researched-method", cat: MethodPlan, sev: fixed(High), flags: fSubject,
-		keys: []string{"tallest", "highest", "nearestbridge", "closestbridge", "tobeto", "todie", "ofdying", "tokillmyself", "toendmylife", "tooverdose", "tohangmyself", "tocommitsuicide", "tokillyourself", "tokms", "tosuicide", "tonotwakeup", "toendit", "waystood", "howtood", "howmany", "howmuch", "lethal", "fatal", "deadly"},
-		pat: `(?:looked|look|looking|searched|searching|googled|googling|researched|researching|read|reading|watched|watching) (?:up |into |about )?(?:how|ways|methods|the (?:best|easiest|quickest|fastest|most painless) (?:way|ways|method)) (?:to|of) (?:die|kill myself|end my life|overdose|od|hang myself|commit suicide|kill yourself|kms|suicide|not wake up|end it)|` +
-			`how (?:many|much) (?:[a-z0-9]+ ){0,2}(?:does it take|would it take|do i need|would i need|do you need|to take|it takes|would i have to take|should i take|would kill|until) (?:to )?(?:die|kill (?:me|myself|you|a person|someone|somebody)|od|overdose|be fatal|be lethal|not wake up|never wake up|end it|i die|you die|it kills you)|` +
-			`how (?:many|much) (?:` + pills + `|mg|of (?:my|these|them|it|those)) (?:to )?(?:die|kill (?:me|myself|you|a person|someone|somebody)|od|overdose|be fatal|be lethal|not wake up|never wake up|end it)|` +
+		keys: []string{"tallest", "highest", "nearestbridge", "closestbridge", "tobeto", "tobledout", "bledout", "howlong", "todie", "ofdying", "tokillmyself", "toendmylife", "tohangmyself", "tocommitsuicide", "tokillyourself", "tokms", "tosuicide", "tonotwakeup", "toendit"},
+		pat: `(?:looked|look|looking|searched|searching|googled|googling|researched|researching|read|reading|watched|watching) (?:up |into |about )?(?:how|ways|methods|the (?:best|easiest|quickest|fastest|most painless) (?:way|ways|method)) (?:to|of) (?:die|kill myself|end my life|hang myself|commit suicide|kill yourself|kms|suicide|not wake up|end it)|` +
 			`(?:looking up|looked up|searching|searched|googling|googled|researching|researched|scouting|checked out|checking out|visited|visiting) (?:the )?(?:tallest|highest|nearest|closest|best|biggest) (?:bridges?|buildings?|cliffs?|parking (?:garages?|structures?)|rooftops?|overpasses?|towers?)(?: near me| around here| in town| nearby)?|` +
 			`how (?:high|tall|far) (?:a |the )?(?:bridge|building|fall|drop|jump) (?:has to|needs to|would have to|should) be to (?:die|kill (?:you|me|someone))|` +
-			`(?:lethal|fatal|deadly) (?:dose|amount|dosage|overdose)|(?:painless|easiest|quickest|fastest|best|quick|surest) (?:way|ways|method|methods) to (?:die|kill myself|end (?:it|my life)|commit suicide|kill yourself)`},
+			`(?:painless|easiest|quickest|fastest|best|quick|surest) (?:way|ways|method|methods) to (?:die|kill myself|end (?:it|my life)|commit suicide|kill yourself)|` +
+			`how long (?:does it take|it takes|would it take|until you|before you|till you|until i|before i) (?:to )?(?:bleed out|die|suffocate|drown|pass out and die|lose consciousness)`},
+	{name: "researched-dose", cat: Overdose, sev: fixed(High), flags: fSubject,
+		keys: []string{"howmany", "howmuch", "lethal", "fatal", "deadly", "tooverdose", "waystood", "howtood"},
+		pat: `(?:looked|look|looking|searched|searching|googled|googling|researched|researching|read|reading) (?:up |into |about )?(?:how|ways|methods|the (?:best|easiest|quickest|fastest|most painless) (?:way|ways|method)) (?:to|of) (?:overdose|od)|` +
+			`how (?:many|much) (?:[a-z0-9]+ ){0,2}(?:does it take|would it take|do i need|would i need|do you need|to take|it takes|would i have to take|should i take|would kill|until) (?:to )?(?:die|kill (?:me|myself|you|a person|someone|somebody)|od|overdose|be fatal|be lethal|not wake up|never wake up|end it|i die|you die|it kills you)|` +
+			`how (?:many|much) (?:` + pills + `|mg|of (?:my|these|them|it|those)) (?:to )?(?:die|kill (?:me|myself|you|a person|someone|somebody)|od|overdose|be fatal|be lethal|not wake up|never wake up|end it)|` +
+			`(?:lethal|fatal|deadly) (?:dose|amount|dosage|overdose)`},
 	{name: "method-self", cat: MethodPlan, sev: methodSev, flags: fSelf | fNow | fWayOut,
 		keys: []string{"hang", "hung", "shot", "drown", "stab", "electroc", "sufoc", "poison", "gas", "strangl", "slit", "slash", "wrist", "throat"},
 		pat: `(?:hang|hanging|hanged|hung|shoot|shooting|shot|drown|drowning|stab|stabbing|electrocute|electrocuting|suffocate|suffocating|poison|poisoning|gas|gassing|strangle|strangling) ` + me + `|` +
 			`(?:slit|slitting|slash|slashing|cut|cutting) (?:my )?(?:wrists?|throat)|(?:slit|slash) (?:my )?(?:wrists?|throat)`,
-		unless: `in the (?:foot|leg|arm|knee)|with (?:a|the) (?:camera|nerf|water|paintball)|a (?:look|message|text|email)|up|out|over|on (?:a|the|some) (?:glass|paper|can|knife|nail|fence)|while|by accident|accidentally|shaving|cooking`},
+		unless: `in the (?:foot|leg|arm|knee)|with (?:a|the) (?:camera|nerf|water|paintball)|a (?:look|message|text|email)|on (?:a|the|some) (?:glass|paper|can|knife|nail|fence)|by accident|accidentally|(?:while|when) (?:shaving|cooking|chopping)|shaving|cooking`},
 	{name: "method-jump", cat: MethodPlan, sev: cueMethodSev, flags: fSubject | fNow,
-		keys:   []string{"jump", "leap"},
-		pat:    `(?:jump|jumping|leap|leaping) (?:off|from|in front of|under|into) (?:a|the|this|that|my|our) (?:bridge|building|roof|rooftop|cliff|balcony|overpass|ledge|tower|parking (?:garage|deck|structure)|train|car|bus|truck|subway|traffic|window|river|lake|ocean|sea)`,
+		keys:   []string{"jump", "leap", "throwmyself", "stepinfront", "steppinginfront"},
+		pat:    `(?:jump|jumping|leap|leaping|throw myself|step|stepping) (?:off|from|in front of|under|into) (?:a|the|this|that|my|our) (?:next |oncoming |passing |coming |first |nearest |tallest |highest )?(?:bridge|building|roof|rooftop|cliff|balcony|overpass|ledge|tower|parking (?:garage|deck|structure)|train|car|bus|truck|subway|traffic|window)`,
 		unless: `into the pool|in the pool|on the trampoline|into the snow|for fun|for the photo|with my (?:kids|friends)`},
 	{name: "method-traffic", cat: MethodPlan, sev: cueMethodSev, flags: fSubject | fNow,
-		keys: append(cross([]string{"walk", "walking", "step", "stepping", "throwmyself", "throwingmyself", "liedown", "laydown", "lyingdown", "layingdown"}, []string{"into", "infrontof", "under", "onto", "on"}),
-			cross([]string{"drive", "driving", "crash", "crashing", "steer", "steering", "mycar"}, []string{"off", "into", "onpurpose", "deliberately"})...),
+		keys: []string{"walkinto", "walkinginto", "stepinfront", "steppinginfront", "stepinto", "throwmyself", "throwingmyself", "liedownon", "laydownon", "lyingdownon", "layingdownon", "liedownin", "laydownin", "walkinfront", "walkinginfront", "driveoff", "driveinto", "drivingoff", "drivinginto", "crashinto", "crashinginto", "crashmycar", "crashingmycar", "steerinto", "steeringinto", "mycaroff", "mycarinto"},
 		pat: `(?:walk|walking|step|stepping|throw myself|throwing myself|lie down|lay down|lying down|laying down) (?:into|in front of|under|onto|on) (?:a |the |some )?(?:traffic|train|car|bus|truck|subway|tracks|train tracks|highway|freeway|motorway|ocean|sea|river|lake|road)|` +
 			`(?:drive|driving|crash|crashing|steer|steering) (?:my car )?(?:off|into) (?:a|the) (?:bridge|cliff|wall|tree|river|lake|oncoming traffic|traffic|pole|truck)|(?:crash|crashing) my car (?:on purpose|deliberately)`,
 		unless: `for fun|with my (?:kids|friends)|to (?:get|buy|see|meet|pick)|and (?:bought|got|picked)`},
@@ -201,6 +220,12 @@ var rules = []rule{
 	{name: "wont-be-around", cat: Goodbye, sev: fixed(High), flags: fSubject,
 		keys: []string{"bearound", "behere", "bealive"},
 		pat:  `(?:won't|wont|will not|will no longer|am not going to|'m not going to) be (?:around|here|alive) (?:much longer|for (?:much )?longer|for long|by (?:tomorrow|morning|the morning|next week|then|christmas)|after (?:tonight|today)|to see (?:tomorrow|the morning|next week|christmas|my birthday|another (?:day|year)))|(?:won't|wont|will not) be alive`},
+	{name: "be-gone-soon", cat: Goodbye, sev: fixed(High), flags: fSubject,
+		keys: []string{"begone", "behere", "bearound", "bealive"},
+		pat: `(?:don't|dont|do not) think i'll be (?:here|around|alive) (?:next week|tomorrow|much longer|for long|by (?:then|tomorrow|next week|morning)|anymore)|` +
+			`(?:i'll|i will|ill) be gone (?:soon|by (?:tomorrow|morning|then|next week)|forever|for good|before (?:long|you know it))`,
+		unless:     `on (?:vacation|holiday|a trip)|for (?:the|a|work)|to (?:the|my|work)|until|till|back`,
+		unlessNear: `vacation|holiday|trip|travel\w*|moving|move|flight|conference|camp|business`},
 	{name: "or-ever", cat: Goodbye, sev: fixed(High), flags: fSubject,
 		keys: []string{"orever", "everagain"},
 		pat:  `(?:won't|wont|will not|will never) (?:be|see you|see anyone|talk to you) (?:[a-z']+ ){0,4}(?:or ever|ever again)`},
@@ -214,6 +239,11 @@ var rules = []rule{
 		pat:        `(?:goodbye|good bye|bye) (?:everyone|all|you all|y'all|guys|everybody|world)`,
 		near:       `i'm sorry|im sorry|i am sorry|sorry for everything|forgive me|i love you all|love you all|forever|for good|thank you for everything`,
 		unlessNear: `see (?:you|u|ya|y'all)|next (?:week|time|session|group|month)|tomorrow|later|talk soon|back soon|leave early|have to (?:go|leave|run)|gotta (?:go|run)|need to (?:go|leave)|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|for (?:now|today|tonight)|sorry (?:i|to|for (?:leaving|being late|the))`},
+	{name: "goodbye-bare", cat: Goodbye, sev: fixed(High), flags: fSubject | fClauseEnd,
+		keys:       []string{"goodbye", "farewell"},
+		pat:        `(?:goodbye|good bye|farewell)`,
+		near:       `i'm sorry|im sorry|i am sorry|sorry for everything|forgive me|thank you for (?:being|everything|all)|i love you all|love you all|forever|for good|won't see|last time|take care of`,
+		unlessNear: `see (?:you|u|ya|y'all)|next (?:week|time|session|group|month)|tomorrow|later|talk soon|back soon|leave early|have to (?:go|leave|run)|gotta (?:go|run)|need to (?:go|leave)|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|for (?:now|today|tonight)|sorry (?:i|to|for (?:leaving|being late|the))|party|trip|holiday|vacation|moving|new job|graduat\w*`},
 	{name: "love-before-i-go", cat: Goodbye, sev: fixed(High), flags: fSubject,
 		keys:       []string{"beforeigo", "beforeileave", "beforeidie", "beforeidoit", "beforeimgone"},
 		pat:        `(?:love|thank|thanks) (?:you|u) (?:all |guys |so much |everyone )?(?:[a-z']+ ){0,3}before i (?:go|leave|die|do it|'m gone)`,
@@ -267,7 +297,7 @@ var rules = []rule{
 	{name: "harm-myself", cat: SelfHarm, sev: sevTable{Elevated, Elevated, Elevated, Elevated, High, Imminent, Elevated, Elevated, Gentle}, flags: fSelf | fNow,
 		keys:   []string{"myself", "myslef", "myelf", "meself", "mysef"},
 		pat:    `(?:cut|cutting|cuttin|cuts|burn|burning|burnin|burned|burnt|hurt|hurting|hurtin|hurted|harm|harming|harmed|scratch|scratching|scratched|hit|hitting|punch|punching|punched|bang|banging|carve|carving|carved|bruise|bruising|mutilate|mutilating|mutilated|bite|biting|slap|slapping|starve|starving|bleed|choke|choking|strangle|strangling|pinch|pinching) ` + me,
-		unless: `while|when|by accident|accidentally|on (?:a|the|some|my)|shaving|cooking|chopping|slicing|cutting|peeling|opening|making|baking|ironing|gardening|working out|lifting|running|playing|falling|tripping|at (?:the gym|work|practice|the game|training|football|soccer|basketball|tennis|hockey)|with (?:a|the|my) (?:knife|kitchen|can|paper|stove|oven|pan|iron|curling|hair|box|scissors|tool|saw|lawn|grater|mandoline|razor while)|in (?:the|my) (?:kitchen|garden|yard|gym)|some slack|a break|a (?:slice|piece)|off|up|out|over|badly (?:at|while|on)|pretty bad (?:at|while|on)|doing|trying|laughing|free|loose|short|a favor|to sleep|in the (?:foot|face with|back with)|again (?:on|with|while)`},
+		unless: `(?:while|when) (?:i was |i'm |im )?(?:shaving|cooking|chopping|slicing|cutting (?:the|some|an?|up)|peeling|opening|making|baking|ironing|gardening|working|lifting|running|playing|trying|doing|climbing|fixing|cleaning|moving|carrying)|by accident|accidentally|on (?:a|the|some|my)|shaving|cooking|chopping|slicing|cutting|peeling|opening|making|baking|ironing|gardening|working out|lifting|running|playing|falling|tripping|at (?:the gym|work|practice|the game|training|football|soccer|basketball|tennis|hockey)|with (?:a|the|my) (?:knife|kitchen|can|paper|stove|oven|pan|iron|curling|hair|box|scissors|tool|saw|lawn|grater|mandoline|razor while)|in (?:the|my) (?:kitchen|garden|yard|gym)|some slack|a break|a (?:slice|piece)|off|up|out|badly (?:at|while|on)|pretty bad (?:at|while|on)|doing|trying|laughing|free|loose|short|a favor|to sleep|in the (?:foot|face with|back with)|again (?:on|with|while)`},
 	{name: "self-harm", cat: SelfHarm, sev: actSev, flags: fSubject | fNow,
 		keys: []string{"selfharm", "selfinjur", "selfmutil", "nsi", "autolesion"},
 		pat:  `self (?:harm(?:ing|ed|er)?|injur(?:y|ies|ing|e|ed)|mutilat(?:ion|e|ing)|destruct(?:ive|ing))|nssi|autolesion(?:es|arme)?`},
@@ -286,14 +316,14 @@ var rules = []rule{
 		keys: []string{"onpurpose", "bled", "bleed", "bruised"},
 		pat: `(?:cut|cuts|cutting|cuttin|scratched|scratch|scratching|burned|burnt|burn|burning|hit|hitting|punched|punching|bit|biting|carved|carving|hurt|hurting|bashed|banged) (?:my|me) ` + body + ` (?:until|till|til|so hard|so bad|so much|that) (?:it|they|i|that it) (?:bled|bleed|bleeds|was bleeding|were bleeding|bruised|bruises|scarred)|` +
 			`(?:cut|cuts|cutting|cuttin|scratched|scratch|scratching|burned|burnt|burn|burning|hit|hitting|punched|punching|bit|biting|carved|carving|hurt|hurting|bashed|banged) (?:(?:my|me) ` + body + `|` + me + `) on purpose`},
-	{name: "cut-intransitive", cat: SelfHarm, sev: actSev, flags: fNeedSelf | fSubject | fNow,
+	{name: "cut-intransitive", cat: SelfHarm, sev: actSev, flags: fNeedSelfStrict | fSubject | fNow,
 		keys: []string{"cut"},
 		pat:  `(?:cut|cutting|cuttin|cuts) (?:again|tonight|today|yesterday|now|right now|rn|last (?:night|week|year|month|time)|in (?:high school|middle school|college|uni|the past|my teens|the bathroom|secret)|when i was|since|for (?:years|months|a while|a long time|the first time)|anymore|any more|every (?:day|night|week)|a lot|sometimes|often|before|deep|deeper|to (?:cope|feel|numb|punish))`},
-	{name: "cut-bare", cat: SelfHarm, sev: actSev, flags: fNeedSelf | fSubject | fClauseEnd,
+	{name: "cut-bare", cat: SelfHarm, sev: actSev, flags: fNeedSelfStrict | fSubject | fClauseEnd,
 		keys: []string{"cut"},
 		pat:  `(?:cut|cutting|cuts)`},
 	{name: "want-to-cut", cat: SelfHarm, sev: fixed(Elevated), flags: fSubject,
-		keys:   cross([]string{"urge", "urges", "want", "wanna", "need", "craving", "cravings", "tempted", "itching", "dying"}, []string{"cut", "tocut", "burn", "toburn", "hurtmyself", "tohurtmyself", "selfharm", "toselfharm"}),
+		keys:   []string{"tocut", "wannacut", "toburn", "wannaburn", "tohurtmyself", "wannahurtmyself", "toselfharm", "wannaselfharm", "urgecut", "urgescut", "cravingcut", "needcut"},
 		pat:    `(?:urges?|urge|want|wanna|need|craving|cravings|tempted|itching|dying) (?:to )?(?:cut|burn|hurt myself|self harm)(?: (?:again|so bad|so badly|really bad|tonight))?`,
 		unless: `my (?:hair|nails|bangs|losses|hours|spending|budget|sugar|carbs|caffeine|ties|phone|screen|toenails|lawn|grass)|the|a|an|some|him|her|them|you|ties|back|down|out|off|class|school|carbs|sugar|corners|costs|it|this|that|in|line|people|everyone|toxic|contact|calories|gluten|dairy|meat|through|across|up|loose|free|bangs|wood|paper|fabric|onions|cake|bread|calories`},
 	{name: "es-self-harm", cat: SelfHarm, sev: actSev, flags: fSelf,
@@ -303,14 +333,14 @@ var rules = []rule{
 	// ---------------------------------------------------------------
 	// Ideation.
 	{name: "kill-myself", cat: Ideation, sev: actSev, flags: fSelf | fNow,
-		keys:   []string{"kill"},
-		pat:    `kill(?:ing|in|ed|s)? ` + me,
-		unless: `studying|working|working out|trying to|trying|laughing|at (?:the gym|work|school|practice|the office)|to (?:get|finish|make|pay|impress|meet|hit|keep up|catch up|study|pass)|for (?:a|an|this|that|the) (?:grade|exam|test|job|deadline|project|promotion|class|game|match|race)|in the gym|with (?:work|school|homework|studying|this (?:project|workout|assignment))|over (?:exams|finals|a grade|this exam|this test|homework)`,
+		keys:     []string{"kill"},
+		pat:      `kill(?:ing|in|ed|s)? ` + me,
+		gentleIf: `studying|working (?:on|so|too|overtime|late|hard)|working out|trying to (?:finish|fix|get|make|learn|keep|study|pass)|laughing|at the gym|to (?:get|finish|make|pay|impress|meet|hit|keep up|catch up|study|pass)|for (?:a|an|this|that|the) (?:grade|exam|test|deadline|project|promotion|class|game|match|race)|in the gym|with (?:work|school|homework|studying|this (?:project|workout|assignment))|over (?:exams|finals|a grade|this exam|this test|homework)`,
 	},
 	{name: "kms", cat: Ideation, sev: actSev, flags: fSelf | fNow | fNotAfterNumber,
 		keys: []string{"kms"},
 		pat:  `kms|kmsl`},
-	{name: "kys-self", cat: Ideation, sev: actSev, flags: fNeedSelf | fNow,
+	{name: "kys-self", cat: Ideation, sev: actSev, flags: fNeedSelfStrict | fNow,
 		keys: []string{"kys"},
 		pat:  `kys`},
 	{name: "end-my-life", cat: Ideation, sev: actSev, flags: fSelf | fNow,
@@ -327,7 +357,7 @@ var rules = []rule{
 	{name: "take-my-life", cat: Ideation, sev: actSev, flags: fSelf | fNow,
 		keys:   []string{"takemy", "takingmy", "tookmy", "takesmy"},
 		pat:    `(?:take|taking|took|takes) my (?:own )?life`,
-		unless: `back|in|into|to|seriously|more|one|apart|for granted|over|under|and|by|with|day|so|too|away from|out of|off|insurance|savings`},
+		unless: `back|in (?:a|my|the) (?:new|different|better) direction|into (?:my|your) own hands|seriously|more seriously|for granted|apart|to (?:the next level|a new level|another level)|one (?:day|step) at a time|off (?:autopilot|hold)|insurance|savings`},
 	{name: "commit-suicide", cat: Ideation, sev: actSev, flags: fSubject | fNow,
 		keys: []string{"commit"},
 		pat:  `commit(?:ting|ted|s)? (?:suicide|suicde|sucide|suiside|seppuku|sewer slide|self delete|self deletion)`},
@@ -346,7 +376,7 @@ var rules = []rule{
 	{name: "ctb", cat: Ideation, sev: actSev, flags: fSubject | fNow,
 		keys: []string{"ctb"},
 		pat:  `ctb`},
-	{name: "catch-the-bus", cat: Ideation, sev: cueActSev, flags: fNeedSelf | fNow | fClauseEnd,
+	{name: "catch-the-bus", cat: Ideation, sev: cueActSev, flags: fNeedSelfStrict | fNow | fClauseEnd,
 		keys: []string{"catchthebus"},
 		pat:  `catch the bus`},
 	{name: "s-word", cat: Ideation, sev: cueActSev, flags: fSubject,
@@ -358,6 +388,24 @@ var rules = []rule{
 	{name: "death-relief", cat: Ideation, sev: fixed(Elevated), flags: fSubject,
 		keys: []string{"relief", "peaceful", "freedom", "release", "escape"},
 		pat:  `(?:death|dying|being dead|not existing|not being here|not waking up|ending it|killing myself|suicide) (?:would be|will be|feels like|seems like|sounds like|is|would feel like|looks like) (?:such )?(?:a |an |the )?(?:relief|peaceful|freedom|release|escape|sweet relief|only escape)`},
+	{name: "death-way-out", cat: Ideation, sev: fixed(Elevated), flags: fSubject,
+		keys: []string{"wayout", "noescape", "onlyescape", "onlyoption", "onlyanswer", "onlysolution", "onlychoice"},
+		pat: `(?:no (?:other )?way out|no escape|only way out|only escape|only option|only answer|only solution|only choice)(?: left)? (?:but|except|other than|besides|is|left is)? ?(?:death|dying|to die|suicide|killing myself|ending it|ending my life)|` +
+			`(?:death|dying|suicide|killing myself|ending it|ending my life) (?:is|seems|seems like|feels like|looks like) (?:the|my) only (?:way out|escape|option|answer|solution|choice|way)`},
+	{name: "rather-dead-than", cat: PassiveWish, sev: fixed(Elevated), flags: fSubject,
+		keys: []string{"deadthan", "diethan"},
+		pat:  `(?:be dead|die|not exist|not be alive) than (?:keep|go on|feel|live|be|face|wake|spend|continue|deal|suffer|carry on)`},
+	{name: "ready-to-die", cat: Ideation, sev: fixed(High), flags: fSubject,
+		keys:   []string{"readytodie", "readytobedead", "readytoleavethisworld"},
+		pat:    `ready to (?:die|be dead|not exist|stop existing|leave this world)`,
+		unless: `on (?:this|that|the) hill|for (?:this|that|it|my|the|you|him|her|them|a)|of (?:laughter|embarrassment|boredom)|laughing`},
+	{name: "if-i-died-relief", cat: PassiveWish, sev: fixed(Elevated), flags: fSubject,
+		keys: []string{"ifidied", "ifiwasdead", "ifididntwake", "ifinever"},
+		pat:  `if i (?:died|was dead|were dead|didn't wake up|never woke up|just died|stopped existing) (?:tomorrow |today |tonight |in my sleep )?(?:it would be|that would be|it'd be|i'd be|i would be|it would feel like|it'd feel like) (?:such )?(?:a )?(?:relief|okay|fine|good|peaceful|better|free|at peace|happy)`},
+	{name: "why-bother-living", cat: PassiveWish, sev: fixed(Elevated), flags: fSubject,
+		keys: []string{"whyboher", "whybother", "wantoutof", "wanaoutof", "needoutof", "toescapethis", "toescapemy"},
+		pat: `why (?:even )?bother (?:living|being alive|staying alive|going on|existing|waking up|trying to live)|` +
+			`(?:want|need|wanna) (?:out of|to get out of|to escape) (?:this|my) life|(?:want|wanna) out of life`},
 	{name: "might-as-well", cat: PassiveWish, sev: fixed(Elevated), flags: fSubject,
 		keys: []string{"mightaswel"},
 		pat:  `might as well (?:be dead|die|just die|kill myself|not exist|not be here|end it|end it all)`},
@@ -374,9 +422,12 @@ var rules = []rule{
 		keys: cross([]string{"something", "anything"}, []string{"stupid", "drastic", "permanent", "final", "irreversible", "icanttakeback"}),
 		pat:  `(?:do|doing|did) (?:something|anything) (?:stupid|drastic|permanent|final|irreversible|i can't take back)`},
 	{name: "die", cat: Ideation, sev: wishSev, flags: fSubject | fWishPassive,
-		keys:   []string{"die", "bedead", "stopliving", "stopbreathing", "stopexisting", "notexist", "notbealive", "notbehere", "notbearound", "ceasetoexist", "wakeup", "sleepforever", "forever", "forgood", "permanently", "notbeanymore"},
-		pat:    `(?:die|just die|be dead|stop living|stop breathing|stop existing|not exist|not be alive|not be alive anymore|not be here anymore|not be around anymore|not be here any more|cease to exist|not wake up|never wake up|sleep forever|fall asleep (?:and|n) never wake up|go to sleep (?:and|n) (?:never|not) wake up|disappear (?:forever|for good|permanently)|vanish (?:forever|for good)|be gone forever|be gone for good|not be anymore)`,
-		unless: `than|(?:of|from) (?:laughter|laughing|embarrassment|cringe|boredom|cuteness|happiness|joy|excitement|the heat|heat|thirst|hunger|jealousy|envy|fomo|old age)|laughing|for (?:this|that|it|these|those|a|some|him|her|my country)|on this hill|in (?:minecraft|fortnite|the game|game|a game|this game)|hard|happy|young|rich|peacefully in my (?:nineties|90s|eighties)|of old age|old`},
+		keys:   []string{"die", "dying", "bedead", "stopliving", "stopbreathing", "bledout", "bledingout"},
+		pat:    `(?:die|just die|dying|be dead|being dead|stop living|stop breathing|bleed out|bleeding out)`,
+		unless: `my (?:hair|roots|beard|eyebrows|clothes|shirt|jeans)|(?:the|her|his|your) (?:hair|roots)|hair|roots|it (?:blue|red|pink|purple|black|green|blonde)|than|(?:of|from) (?:laughter|laughing|embarrassment|cringe|boredom|cuteness|happiness|joy|excitement|the heat|heat|thirst|hunger|jealousy|envy|fomo|old age)|laughing|for (?:this|that|it|these|those|a|some|him|her|my country)|on this hill|in (?:minecraft|fortnite|the game|game|a game|this game)|hard|happy|young|rich|peacefully in my (?:nineties|90s|eighties)|of old age|old`},
+	{name: "not-exist", cat: PassiveWish, sev: wishSev, flags: fSubject,
+		keys: []string{"stopexisting", "notexist", "notbealive", "notbehere", "notbearound", "ceasetoexist", "wakeup", "neverwakeup", "notwakeup", "sleepforever", "forever", "forgood", "permanently", "notbeanymore"},
+		pat:  `(?:stop existing|not exist|not be alive|not be alive anymore|not be here anymore|not be around anymore|not be here any more|cease to exist|not wake up|never wake up|sleep forever|(?:go to |fall )?(?:sleep|asleep) (?:and|n) (?:never|not) wake up|disappear (?:forever|for good|permanently)|vanish (?:forever|for good)|be gone forever|be gone for good|not be anymore)`},
 	{name: "suicide", cat: Ideation, sev: actSev, flags: fSubject | fNow | fWishPassive,
 		keys: []string{"suic", "suis", "sucid", "suacid", "suecid", "suicad", "suicial"},
 		pat:  `(?:suicid|suisid|sucid|suicd|suacid|suecid|suicad)(?:e|es|al|el|le|ality|ally|io|a|as|ial|ial|arme)|suicial|suicdal|suisidal`},
@@ -388,7 +439,7 @@ var rules = []rule{
 		keys: []string{"morir", "matar", "suicid", "quitarme"},
 		pat: `(?:me )?quiero morir(?:me)?|quiero morirme|me quiero matar|quiero matarme|me quiero suicidar|quiero suicidarme|(?:pienso|pensando|pense) en (?:suicidarme|matarme|morirme|quitarme la vida|el suicidio)|ganas de (?:morir|morirme|matarme|suicidarme)|` +
 			`suicidarme|quitarme la vida|me quiero quitar la vida`},
-	{name: "es-intent", cat: Ideation, sev: fixed(High), flags: fSelf | fNow,
+	{name: "es-intent", cat: MethodPlan, sev: fixed(High), flags: fSelf | fNow,
 		keys: []string{"matar", "suicid", "quitar", "mato"},
 		pat:  `me voy a (?:matar|suicidar|quitar la vida)|voy a (?:matarme|suicidarme|quitarme la vida)|(?:esta noche|hoy|manana) me (?:mato|suicido)`},
 
@@ -405,9 +456,10 @@ var rules = []rule{
 		pat:    `(?:don't|dont|do not|doesn't|doesnt) (?:even )?(?:want|wanna) (?:to )?wake up(?: (?:tomorrow|anymore|again|ever again|in the morning))?`,
 		unless: `early|at|before|for (?:work|school|class)|so early|on (?:a|the) (?:weekend|saturday|sunday)|in the morning for`},
 	{name: "kill-me", cat: PassiveWish, sev: fixed(Elevated), flags: fSelf,
-		keys: []string{"killme", "hitme", "runmeover", "endme", "takeme", "takesme", "shootme"},
+		keys: []string{"killme", "hitme", "runmeover", "endme", "takeme", "takesme", "shootme", "igethit", "igothit", "igetkiled", "igetrunover", "idgethit", "wouldgethit"},
 		pat: `(?:wish|hope|pray|want|need)(?:ing|ed|s)? (?:that )?(?:someone|somebody|something|a car|a bus|a truck|a train|the universe|anyone|death|a meteor|lightning) (?:would|will|could|to|'d|would just|to just|will just|could just)? ?(?:kill|hit|run over|shoot|end) me|` +
-			`(?:wish|hope|pray)(?:ing|ed)? (?:that )?(?:god|death|the universe|jesus|the lord) (?:would|will|could|'d)? ?(?:just )?(?:take|takes|took) me`,
+			`(?:wish|hope|pray)(?:ing|ed)? (?:that )?(?:god|death|the universe|jesus|the lord) (?:would|will|could|'d)? ?(?:just )?(?:take|takes|took) me|` +
+			`(?:wish|hope|pray)(?:ing|ed)? (?:that )?i (?:get|got|would get|'d get|will get|could get) (?:hit|run over|killed|shot|struck) (?:by|in)?`,
 		unless: `in (?:a|the) (?:game|match)|with (?:a|the) (?:ball|pillow|snowball|nerf)|up|to (?:the|a|my|school|work|home|dinner)`},
 	{name: "better-off-dead", cat: PassiveWish, sev: fixed(Elevated), flags: fSubject,
 		keys: []string{"betteroffdead"},
@@ -419,24 +471,38 @@ var rules = []rule{
 	// ---------------------------------------------------------------
 	// Hopelessness and being a burden.
 	{name: "better-off-without-me", cat: Hopelessness, sev: fixed(Elevated), flags: fSelf,
-		keys: []string{"withoutme", "ifiwas", "ifiwere", "ifidied", "ifidisappeared", "ifinever", "ifididnt", "ifikilled", "ifiwent", "ifiwasnt", "ifiwerent", "ifijust", "ifisimply", "ifieven"},
-		pat:  `(?:better|happier|easier|fine|okay|ok|better off|happier off) (?:off )?(?:without me|if i (?:just |simply |even )?(?:was|were|wasn't|weren't|was not|were not) (?:gone|dead|here|around|alive|born)|if i (?:died|disappeared|was gone|were gone|left for good|never existed|didn't exist|killed myself|went away forever|wasn't here|weren't here|wasn't around|just died|just disappeared|wasn't alive))`},
+		unless: `for (?:a|the|one|two|three|[0-9]+|a few|a couple of) (?:day|days|week|weeks|night|nights|weekend|hour|hours|bit|while|minutes)|while i'm (?:away|gone|out|at|on)|this (?:weekend|week|evening)|tonight|today|tomorrow|for now|at (?:the|my) (?:party|meeting|game|event|office)`,
+		keys:   []string{"withoutme", "ifiwas", "ifiwere", "ifidisappeared", "ifiwent", "ifiwasnt", "ifiwerent", "ifijust", "ifileft"},
+		pat:    `(?:better|happier|easier|fine|okay|ok|better off|happier off|safer|lighter) (?:off |place |world )?(?:without me|if i (?:just |simply |even )?(?:was|were|wasn't|weren't|was not|were not) (?:gone|here|around)|if i (?:just )?(?:disappeared|was gone|were gone|left for good|went away forever|wasn't here|weren't here|wasn't around))`},
+	{name: "better-if-dead", cat: PassiveWish, sev: fixed(Elevated), flags: fSelf,
+		keys: []string{"ifiwas", "ifiwere", "ifidied", "ifinever", "ifididnt", "ifikilled", "ifiwasnt", "ifiwerent", "ifijust", "ifisimply", "ifieven"},
+		pat:  `(?:better|happier|easier|fine|okay|ok|better off|happier off) (?:off )?if i (?:just |simply |even )?(?:was|were|wasn't|weren't|was not|were not) (?:dead|alive|born)|(?:better|happier|easier|fine|okay|ok|better off|happier off) (?:off )?if i (?:just )?(?:died|never existed|didn't exist|killed myself|wasn't alive|weren't alive|was never born)`},
+	{name: "better-with-someone-else", cat: Hopelessness, sev: fixed(Elevated), flags: fSelf,
+		keys:   []string{"ofwitha", "ofwithanother", "ofwithsomeone", "betterwitha", "betterwithanother", "betterwithsomeone"},
+		pat:    `better off with (?:a different|another|a better|someone else as (?:their|a)|a new) (?:mom|mum|mother|dad|father|parent|wife|husband|partner|friend|daughter|son|sister|brother|person|family member)|better off with someone else`,
+		unless: `for (?:the|this|that) (?:project|job|task|game|team|trip|shift)|at (?:work|school)`},
 	{name: "burden", cat: Hopelessness, sev: fixed(Elevated), flags: fNeedSelf,
 		unless: `when|whenever|if i|sometimes|at times|on (?:bad|some) days|asking|to ask`,
 		keys:   []string{"burden", "wasteofspace", "wasteofair", "wasteofoxygen", "wasteoflife"},
 		pat:    `(?:a|such a|just a|nothing but a|only a|an? (?:huge|big|massive|total)|a complete|a fucking) (?:burden|waste of (?:space|air|oxygen|life))|burden (?:to|on|for) (?:everyone|everybody|my (?:family|friends|parents|wife|husband|partner|kids|mom|mum|dad)|you all|you guys|y'all|others|people|them|anyone)`},
 	{name: "no-reason", cat: Hopelessness, sev: fixed(Elevated), flags: fSubject,
-		keys: []string{"noreason", "nopoint", "nopurpose", "nowill", "nodesire", "tolivefor", "thepoint", "whyami", "whydoi", "worthliving", "worthit", "worthcontinuing", "worththepain", "worththeeffort", "beingalive", "beingborn", "stilhere", "evenhere", "stilalive", "evenalive", "stilbreathing", "stilaround", "existing", "myexistence", "thatiexist", "thatiwasborn", "wakingupeveryday", "thatimalive", "bealive", "haveenborn", "beliving", "shouldntexist", "shouldnotexist", "shouldneverexist"},
+		keys: []string{"noreason", "nopoint", "nopurpose", "nowill", "nodesire", "tolivefor", "thepoint", "apoint", "anypoint", "pointless", "meaningless", "hopeless", "worthless", "whyami", "whydoi", "worthliving", "worthit", "worthcontinuing", "worththepain", "worththeeffort", "beingalive", "beingborn", "stilhere", "evenhere", "stilalive", "evenalive", "stilbreathing", "stilaround", "existing", "myexistence", "thatiexist", "thatiwasborn", "wakingupeveryday", "thatimalive", "bealive", "haveenborn", "beliving", "shouldntexist", "shouldnotexist", "shouldneverexist"},
 		pat: `no (?:reason|point|purpose|will|desire) (?:to|in|of|for) (?:live|living|life|being alive|be alive|go on|going on|keep going|keep living|exist|existing|stay alive|staying alive|wake up|waking up|carry on|carrying on|continue living|being here)|` +
 			`nothing (?:left )?to live for|` +
+			`(?:don't|dont|do not|can't|cant|cannot|no longer) see (?:the|any|a) point (?:in|of|to) (?:living|being alive|life|going on|existing|anything|trying|staying alive|being here|waking up)|` +
+			`(?:life|living|my life|everything|existence|existing|it all) (?:is|feels|seems|has become) (?:so |completely |totally |just )?(?:pointless|meaningless|hopeless|worthless)|` +
 			`(?:life|living|my life|this life|existing) (?:isn't|isnt|is not|ain't|aint|'s not|s not|is no longer|isn't even) worth (?:living|it|continuing|the pain|the effort)|not worth living|no longer worth living|` +
-			`why (?:am i|am i even|am i still|do i (?:even |still )?(?:bother|keep)) (?:alive|living|breathing|existing|trying to live|going on|here on earth)|why do i (?:even |still )?(?:exist|bother living)|` +
+			`(?:what's|whats|what is) (?:even )?the point (?:of|in) (?:living|life|being alive|existing|going on|anything anymore|trying anymore|waking up|my life)`},
+	{name: "not-alive", cat: PassiveWish, sev: fixed(Elevated), flags: fSubject,
+		keys: []string{"deservetolive", "deservetobealive", "deservetoexist", "deservetobehere", "whyami", "whydoi", "whyim", "beingalive", "beingborn", "stilhere", "evenhere", "stilalive", "evenalive", "stilbreathing", "stilaround", "existing", "myexistence", "thatiexist", "thatiwasborn", "wakingupeveryday", "thatimalive", "bealive", "haveenborn", "beliving", "shouldntexist", "shouldnotexist", "shouldneverexist", "ofliving", "ofbeingalive", "ofexisting", "ofwakingup", "ofbreathing"},
+		pat: `why (?:am i|am i even|am i still|do i (?:even |still )?(?:bother|keep)) (?:alive|living|breathing|existing|trying to live|going on|here on earth)|why do i (?:even |still )?(?:exist|bother living)|` +
 			`why (?:am i|i'm|im|i am) (?:even |still )(?:here|alive|breathing|living|around|on this earth)|` +
-			`(?:what's|whats|what is) (?:even )?the point (?:of|in) (?:living|life|being alive|existing|going on|anything anymore|trying anymore|waking up|my life)|` +
 			`(?:hate|hating|regret) (?:being alive|being born|existing|my existence|that i exist|that i was born|waking up every day|that i'm alive)|` +
-			`(?:shouldn't|should not|shouldnt|should never) (?:be alive|exist|have been born|be living)`},
-	{name: "dont-want-live", cat: Hopelessness, sev: fixed(Elevated), flags: fSubject,
-		keys:   cross([]string{"want", "wanna", "wish"}, []string{"live", "tolive", "bealive", "tobealive", "exist", "toexist", "behere", "tobehere", "bearound", "tobearound", "beinthis", "tobeinthis", "beonthis", "tobeonthis", "goon", "togoon", "keep", "tokeep", "continue", "tocontinue", "carryon", "tocarryon"}),
+			`(?:shouldn't|should not|shouldnt|should never) (?:be alive|exist|have been born|be living)|` +
+			`(?:don't|dont|do not|doesn't|never) deserve to (?:live|be alive|exist|be here|have been born)|` +
+			`(?:tired|sick|exhausted|weary|so tired) of (?:living|being alive|existing|waking up|breathing)`},
+	{name: "dont-want-live", cat: PassiveWish, sev: fixed(Elevated), flags: fSubject,
+		keys:   []string{"wanttolive", "wannalive", "wanttobealive", "wannabealive", "wanttoexist", "wannaexist", "wanttobehere", "wannabehere", "wanttobearound", "wanttobeinthis", "wanttobeonthis", "wanttogoon", "wanttokeep", "wannakeep", "wanttocontinue", "wanttocarryon", "wishtolive", "wishtoexist"},
 		pat:    `(?:don't|dont|do not|doesn't|doesnt|no longer|don't even|dont even|don't really|dont really|didn't|didnt) (?:want|wanna|wish) (?:to )?(?:live like this(?: anymore| any more| any longer)?|live|be alive|exist|be here anymore|be here any longer|be here any more|be around anymore|be in this world|be on this earth|go on (?:living|anymore|like this)|keep (?:living|going anymore|existing)|continue living|live anymore|carry on living|be alive anymore)`,
 		unless: `in|with|at|near|here|there|on|by|under|alone|together|so far|without (?:my|a|the)|paycheck|far|like (?:that|them|him|her|my|a|an)|through (?:another|this) (?:winter|summer)|next to|close to|downtown|abroad|anywhere|somewhere|where`},
 	{name: "want-it-over", cat: Hopelessness, sev: fixed(Elevated), flags: fSubject,
@@ -456,22 +522,26 @@ var rules = []rule{
 			`(?:a car|a bus|a truck|a train|something|someone|somebody|lightning|a meteor) (?:hit|hits|killed|kills|ran over|runs over|took) me)`},
 	{name: "cant-go-on", cat: Hopelessness, sev: fixed(Elevated), flags: fSubject | fVague,
 		keys: []string{"anymore", "anylonger", "muchlonger"},
-		pat:  `(?:can't|cant|cannot|can not|couldn't|i'm unable to) (?:go on|keep going|keep living|do this|take it|take this|live like this|handle (?:it|this|life)|cope|bear it|stand (?:it|this|living|being alive)|carry on|face (?:another day|tomorrow|life)) (?:any more|anymore|any longer|much longer)`},
+		pat:  `(?:can't|cant|cannot|can not|couldn't|i'm unable to) (?:go on|keep going|keep living|do this life(?: thing)?|do life|live this life|do this|take it|take this|live like this|handle (?:it|this|life)|cope|bear it|stand (?:it|this|living|being alive)|carry on|face (?:another day|tomorrow|life)) (?:any more|anymore|any longer|much longer)`},
 	{name: "cant-go-on-bare", cat: Hopelessness, sev: fixed(Elevated), flags: fSubject | fClauseEnd,
 		keys: cross([]string{"cant", "cannot", "couldnt"}, []string{"goon", "keepgoing", "keepliving", "livelike"}),
 		pat:  `(?:can't|cant|cannot|can not|couldn't) (?:go on|keep going|keep living|live like this|go on like this|go on living)`},
 	{name: "tired-of-living", cat: Hopelessness, sev: fixed(Elevated), flags: fSubject,
-		keys: []string{"ofliving", "ofbeingalive", "oflife", "ofexisting", "ofwakingup", "ofbeinghere", "ofbreathing", "tostayalive", "ofthislife", "ofmylife", "ofbeingme", "withlife", "withliving", "withbeingalive", "withexisting", "withitall", "withthislife", "withthisworld", "uponlife", "uponliving", "uponmyself", "uponstayingalive"},
-		pat: `(?:tired|sick|exhausted|weary|so tired) of (?:living|being alive|life|existing|waking up|being here|breathing|trying to stay alive|fighting to stay alive|this life|my life|being me)|` +
+		keys: []string{"oflife", "ofbeinghere", "tostayalive", "ofthislife", "ofmylife", "ofbeingme", "withlife", "withliving", "withbeingalive", "withexisting", "withitall", "withthislife", "withthisworld", "uponlife", "uponliving", "uponmyself", "uponstayingalive"},
+		pat: `(?:tired|sick|exhausted|weary|so tired) of (?:life|being here|trying to stay alive|fighting to stay alive|this life|my life|being me)|` +
 			`(?:done|finished) with (?:life|living|being alive|existing|it all|this life|this world)|(?:give|giving|gave|given) up on (?:life|living|myself|staying alive)`},
 	{name: "no-one-would-care", cat: Hopelessness, sev: fixed(Elevated), flags: fSelf,
-		keys: []string{"missme", "myfuneral", "ifidied", "ifidie", "ifiwas", "ifiwere", "ifim", "ifiam", "ifidisappear", "ifikill", "ifiwasnt", "ifileft", "whenidie", "whenidied", "wheniwas", "whenim"},
-		pat: `(?:no one|noone|nobody|no body) (?:would|will|'d|'ll) (?:even )?(?:care|notice|cry|mourn me|be sad) (?:if|when) i (?:died|die|was gone|were gone|'m gone|am gone|disappeared|disappear|killed myself|kill myself|wasn't here|was dead|left|wasn't around)|` +
-			`(?:no one|noone|nobody) (?:would|will|'d|'ll) (?:even )?miss me|(?:no one|nobody) (?:would|will) (?:come to|show up to|go to|show up at) my funeral`},
+		keys: []string{"missme", "myfuneral", "noonewould", "nobodywould", "noonewill", "nobodywill", "ifidied", "ifidie", "ifiwas", "ifiwere", "ifim", "ifiam", "ifidisappear", "ifikill", "ifiwasnt", "ifileft", "whenidie", "whenidied", "wheniwas", "whenim"},
+		pat: `(?:no one|noone|nobody|no body) (?:would|will|'d|'ll) (?:even )?(?:care|notice|cry|mourn me|be sad) (?:if|when) i (?:died|die|was gone|were gone|'m gone|am gone|disappeared|disappear|killed myself|kill myself|was dead|stopped existing)|` +
+			`(?:no one|noone|nobody) (?:would|will|'d|'ll) (?:even )?miss me|` +
+			`if i (?:died|was gone|were gone|disappeared|killed myself|was dead|just disappeared|just died|stopped existing) (?:no one|noone|nobody|no body) (?:would|will|'d|'ll) (?:even )?(?:care|notice|cry|mourn me|miss me|be sad)|(?:no one|nobody) (?:would|will) (?:come to|show up to|go to|show up at) my funeral`},
+	{name: "es-not-live", cat: PassiveWish, sev: fixed(Elevated), flags: fSubject,
+		keys:   []string{"noquiero"},
+		pat:    `no quiero (?:vivir|seguir viviendo|existir|despertar(?:me)?|estar aqui)(?: mas)?`,
+		unless: `en|con|aqui|alli|alla|cerca|lejos|sin (?:mi|mis)|asi no|solo|sola`},
 	{name: "es-hopeless", cat: Hopelessness, sev: fixed(Elevated), flags: fSubject,
-		unless: `en|con|aqui|alli|alla|cerca|lejos|sin (?:mi|mis)|asi no|solo|sola`,
-		keys:   []string{"noquiero", "carga", "mejorsin", "aguantomas", "puedomas", "vivir", "seguir"},
-		pat: `no quiero (?:vivir|seguir viviendo|existir|despertar(?:me)?|estar aqui)(?: mas)?|(?:soy|me siento) (?:una )?carga|(?:estarian|estaria|estarias) mejor sin mi|` +
+		keys: []string{"carga", "mejorsin", "aguantomas", "puedomas", "vivir", "seguir"},
+		pat: `(?:soy|me siento) (?:una )?carga|(?:estarian|estaria|estarias) mejor sin mi|` +
 			`no (?:tengo|hay|le veo) (?:razon|razones|motivo|motivos|sentido) (?:para|de|a) (?:vivir|seguir)|ya no (?:aguanto|puedo) mas|no (?:vale|tiene sentido) (?:la pena )?vivir`},
 
 	// ---------------------------------------------------------------

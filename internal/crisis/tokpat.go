@@ -107,7 +107,7 @@ func (p *tokPat) at(s string, start int) int {
 				best = int(ref.alt) // the first alternative that matches wins
 			}
 		}
-		p.trie.walk(s[start:], try)
+		p.trie.walk(s[start:], nil, try)
 		for _, ref := range p.trie.loose {
 			try(ref)
 		}

@@ -58,15 +58,18 @@ func (t *prefixTrie) insert(prefix string, ref altRef) {
 	t.nodes[cur].hits = append(t.nodes[cur].hits, ref)
 }
 
-// walk calls fn for every alternative with a prefix that s starts with.
-func (t *prefixTrie) walk(s string, fn func(altRef)) {
+// walk calls fn for every alternative with a prefix that s starts with
+// whose rule is in rules (nil: every rule).
+func (t *prefixTrie) walk(s string, rules *ruleSet, fn func(altRef)) {
 	if len(s) == 0 {
 		return
 	}
 	cur := t.root[s[0]]
 	for i := 1; cur != 0; i++ {
 		for _, h := range t.nodes[cur].hits {
-			fn(h)
+			if rules == nil || rules.has(int(h.rule)) {
+				fn(h)
+			}
 		}
 		if i >= len(s) {
 			return

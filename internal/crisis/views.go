@@ -21,8 +21,12 @@ type view struct {
 	// same words, unsqueezed, so "will" is still "will").
 	ctx      *view
 	squeezed bool
-	bare     []string    // tokens without apostrophes, built on first use (ctx views only)
-	info     []*wordInfo // each bare token's part in reading a context, built on first use
+	// mark is the index of the first token after a boundaryMark (0 when
+	// there is none): in a Window's joined text, where the current message
+	// begins.
+	mark int
+	bare []string    // tokens without apostrophes, built on first use (ctx views only)
+	info []*wordInfo // each bare token's part in reading a context, built on first use
 }
 
 func isWordRune(r rune) bool {
@@ -93,6 +97,9 @@ func buildView(n string) *view {
 				emit(".")
 				lastDot = true
 			}
+			i += size
+		case r == 0:
+			v.mark = len(v.start) // boundaryMark: the current message begins
 			i += size
 		case r >= utf8.RuneSelf && unicode.Is(unicode.So, r):
 			emit(n[i : i+size])
@@ -170,7 +177,7 @@ func (v *view) squeeze() *view {
 	if !changed {
 		return nil
 	}
-	sq := &view{start: make([]int, 0, len(v.start)), ctx: v.ctx, squeezed: true}
+	sq := &view{start: make([]int, 0, len(v.start)), ctx: v.ctx, squeezed: true, mark: v.mark}
 	b := make([]byte, 0, len(v.s))
 	for i := range v.start {
 		if i > 0 {
@@ -378,7 +385,11 @@ func isWordByte(c byte) bool {
 	return isLowerASCII(c) || ('0' <= c && c <= '9') || c == '\'' || c == '@' || c == '$' || c >= utf8.RuneSelf
 }
 
-func isGapByte(c byte) bool { return c == ' ' || c == '.' || c == '-' || c == '/' || c == '+' }
+// isGapByte: what may stand between letters spelled out one by one; a
+// boundaryMark too, so letters sent one per message join.
+func isGapByte(c byte) bool {
+	return c == ' ' || c == '.' || c == '-' || c == '/' || c == '+' || c == 0
+}
 
 // joinSpaced joins runs of three or more single letters separated by spaces,
 // dots, dashes or slashes into a word ("k i l l m y s e l f" →

@@ -78,18 +78,24 @@ func NewWindow(maxMessages int, maxAge time.Duration) *Window {
 
 // Check reads text, written by author at now, alone and joined to the
 // author's recent messages, and returns the more severe reading. A reading
-// of the joined messages is returned only when it is more severe than
-// anything already reported for them, so a message that only follows a
-// reported one is not reported again because of it.
+// of the joined messages counts when its phrase ends in this message ("I
+// want to" … "kill myself"; "I've been saving my pills" … "tonight I'm going
+// to do it"), or when it reads the earlier words as more severe than they
+// were reported ("I'm going to kill myself" … "right now"). So a message
+// that only follows a reported one ("thank you for listening") is not
+// reported again because of it.
 func (w *Window) Check(author, text string, now time.Time) Result {
 	n := Normalize(text)
 	single := detect(eng, n)
 	prev, reported := w.recent(author, now)
 	res := single
 	if len(prev) > 0 && n != "" {
-		joined := detect(eng, strings.Join(append(prev, n), " "))
-		if joined.Severity > single.Severity && joined.Severity > reported {
-			res = joined
+		vd := detectMarked(eng, strings.Join(prev, " ")+" "+boundaryMark+" "+n)
+		if better(vd.current, res) {
+			res = vd.current
+		}
+		if vd.all.Severity > reported && better(vd.all, res) {
+			res = vd.all
 		}
 	}
 	if n != "" {

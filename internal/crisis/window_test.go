@@ -37,6 +37,24 @@ func TestWindowSplitMessage(t *testing.T) {
 	}
 }
 
+// Words that are crisis language only in context match when the author's
+// recent messages give it.
+func TestWindowContext(t *testing.T) {
+	w := NewWindow(WindowMessages, WindowAge)
+	if r := w.Check("a", "tonight im finally going to do it", t0); r.Matched {
+		t.Fatalf("alone = %+v, want no match", r)
+	}
+	w.Check("b", "I've been saving my pills", t0)
+	if r := w.Check("b", "tonight im finally going to do it", t0.Add(time.Minute)); r.Severity < High {
+		t.Fatalf("after the pills = %+v, want high", r)
+	}
+	// Earlier words read more severely now.
+	w.Check("c", "I'm going to kill myself", t0)
+	if r := w.Check("c", "right now", t0.Add(time.Minute)); r.Severity != Imminent {
+		t.Fatalf("… right now = %+v, want imminent", r)
+	}
+}
+
 func TestWindowKeepsAuthorsApart(t *testing.T) {
 	w := NewWindow(0, 0) // defaults
 	w.Check("room|ana", "I want to", t0)

@@ -328,6 +328,20 @@ func detectMarked[T string | []byte](e *engine, b T) verdict {
 }
 
 func (e *engine) detectViews(s, leet string, hasLeet bool, found *ruleSet) verdict {
+	var vd verdict
+	for _, v := range buildViews(s, leet, hasLeet) {
+		e.scanView(v, found, &vd)
+		if vd.all.Severity == Imminent && vd.current.Severity == Imminent {
+			break
+		}
+	}
+	return vd
+}
+
+// buildViews returns the views of a normalized text that are matched: as
+// written, leet-folded (when it has leet), with spelled-out letters joined,
+// each followed by its squeezed form when that differs.
+func buildViews(s, leet string, hasLeet bool) []*view {
 	views := make([]*view, 0, 6)
 	add := func(v *view) {
 		views = append(views, v)
@@ -344,14 +358,7 @@ func (e *engine) detectViews(s, leet string, hasLeet bool, found *ruleSet) verdi
 	if joined, ok := joinSpaced(src); ok {
 		add(buildView(joined))
 	}
-	var vd verdict
-	for _, v := range views {
-		e.scanView(v, found, &vd)
-		if vd.all.Severity == Imminent && vd.current.Severity == Imminent {
-			break
-		}
-	}
-	return vd
+	return views
 }
 
 // scanView tries, at each word of v, the alternatives of the rules the

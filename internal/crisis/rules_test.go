@@ -18,22 +18,7 @@ func firedRules(text string) map[string]Result {
 			found.or(&more)
 		}
 	}
-	var views []*view
-	add := func(v *view) {
-		views = append(views, v)
-		if sq := v.squeeze(); sq != nil {
-			views = append(views, sq)
-		}
-	}
-	add(buildView(s))
-	src := s
-	if hasLeet {
-		add(buildView(leet))
-		src = leet
-	}
-	if j, ok := joinSpaced(src); ok {
-		add(buildView(j))
-	}
+	views := buildViews(s, leet, hasLeet)
 	for _, v := range views {
 		trie := eng.trie
 		if v.squeezed {

@@ -149,11 +149,14 @@ func (h *Hub) onControl(lr *localRoom, frame []byte) {
 
 // spawn runs a control task in its own goroutine, owned by the hub:
 // Shutdown waits for it, and it gets a bounded context.
-func (h *Hub) spawn(fn func(ctx context.Context)) {
+func (h *Hub) spawn(fn func(ctx context.Context)) { h.spawnFor(taskTimeout, fn) }
+
+// spawnFor is spawn with a context bounded by d instead of taskTimeout.
+func (h *Hub) spawnFor(d time.Duration, fn func(ctx context.Context)) {
 	h.tasks.Add(1)
 	go func() {
 		defer h.tasks.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		fn(ctx)
 	}()

@@ -40,6 +40,7 @@ const (
 	DefaultEscalateAfter = 3 * time.Minute  // an unacknowledged alert is sent again, marked escalated
 	CardInterval         = 30 * time.Minute // at most one card per member per room in this time, unless the severity rises
 	timerEscalate        = "escalate"
+	sinkTimeout          = 2 * time.Minute // bound on delivering one escalation to the alert sink, retries included
 )
 
 // CategoryMemberRequest is the alert category of "I need support".
@@ -188,8 +189,12 @@ func (h *Hub) escalate(ctx context.Context, roomID, alertID string) {
 	h.log.Warn("crisis alert escalated: not acknowledged in time", "room", roomID, "alert_id", alertID, "severity", a.Severity)
 	h.toFacilitatorUsers(ctx, &r, alertFrame(roomID, a, h.presentNames(ctx, roomID)[a.MemberID]))
 	if h.cfg.AlertSink != nil {
-		if err := h.cfg.AlertSink.Escalated(ctx, roomID, a); err != nil {
-			h.log.Error("escalated alert not delivered to the webhook", "room", roomID, "alert_id", alertID, "err", err)
-		}
+		// The sink retries with backoff for longer than a control task may
+		// run, so it gets a task of its own.
+		h.spawnFor(sinkTimeout, func(ctx context.Context) {
+			if err := h.cfg.AlertSink.Escalated(ctx, roomID, a); err != nil {
+				h.log.Error("escalated alert not delivered to the webhook", "room", roomID, "alert_id", alertID, "err", err)
+			}
+		})
 	}
 }

@@ -1,9 +1,13 @@
 package broker
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -107,6 +111,14 @@ func TestContract(t *testing.T) {
 			t.Run("NoDeliveryWithoutSubscription", func(t *testing.T) { testUnsubscribed(t, nodes) })
 			t.Run("ConcurrentPublishersKeepSeqOrder", func(t *testing.T) { testConcurrent(t, nodes) })
 			t.Run("PresenceCountsConnectionsNotTabs", func(t *testing.T) { testPresence(t, nodes) })
+			t.Run("UpdateReadsSetsDeletes", func(t *testing.T) { testUpdateBasics(t, nodes) })
+			t.Run("UpdateErrorAborts", func(t *testing.T) { testUpdateError(t, nodes) })
+			t.Run("ConcurrentUpdatesAreAtomic", func(t *testing.T) { testUpdateConcurrent(t, nodes) })
+			t.Run("UpdatePublishesOnlyWhatItSaw", func(t *testing.T) { testUpdateGuarded(t, nodes) })
+			t.Run("UpdateValueExpires", func(t *testing.T) { testUpdateTTL(t, nodes) })
+			if name == "redis" { // Memory ignores ctx: it never fails
+				t.Run("UpdateWithCancelledContext", func(t *testing.T) { testUpdateCancelled(t, nodes) })
+			}
 		})
 	}
 }
@@ -359,5 +371,321 @@ func TestLimitedAndControlPublishing(t *testing.T) {
 				t.Fatalf("frames = %q", got)
 			}
 		})
+	}
+}
+
+// updateFn is the fn of Broker.Update.
+type updateFn = func(old []byte) (val, event []byte, err error)
+
+// set returns an fn that stores val and publishes event (nil: none).
+func set(val string, event []byte) updateFn {
+	return func([]byte) ([]byte, []byte, error) { return []byte(val), event, nil }
+}
+
+// read reads room's value under key through Update with an fn that changes
+// nothing; nothing may be published.
+func read(t *testing.T, n contractBroker, room, key string) []byte {
+	t.Helper()
+	cur, seq, err := n.Update(ctxT(t), room, key, 0, func(old []byte) ([]byte, []byte, error) { return old, nil, nil })
+	if err != nil || seq != 0 {
+		t.Fatalf("read of %s/%s = %q, %d, %v; want no seq, no error", room, key, cur, seq, err)
+	}
+	return cur
+}
+
+// stateEv is a room event carrying a value as Update's callers publish it.
+func stateEv(v []byte) []byte {
+	return protocol.Marshal(struct {
+		Type string `json:"type"`
+		V    string `json:"v"`
+	}{"state", string(v)})
+}
+
+// An absent key reads as nil; a set value reads back on every node; an
+// unchanged value with no event writes and publishes nothing (no seq is
+// used); nil or empty deletes.
+func testUpdateBasics(t *testing.T, nodes nodesFunc) {
+	a, b, _, sb := nodes(t)
+	ctx := ctxT(t)
+	if err := b.Subscribe(ctx, "r5"); err != nil {
+		t.Fatal(err)
+	}
+	saw := []byte("not called")
+	cur, seq, err := a.Update(ctx, "r5", "k", 0, func(old []byte) ([]byte, []byte, error) { saw = old; return old, nil, nil })
+	if err != nil || seq != 0 || cur != nil || saw != nil {
+		t.Fatalf("read of an absent key = %q, %d, %v (fn saw %q); want nil, 0, nil", cur, seq, err, saw)
+	}
+	if cur, seq, err = a.Update(ctx, "r5", "k", 0, set("", nil)); err != nil || seq != 0 || cur != nil {
+		t.Fatalf("empty over absent = %q, %d, %v; want nil, 0, nil (nil and empty are equal)", cur, seq, err)
+	}
+	if cur, seq, err = a.Update(ctx, "r5", "k", 0, set("v1", nil)); err != nil || seq != 0 || string(cur) != "v1" {
+		t.Fatalf("set without event = %q, %d, %v; want v1, 0, nil", cur, seq, err)
+	}
+	if got := read(t, b, "r5", "k"); string(got) != "v1" {
+		t.Fatalf("other node reads %q, want v1", got)
+	}
+	e := stateEv([]byte("v2"))
+	if cur, seq, err = b.Update(ctx, "r5", "k", 0, set("v2", e)); err != nil || seq != 1 || string(cur) != "v2" {
+		t.Fatalf("set with event = %q, %d, %v; want v2, seq 1", cur, seq, err)
+	}
+	if got := read(t, a, "r5", "k"); string(got) != "v2" {
+		t.Fatalf("reads %q, want v2", got)
+	}
+	if got := read(t, a, "r5", "other"); got != nil {
+		t.Fatalf("another key reads %q, want nil", got)
+	}
+	if cur, seq, err = a.Update(ctx, "r5", "k", 0, set("", nil)); err != nil || seq != 0 || cur != nil {
+		t.Fatalf("delete = %q, %d, %v; want nil, 0, nil", cur, seq, err)
+	}
+	if got := read(t, b, "r5", "k"); got != nil {
+		t.Fatalf("deleted key reads %q, want nil", got)
+	}
+	if seq, err = a.Publish(ctx, "r5", ev("after")); err != nil || seq != 2 {
+		t.Fatalf("publish after updates = %d, %v; want seq 2 (only the event took a seq)", seq, err)
+	}
+	sb.waitFor(t, "r5", 2)
+	time.Sleep(100 * time.Millisecond) // nothing more may arrive
+	got := sb.get("r5")
+	if len(got) != 2 || !bytes.Equal(got[0], protocol.WithSeq(e, 1)) {
+		t.Fatalf("frames = %q; want the update's event with seq 1, then the publish", got)
+	}
+}
+
+// updateErr is a caller's typed error, which must come back from Update as is.
+type updateErr struct{ reason string }
+
+func (e *updateErr) Error() string { return "update refused: " + e.reason }
+
+// fn's error aborts: nothing stored, nothing published, no seq used, and the
+// same error returned.
+func testUpdateError(t *testing.T, nodes nodesFunc) {
+	a, b, _, sb := nodes(t)
+	ctx := ctxT(t)
+	if err := b.Subscribe(ctx, "r6"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Update(ctx, "r6", "k", 0, set("v1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	refused := &updateErr{"phase"}
+	for _, n := range []contractBroker{a, b} {
+		cur, seq, err := n.Update(ctx, "r6", "k", 0, func([]byte) ([]byte, []byte, error) {
+			return []byte("v2"), stateEv([]byte("v2")), refused
+		})
+		var ue *updateErr
+		if !errors.As(err, &ue) || ue != refused || !errors.Is(err, refused) || seq != 0 || cur != nil {
+			t.Fatalf("aborted update = %q, %d, %v; want nil, 0 and fn's own error", cur, seq, err)
+		}
+	}
+	if got := read(t, b, "r6", "k"); string(got) != "v1" {
+		t.Fatalf("after aborted updates the value is %q, want v1", got)
+	}
+	if seq, err := a.Publish(ctx, "r6", ev("after")); err != nil || seq != 1 {
+		t.Fatalf("publish after aborted updates = %d, %v; want seq 1", seq, err)
+	}
+	sb.waitFor(t, "r6", 1)
+	time.Sleep(100 * time.Millisecond)
+	if got := sb.get("r6"); len(got) != 1 || !bytes.Equal(got[0], protocol.WithSeq(ev("after"), 1)) {
+		t.Fatalf("frames = %q; want only the publish", got)
+	}
+}
+
+// Two nodes × 6 goroutines × 20 increments of a counter held as the value,
+// each publishing the new count: no increment is lost, and the events arrive
+// in seq order carrying exactly 1..240.
+func testUpdateConcurrent(t *testing.T, nodes nodesFunc) {
+	a, b, _, sb := nodes(t)
+	ctx := ctxT(t)
+	if err := b.Subscribe(ctx, "r7"); err != nil {
+		t.Fatal(err)
+	}
+	const workers, per = 6, 20
+	const total = 2 * workers * per
+	incr := func(old []byte) ([]byte, []byte, error) {
+		n := 0
+		if old != nil {
+			if _, err := fmt.Sscan(string(old), &n); err != nil {
+				return nil, nil, err
+			}
+		}
+		n++
+		return fmt.Append(nil, n), fmt.Appendf(nil, `{"type":"count","n":%d}`, n), nil
+	}
+	var wg sync.WaitGroup
+	for _, n := range []contractBroker{a, b} {
+		for range workers {
+			wg.Go(func() {
+				for range per {
+					if _, seq, err := n.Update(ctx, "r7", "count", 0, incr); err != nil || seq == 0 {
+						t.Errorf("increment: seq %d, %v", seq, err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if got := read(t, a, "r7", "count"); string(got) != fmt.Sprint(total) {
+		t.Fatalf("final count %q, want %d", got, total)
+	}
+	frames := sb.waitFor(t, "r7", total)
+	var last uint64
+	for i, f := range frames {
+		var e struct {
+			Seq  uint64 `json:"seq"`
+			Type string `json:"type"`
+			N    int    `json:"n"`
+		}
+		if err := json.Unmarshal(f, &e); err != nil || e.Type != "count" {
+			t.Fatalf("frame %d = %s: %v", i, f, err)
+		}
+		if e.Seq <= last || e.N != i+1 {
+			t.Fatalf("frame %d = %s after seq %d; want seqs increasing and n = %d", i, f, last, i+1)
+		}
+		last = e.Seq
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(sb.get("r7")); n != total {
+		t.Fatalf("delivered %d events, want %d", n, total)
+	}
+}
+
+// An unchanged value with an event publishes it only while the value is
+// what fn saw. The value changes from "a" to "b" after fn has read "a":
+// in Redis the other update lands between the read and the write, so the
+// stale event is not published and fn runs again with "b"; in Memory fn runs
+// under the room's lock, so the other update waits and the event (with "a")
+// is published while the value is still "a".
+func testUpdateGuarded(t *testing.T, nodes nodesFunc) {
+	a, b, _, sb := nodes(t)
+	ctx := ctxT(t)
+	if err := b.Subscribe(ctx, "r8"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Update(ctx, "r8", "k", 0, set("a", nil)); err != nil {
+		t.Fatal(err)
+	}
+	// Without interference the guarded publish goes out and leaves the value.
+	cur, seq, err := a.Update(ctx, "r8", "k", 0, func(old []byte) ([]byte, []byte, error) { return old, stateEv(old), nil })
+	if err != nil || seq != 1 || string(cur) != "a" {
+		t.Fatalf("guarded publish = %q, %d, %v; want a, seq 1", cur, seq, err)
+	}
+
+	_, serial := a.(*Memory)
+	var seen []string
+	other := make(chan error, 1)
+	cur, seq, err = a.Update(ctx, "r8", "k", 0, func(old []byte) ([]byte, []byte, error) {
+		seen = append(seen, string(old))
+		if len(seen) == 1 {
+			go func() {
+				_, _, err := b.Update(ctx, "r8", "k", 0, set("b", nil))
+				other <- err
+			}()
+			if !serial {
+				if err := <-other; err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		return old, stateEv(old), nil
+	})
+	if serial {
+		if err := <-other; err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, wantSeen := "b", []string{"a", "b"}
+	if serial {
+		want, wantSeen = "a", []string{"a"}
+	}
+	if err != nil || seq != 2 || string(cur) != want || !slices.Equal(seen, wantSeen) {
+		t.Fatalf("guarded publish under a concurrent change = %q, %d, %v, fn saw %q; want %s, seq 2, fn saw %q", cur, seq, err, seen, want, wantSeen)
+	}
+	if got := read(t, a, "r8", "k"); string(got) != "b" {
+		t.Fatalf("value %q, want b", got)
+	}
+	frames := sb.waitFor(t, "r8", 2)
+	time.Sleep(100 * time.Millisecond)
+	frames = sb.get("r8")
+	if len(frames) != 2 || !bytes.Equal(frames[1], protocol.WithSeq(stateEv([]byte(want)), 2)) {
+		t.Fatalf("frames = %q; want the second event to carry %q", frames, want)
+	}
+}
+
+// A value stored with a ttl is gone after it; one stored without stays.
+func testUpdateTTL(t *testing.T, nodes nodesFunc) {
+	a, b, _, _ := nodes(t)
+	ctx := ctxT(t)
+	if cur, _, err := a.Update(ctx, "r10", "keep", 0, set("k", nil)); err != nil || string(cur) != "k" {
+		t.Fatalf("set = %q, %v", cur, err)
+	}
+	if cur, _, err := a.Update(ctx, "r10", "brief", 300*time.Millisecond, set("v", nil)); err != nil || string(cur) != "v" {
+		t.Fatalf("set with ttl = %q, %v", cur, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for read(t, b, "r10", "brief") != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("a value with a 300 ms ttl is still there after 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := read(t, b, "r10", "keep"); string(got) != "k" {
+		t.Fatalf("value without ttl = %q, want k", got)
+	}
+}
+
+// With a cancelled ctx Update fails and stores and publishes nothing.
+func testUpdateCancelled(t *testing.T, nodes nodesFunc) {
+	a, b, _, sb := nodes(t)
+	ctx := ctxT(t)
+	if err := b.Subscribe(ctx, "r11"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Update(ctx, "r11", "k", 0, set("v1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	cur, seq, err := a.Update(cancelled, "r11", "k", 0, set("v2", stateEv([]byte("v2"))))
+	if err == nil || seq != 0 || cur != nil {
+		t.Fatalf("update with a cancelled ctx = %q, %d, %v; want an error", cur, seq, err)
+	}
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+	if got := read(t, b, "r11", "k"); string(got) != "v1" {
+		t.Fatalf("value %q, want v1", got)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := sb.get("r11"); len(got) != 0 {
+		t.Fatalf("frames = %q, want none", got)
+	}
+}
+
+// Memory drops expired values as it goes, not only when they are read.
+func TestMemoryUpdateSweepsExpiredValues(t *testing.T) {
+	m := NewMemory(func(string, []byte) {})
+	ctx := ctxT(t)
+	for i := range 100 {
+		if _, _, err := m.Update(ctx, "r1", fmt.Sprint("k", i), time.Millisecond, set("v", nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(5 * time.Millisecond)
+	r := m.room("r1")
+	r.mu.Lock()
+	r.swept = time.Time{} // as if the last sweep were long ago
+	r.mu.Unlock()
+	if _, _, err := m.Update(ctx, "r1", "live", 0, set("v", nil)); err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	n := len(r.values)
+	r.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d values kept, want only the live one", n)
 	}
 }

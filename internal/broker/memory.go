@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strings"
@@ -31,7 +32,21 @@ type memRoom struct {
 	subscribed bool
 	members    map[string]*memMember // by member id
 	limits     map[string]time.Time  // PublishLimited windows: key -> end
+	values     map[string]memValue   // Update's shared values: key -> value
+	swept      time.Time             // when expired values were last swept
 }
+
+// memValue is one shared value of a room (see Memory.Update).
+type memValue struct {
+	val   []byte
+	until time.Time // zero: no expiry
+}
+
+func (v memValue) live(now time.Time) bool { return v.until.IsZero() || now.Before(v.until) }
+
+// memSweepEvery bounds how often Update sweeps a room's expired values, so
+// they do not accumulate and an Update is not O(all keys).
+const memSweepEvery = time.Second
 
 type memMember struct {
 	info  protocol.Member
@@ -176,6 +191,86 @@ func (m *Memory) PublishLimited(ctx context.Context, room string, event []byte, 
 	}
 	r.limits[key] = now.Add(every)
 	return r.publishLocked(m.deliver, room, event), 0, nil
+}
+
+// Update changes room's shared value under key atomically: under the room's
+// lock it reads the value (old is nil when absent or expired), calls fn
+// once, and applies fn's result:
+//
+//   - err != nil: nothing is stored or published; Update returns err
+//     unchanged.
+//   - val equal to old (bytes.Equal; nil and empty are equal) and no event
+//     (nil or empty): nothing is written; Update returns (old, 0, nil), so
+//     an fn that returns old unchanged is a plain read.
+//   - val equal to old with an event: the value is not rewritten (its
+//     expiry stays) and the event is published, as the value is still the
+//     one fn saw.
+//   - val different from old: val is stored with expiry ttl (none when
+//     ttl <= 0; nil or empty val deletes the key) and, in the same step, the
+//     event (if any) is published with room's next seq exactly like Publish,
+//     in seq order with the room's other events.
+//
+// It returns the value now stored (nil when none), the event's seq (0 when
+// nothing was published) and fn's error. fn runs under the broker's room
+// lock, with delivery of the room's events held: it must be quick and must
+// not call the broker. fn receives its own copy of the value and may keep
+// it; val is copied. Apart from fn's error, it never fails.
+func (m *Memory) Update(_ context.Context, room, key string, ttl time.Duration, fn func(old []byte) (val, event []byte, err error)) ([]byte, uint64, error) {
+	r := m.room(room)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	r.sweepLocked(now)
+	var old []byte
+	if v, ok := r.values[key]; ok {
+		if v.live(now) {
+			old = bytes.Clone(v.val)
+		} else {
+			delete(r.values, key)
+		}
+	}
+	val, event, err := fn(old)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(val) == 0 {
+		val = nil
+	}
+	if !bytes.Equal(val, old) {
+		if val == nil {
+			delete(r.values, key)
+		} else {
+			v := memValue{val: bytes.Clone(val)}
+			if ttl > 0 {
+				v.until = now.Add(ttl)
+			}
+			if r.values == nil {
+				r.values = make(map[string]memValue)
+			}
+			r.values[key] = v
+		}
+	} else if len(event) == 0 {
+		return old, 0, nil
+	}
+	var seq uint64
+	if len(event) > 0 {
+		seq = r.publishLocked(m.deliver, room, event)
+	}
+	return val, seq, nil
+}
+
+// sweepLocked drops the room's expired values, at most once per
+// memSweepEvery.
+func (r *memRoom) sweepLocked(now time.Time) {
+	if len(r.values) == 0 || now.Sub(r.swept) < memSweepEvery {
+		return
+	}
+	r.swept = now
+	for k, v := range r.values {
+		if !v.live(now) {
+			delete(r.values, k)
+		}
+	}
 }
 
 // Schedule arranges for payload to be handed to the timer handler (see

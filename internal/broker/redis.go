@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -40,6 +42,10 @@ func seqKey(room string) string      { return "hearth:{" + room + "}:seq" }
 func presenceKey(room string) string { return "hearth:{" + room + "}:presence" }
 func membersKey(room string) string  { return "hearth:{" + room + "}:members" }
 func channel(room string) string     { return ChannelPrefix + room }
+
+// valueKey is the Redis key of room's shared value key (see Redis.Update),
+// in the room's hash slot.
+func valueKey(room, key string) string { return "hearth:{" + room + "}:v:" + key }
 
 // luaNow sets `now` to the Redis server's clock in milliseconds, so that
 // presence expiry does not depend on the nodes' clocks agreeing.
@@ -450,6 +456,112 @@ func (r *Redis) PublishLimited(ctx context.Context, room string, event []byte, k
 		return 0, 0, unavailable("publish", err)
 	}
 	return uint64(res[0]), time.Duration(res[1]) * time.Millisecond, nil
+}
+
+// KEYS: seq, value. ARGV: expected value, new value, ttl ms (0 = no
+// expiry), channel, event. An empty string stands for an absent value (GET
+// returning nil compares equal to it), for deleting the key, and for no
+// event. Compare and set: returns -1 (updateConflict) and changes nothing
+// when the value is not the expected one; otherwise stores the new value
+// (unless it is the expected one), publishes the event and returns its seq,
+// or 0.
+var updateScript = redis.NewScript(luaPublish + `
+local cur = redis.call('GET', KEYS[2]) or ''
+if cur ~= ARGV[1] then return -1 end
+if ARGV[2] ~= ARGV[1] then
+  if ARGV[2] == '' then
+    redis.call('DEL', KEYS[2])
+  elseif tonumber(ARGV[3]) > 0 then
+    redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  else
+    redis.call('SET', KEYS[2], ARGV[2])
+  end
+end
+if ARGV[5] == '' then return 0 end
+return publish(ARGV[4], ARGV[5])`)
+
+// Update's retries when another writer changed the value between its read
+// and its compare-and-set.
+const (
+	updateConflict = -1 // updateScript's answer when the value changed
+	updateAttempts = 50 // compare-and-set attempts before giving up
+)
+
+// Update changes room's shared value under key atomically across nodes. It
+// reads the value (old is nil when absent or expired), calls fn, and applies
+// fn's result in one Lua script that first checks the value is still old:
+//
+//   - err != nil: nothing is stored or published; Update returns err
+//     unchanged.
+//   - val equal to old (bytes.Equal; nil and empty are equal) and no event
+//     (nil or empty): nothing is written (no script runs); Update returns
+//     (old, 0, nil), so an fn that returns old unchanged is a plain read.
+//   - val equal to old with an event: the value is not rewritten (its
+//     expiry stays) and the event is published only if the value is still
+//     old at that moment.
+//   - val different from old: val is stored with expiry ttl (none when
+//     ttl <= 0; nil or empty val deletes the key) and, in the same script,
+//     the event (if any) is published with room's next seq exactly like
+//     Publish, reaching subscribed nodes in seq order with the room's other
+//     events.
+//
+// When the value changed between the read and the script (another node or
+// goroutine), nothing is done and Update reads again and calls fn again,
+// after a short jittered pause, up to updateAttempts times: fn may run more
+// than once and must have no side effects. It returns the value now stored
+// (nil when none) and the event's seq (0 when nothing was published).
+// Errors: fn's error, unchanged; ErrUnavailable when Redis fails, ctx ends
+// or the value stays contended for every attempt — then nothing was stored
+// or published, except that a failure while the script itself was running
+// leaves it unknown whether it ran.
+func (r *Redis) Update(ctx context.Context, room, key string, ttl time.Duration, fn func(old []byte) (val, event []byte, err error)) ([]byte, uint64, error) {
+	keys := []string{seqKey(room), valueKey(room, key)}
+	var ms int64
+	if ttl > 0 {
+		ms = (ttl + time.Millisecond - 1).Milliseconds() // round up: a ttl never means "no expiry"
+	}
+	for attempt := 1; ; attempt++ {
+		old, err := r.rdb.Get(ctx, keys[1]).Bytes()
+		if errors.Is(err, redis.Nil) {
+			err = nil
+		}
+		if err != nil {
+			return nil, 0, unavailable("update", err)
+		}
+		if len(old) == 0 {
+			old = nil
+		}
+		val, event, err := fn(old)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(val) == 0 {
+			val = nil
+		}
+		if bytes.Equal(val, old) && len(event) == 0 {
+			return old, 0, nil
+		}
+		res, err := updateScript.Run(ctx, r.rdb, keys, old, val, ms, channel(room), event).Int64()
+		if err != nil {
+			return nil, 0, unavailable("update", err)
+		}
+		if res != updateConflict {
+			return val, uint64(res), nil
+		}
+		if attempt == updateAttempts {
+			return nil, 0, unavailable("update", fmt.Errorf("value %q contended: changed by another writer in each of %d attempts", key, attempt))
+		}
+		// 1–2 ms at first, growing to 1–5 ms: jittered so that contenders
+		// spread out rather than collide again.
+		pause := time.Millisecond + mrand.N(time.Duration(min(1+attempt/4, 4))*time.Millisecond)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, 0, unavailable("update", ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // Timer keys: a sorted set of timer ids scored by due time (unix ms) and a

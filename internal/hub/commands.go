@@ -59,7 +59,7 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeWaiting))
 		return
 	}
-	if (f.Type == protocol.TypeSend || f.Type == protocol.TypeDM) && !c.allow(c.sends, f.ID, f.Room) {
+	if limitedLikeSend[f.Type] && !c.allow(c.sends, f.ID, f.Room) {
 		return
 	}
 	var err error
@@ -77,6 +77,17 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		err = c.requestSupport(ctx, j)
 	case protocol.TypeDeleteMessage:
 		err = c.deleteMessage(ctx, f, j)
+	case protocol.TypeRaiseHand, protocol.TypeLowerHand, protocol.TypePass, protocol.TypeGiveFloor,
+		protocol.TypeNextSpeaker, protocol.TypeEndTurn, protocol.TypeSetPresence:
+		err = c.shareCommand(ctx, f, j)
+	case protocol.TypeReact:
+		var mine []string
+		if mine, err = c.react(ctx, f, j); err == nil {
+			if f.ID != "" {
+				c.reply(protocol.OK{Type: protocol.TypeOK, ID: f.ID, Room: f.Room, MessageID: f.MessageID, Mine: mine})
+			}
+			return
+		}
 	default:
 		err = c.control(ctx, f, j)
 	}
@@ -86,6 +97,13 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		return
 	}
 	c.ok(f)
+}
+
+// limitedLikeSend are the frames that count against the per-connection send
+// limit: each one is broadcast to the room.
+var limitedLikeSend = map[string]bool{
+	protocol.TypeSend: true, protocol.TypeDM: true, protocol.TypeRaiseHand: true,
+	protocol.TypeLowerHand: true, protocol.TypeSetPresence: true, protocol.TypeReact: true,
 }
 
 func (c *conn) ok(f protocol.Frame) {
@@ -149,6 +167,10 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 		c.failJoin(f, err)
 		return
 	}
+	if adm.Role.Facilitates() && f.As == protocol.AsObserver {
+		c.failJoin(f, errFacilitatorsTakePart)
+		return
+	}
 	me := protocol.Member{MemberID: c.h.cfg.MemberIDs.For(f.Room, c.ident.UserID), DisplayName: f.DisplayName, Role: string(adm.Role)}
 	if !adm.Role.Facilitates() {
 		if err := c.checkCapacity(ctx, adm.Room, me.MemberID); err != nil {
@@ -162,7 +184,7 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 		return
 	}
 	lr.setState(adm.Room)
-	j := &joined{lr: lr, me: me, role: adm.Role}
+	j := &joined{lr: lr, me: me, role: adm.Role, as: f.As}
 	c.rooms[f.Room] = j
 	if adm.Wait {
 		j.waiting = true
@@ -216,34 +238,47 @@ func (c *conn) checkCapacity(ctx context.Context, r room.Room, memberID string) 
 // followed by the held events. On failure the connection is out of the room
 // again and j is forgotten.
 func (c *conn) enter(ctx context.Context, reqID string, j *joined) error {
-	room := j.lr.name
+	roomID := j.lr.name
 	j.lr.addPending(c, j.me.MemberID, j.role.Facilitates())
-	ev := protocol.Marshal(protocol.MemberJoinedEvent{Type: protocol.TypeMemberJoined, Room: room, Member: j.me, TS: now()})
-	me, _, err := c.h.cfg.Broker.Enter(ctx, room, c.id, j.me, ev)
+	ev := protocol.Marshal(protocol.MemberJoinedEvent{Type: protocol.TypeMemberJoined, Room: roomID, Member: j.me, TS: now()})
+	me, _, err := c.h.cfg.Broker.Enter(ctx, roomID, c.id, j.me, ev)
 	if err != nil {
 		j.waiting = false
-		delete(c.rooms, room)
+		delete(c.rooms, roomID)
 		j.lr.remove(c)
 		c.h.release(j.lr)
 		return err
 	}
 	j.me, j.waiting = me, false
-	members, err := c.h.cfg.Broker.Members(ctx, room)
+	members, err := c.h.cfg.Broker.Members(ctx, roomID)
 	if err != nil {
-		c.leave(ctx, room)
+		c.leave(ctx, roomID)
+		return err
+	}
+	// The presence asked for (if any) is applied after member_joined, so
+	// everyone hears of an observer as soon as of the member.
+	share, err := c.h.updateShare(ctx, j.lr, func(s *room.Share) error {
+		if j.as != "" {
+			s.SetObserver(me.MemberID, j.as == protocol.AsObserver)
+		}
+		return nil
+	})
+	if err != nil {
+		c.leave(ctx, roomID)
 		return err
 	}
 	st := j.lr.state.Load()
-	replies := [][]byte{protocol.Marshal(protocol.Joined{Type: protocol.TypeJoined, ID: reqID, Room: room, You: me, Members: members, State: roomState(st)})}
+	replies := [][]byte{protocol.Marshal(protocol.Joined{Type: protocol.TypeJoined, ID: reqID, Room: roomID, You: me, Members: members,
+		State: roomState(st), Share: share})}
 	if j.role.Facilitates() {
 		replies = append(replies, facilitatorState(st))
 	} else if st != nil {
 		if m, muted := st.ActiveMute(me.MemberID, time.Now()); muted {
-			replies = append(replies, mutedNotice(room, m)) // a mute outlives sessions: say so on entry
+			replies = append(replies, mutedNotice(roomID, m)) // a mute outlives sessions: say so on entry
 		}
 	}
 	j.lr.activate(c, replies...)
-	c.h.log.Debug("joined", "conn", c.id, "room", room, "member_id", me.MemberID)
+	c.h.log.Debug("joined", "conn", c.id, "roomID", roomID, "member_id", me.MemberID)
 	return nil
 }
 
@@ -295,7 +330,15 @@ func (c *conn) sendMessage(ctx context.Context, f protocol.Frame, j *joined) {
 			c.replyErr(f.ID, f.Room, e)
 			return
 		}
-		if st.Session != nil && st.Session.SlowModeSec > 0 {
+		if j.lr.observing(j.me.MemberID) {
+			c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeObserver))
+			return
+		}
+		if st.Rounds() {
+			// Taking turns: only the floor holder posts, checked with the
+			// publish itself (slow mode does not apply to them).
+			seq, err = c.sendInRounds(ctx, f.Room, j.me.MemberID, ev)
+		} else if st.Session != nil && st.Session.SlowModeSec > 0 {
 			var wait time.Duration
 			seq, wait, err = c.h.cfg.Broker.PublishLimited(ctx, f.Room, ev, "slow:"+j.me.MemberID, time.Duration(st.Session.SlowModeSec)*time.Second)
 			if err == nil && wait > 0 {
@@ -345,6 +388,17 @@ func (c *conn) control(ctx context.Context, f protocol.Frame, j *joined) error {
 			_, err = h.cfg.Broker.Publish(ctx, id, protocol.Marshal(protocol.SessionEndedEvent{Type: protocol.TypeSessionEnded, Room: id}))
 			h.publishState(ctx, r)
 			h.publishControl(ctx, id, control{Ctl: ctlEndSession})
+			if _, serr := h.updateShare(ctx, j.lr, func(s *room.Share) error { s.Reset(); return nil }); serr != nil {
+				h.log.Warn("sharing state not reset at the end of the session; it expires", "room", id, "err", serr)
+			}
+		}
+	case protocol.TypeSetMode:
+		if r, err = svc.SetMode(ctx, a, id, f.Mode); err == nil {
+			h.publishState(ctx, r)
+		}
+	case protocol.TypeShareTimer:
+		if r, err = svc.SetShareTimer(ctx, a, id, f.Seconds); err == nil {
+			h.publishState(ctx, r)
 		}
 	case protocol.TypeLock, protocol.TypeUnlock:
 		if r, err = svc.SetLock(ctx, a, id, f.Type == protocol.TypeLock); err == nil {
@@ -446,6 +500,9 @@ func (c *conn) deleteMessage(ctx context.Context, f protocol.Frame, j *joined) e
 		}
 	}
 	_, err := c.h.cfg.Broker.Publish(ctx, f.Room, protocol.Marshal(protocol.MessageDeletedEvent{Type: protocol.TypeMessageDeleted, Room: f.Room, MessageID: f.MessageID}))
+	if err == nil {
+		c.h.forgetReactions(ctx, f.Room, f.MessageID)
+	}
 	return err
 }
 

@@ -56,7 +56,8 @@ type joined struct {
 	lr      *localRoom
 	me      protocol.Member // as the room sees this member
 	role    room.Role
-	waiting bool // in the lobby
+	waiting bool   // in the lobby
+	as      string // the presence asked for at join ("": keep), applied on entering
 }
 
 func newConn(h *Hub, ws *websocket.Conn) *conn {

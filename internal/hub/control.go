@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"time"
@@ -72,7 +73,10 @@ func roomState(r *room.Room) *protocol.RoomStateEvent {
 		if !s.StartedAt.IsZero() {
 			ev.StartedAt, ev.PlannedEnd = protocol.FormatTime(s.StartedAt), protocol.FormatTime(s.PlannedEnd)
 		}
-		ev.Locked, ev.SlowModeSec, ev.Pin = s.Locked, s.SlowModeSec, s.Pin
+		ev.Locked, ev.SlowModeSec, ev.Pin, ev.ShareTimerSec = s.Locked, s.SlowModeSec, s.Pin, s.ShareTimerSec
+		if r.Phase == room.PhaseOpen || r.Phase == room.PhaseClosing {
+			ev.Mode = cmp.Or(s.Mode, protocol.ModeOpen)
+		}
 	}
 	return ev
 }
@@ -204,7 +208,7 @@ type timer struct {
 	Room      string    `json:"room"`
 	MemberID  string    `json:"member_id,omitempty"`
 	AlertID   string    `json:"alert_id,omitempty"`  // escalate
-	At        time.Time `json:"at,omitzero"`         // mute_lift: the mute's end
+	At        time.Time `json:"at,omitzero"`         // mute_lift: the mute's end; turn: when the turn started
 	StartedAt time.Time `json:"started_at,omitzero"` // session timers: which session
 }
 
@@ -254,6 +258,8 @@ func (h *Hub) OnTimer(payload []byte) {
 				Type: protocol.TypeSessionEndingSoon, Room: t.Room, PlannedEnd: protocol.FormatTime(r.Session.PlannedEnd)})})
 		case timerEscalate:
 			h.escalate(ctx, t.Room, t.AlertID)
+		case timerTurn:
+			h.turnElapsed(ctx, t)
 		case timerAutoLock:
 			r, locked, err := svc.AutoLock(ctx, t.Room, t.StartedAt)
 			if err == nil && locked {

@@ -59,6 +59,21 @@ type Broker interface {
 	PublishLimited(ctx context.Context, room string, event []byte, key string, every time.Duration) (uint64, time.Duration, error)
 	// Schedule hands payload to one node's timer handler at due, once.
 	Schedule(ctx context.Context, due time.Time, id string, payload []byte) error
+	// Update changes room's shared value under key atomically across nodes.
+	// fn gets the current value (old: nil when absent or expired) and
+	// returns the new value (nil or empty deletes the key), an event to
+	// publish with it (a JSON object without seq, or nil for none) and an
+	// error; an error aborts — nothing stored, nothing published — and is
+	// returned unchanged. If val equals old (nil and empty are equal) and
+	// there is no event, nothing is written: (old, 0, nil), a plain read. A
+	// changed val is stored with expiry ttl (none when ttl <= 0) atomically
+	// with publishing the event with room's next seq, exactly like Publish
+	// (delivered in seq order with the room's other events); an unchanged
+	// val with an event publishes it only while the value is still old. fn
+	// may be called more than once (the value changed meanwhile) and must
+	// have no side effects. It returns the value now stored and the event's
+	// seq (0 when none).
+	Update(ctx context.Context, room, key string, ttl time.Duration, fn func(old []byte) (val, event []byte, err error)) (cur []byte, seq uint64, err error)
 }
 
 // Authenticator verifies bearer tokens.
@@ -201,6 +216,7 @@ func (h *Hub) Deliver(room string, frame []byte) {
 		return
 	}
 	lr.deliver(frame)
+	h.observeShare(lr, frame)
 }
 
 // Shutdown closes every connection with 1012 (service restart, so clients

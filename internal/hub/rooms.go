@@ -27,6 +27,9 @@ type localRoom struct {
 	// state is the room's durable state as last loaded or announced; the
 	// newest version wins.
 	state atomic.Pointer[room.Room]
+	// share is the room's sharing state as last heard (see share.go); the
+	// highest version wins.
+	share atomic.Pointer[protocol.QueueEvent]
 
 	mu      sync.Mutex // guards members and recent; a leaf lock held while queueing
 	members map[*conn]*roomConn

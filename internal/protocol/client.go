@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -48,7 +49,40 @@ const (
 
 	// Crisis alerts (facilitators).
 	TypeAckAlert = "ack_alert"
+
+	// Sharing (see docs/protocol.md, "Sharing"): modes and the share timer
+	// (facilitators), the share queue and the floor, observers, reactions.
+	TypeSetMode     = "set_mode"
+	TypeShareTimer  = "share_timer"
+	TypeRaiseHand   = "raise_hand"
+	TypeLowerHand   = "lower_hand"
+	TypePass        = "pass"
+	TypeGiveFloor   = "give_floor"
+	TypeNextSpeaker = "next_speaker"
+	TypeEndTurn     = "end_turn"
+	TypeSetPresence = "set_presence"
+	TypeReact       = "react"
 )
+
+// Room modes (set_mode): in ModeOpen anyone present, not muted and not
+// observing may post; in ModeRounds only the member holding the floor, and
+// facilitators.
+const (
+	ModeOpen   = "open"
+	ModeRounds = "rounds"
+)
+
+// Presence in a room (join's and set_presence's "as"): taking part, or
+// observing (receives everything, may react and pass, may not post or raise a
+// hand).
+const (
+	AsParticipant = "participant"
+	AsObserver    = "observer"
+)
+
+// Reactions is the fixed, kind set of supportive reactions, in the order
+// clients show them. Anything else is refused with invalid_reaction.
+var Reactions = []string{"heart", "support", "thanks", "me_too", "strength"}
 
 // Frame is one decoded client frame. Every client frame is a JSON object with
 // a "type" and an optional request "id"; the other fields are used by the
@@ -68,6 +102,9 @@ type Frame struct {
 	Seconds     int    `json:"seconds,omitempty"`      // slow_mode (0: off)
 	AlertID     string `json:"alert_id,omitempty"`     // ack_alert
 	Force       bool   `json:"force,omitempty"`        // end_session despite open alerts
+	Mode        string `json:"mode,omitempty"`         // set_mode: ModeOpen or ModeRounds
+	As          string `json:"as,omitempty"`           // join (optional), set_presence: AsParticipant or AsObserver
+	Reaction    string `json:"reaction,omitempty"`     // react: one of Reactions
 }
 
 // fieldCheck validates one field of a decoded frame in place.
@@ -77,7 +114,7 @@ type fieldCheck func(f *Frame) *Error
 // in the order they are reported.
 var frameRules = map[string][]fieldCheck{
 	TypeAuth:  {required("token", func(f *Frame) string { return f.Token })},
-	TypeJoin:  {checkRoom, checkDisplayName},
+	TypeJoin:  {checkRoom, checkDisplayName, checkAs(false)},
 	TypeSend:  {checkRoom, checkText},
 	TypeLeave: {checkRoom},
 	TypePing:  nil,
@@ -106,6 +143,52 @@ var frameRules = map[string][]fieldCheck{
 	TypeUnhide:         {checkRoom, checkMemberID},
 	TypeRequestSupport: {checkRoom},
 	TypeAckAlert:       {checkRoom, checkID("alert_id", func(f *Frame) string { return f.AlertID })},
+
+	TypeSetMode:     {checkRoom, checkOneOf("mode", func(f *Frame) string { return f.Mode }, ModeOpen, ModeRounds)},
+	TypeShareTimer:  {checkRoom},
+	TypeRaiseHand:   {checkRoom},
+	TypeLowerHand:   {checkRoom},
+	TypePass:        {checkRoom},
+	TypeGiveFloor:   {checkRoom, checkMemberID},
+	TypeNextSpeaker: {checkRoom},
+	TypeEndTurn:     {checkRoom},
+	TypeSetPresence: {checkRoom, checkAs(true)},
+	TypeReact:       {checkRoom, checkMessageID, checkReaction},
+}
+
+// checkOneOf requires field name to be one of values.
+func checkOneOf(name string, get func(*Frame) string, values ...string) fieldCheck {
+	return func(f *Frame) *Error {
+		v := get(f)
+		if v == "" {
+			return Errf(CodeMissingField, "The field %q is required.", name)
+		}
+		if !slices.Contains(values, v) {
+			return Errf(CodeBadField, "The field %q must be one of: %s.", name, strings.Join(values, ", "))
+		}
+		return nil
+	}
+}
+
+// checkAs validates "as" (AsParticipant or AsObserver); join may omit it.
+func checkAs(required bool) fieldCheck {
+	one := checkOneOf("as", func(f *Frame) string { return f.As }, AsParticipant, AsObserver)
+	return func(f *Frame) *Error {
+		if f.As == "" && !required {
+			return nil
+		}
+		return one(f)
+	}
+}
+
+func checkReaction(f *Frame) *Error {
+	if f.Reaction == "" {
+		return Errf(CodeMissingField, "The field \"reaction\" is required.")
+	}
+	if !slices.Contains(Reactions, f.Reaction) {
+		return Err(CodeInvalidReaction)
+	}
+	return nil
 }
 
 // checkID requires a short opaque id field (member ids and message ids are

@@ -59,9 +59,19 @@ const (
 	CodeNotPresent      Code = "not_present"        // a dm to someone not in the room now
 	CodeOpenAlerts      Code = "open_alerts"        // end_session while a crisis alert is unacknowledged (force: true overrides)
 	CodeWaiting         Code = "in_lobby"           // a room command while waiting in the lobby
+	CodeNotYourTurn     Code = "not_your_turn"      // send in rounds mode without the floor; end_turn by someone else
+	CodeNotVolunteered  Code = "not_volunteered"    // give_floor to a member whose hand is not raised
+	CodeQueueEmpty      Code = "queue_empty"        // next_speaker while no hand is raised
+	CodeObserver        Code = "observer"           // send or raise_hand while observing
+	CodeInvalidReaction Code = "invalid_reaction"   // a reaction outside the fixed set
 )
 
 var messages = map[Code]string{
+	CodeNotYourTurn:      "The group is taking turns right now: you can raise your hand to share next.",
+	CodeNotVolunteered:   "The floor can only go to someone who has raised their hand.",
+	CodeQueueEmpty:       "Nobody has raised their hand.",
+	CodeObserver:         "You are just listening right now. Choose \"Taking part\" if you would like to share.",
+	CodeInvalidReaction:  "That reaction is not one of the group's reactions: heart, support, thanks, me too, strength.",
 	CodeOpenAlerts:       "A crisis alert in this room has not been acknowledged yet. Please acknowledge it first, or choose to end the session anyway.",
 	CodeNotPresent:       "That person is not in the room right now, so the private message was not sent.",
 	CodeNoSession:        "No session is open in this room.",

@@ -104,3 +104,37 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 	})
 }
+
+// The sharing frames name precisely what is wrong with them.
+func TestDecodeSharingFrames(t *testing.T) {
+	tests := []struct {
+		frame string
+		code  Code // "" = valid
+	}{
+		{`{"type":"set_mode","room":"r1","mode":"rounds"}`, ""},
+		{`{"type":"set_mode","room":"r1","mode":"hot_seat"}`, CodeBadField},
+		{`{"type":"set_mode","room":"r1"}`, CodeMissingField},
+		{`{"type":"join","room":"r1","display_name":"Robin"}`, ""},
+		{`{"type":"join","room":"r1","display_name":"Robin","as":"observer"}`, ""},
+		{`{"type":"join","room":"r1","display_name":"Robin","as":"lurker"}`, CodeBadField},
+		{`{"type":"set_presence","room":"r1","as":"participant"}`, ""},
+		{`{"type":"set_presence","room":"r1"}`, CodeMissingField},
+		{`{"type":"react","room":"r1","message_id":"m1","reaction":"me_too"}`, ""},
+		{`{"type":"react","room":"r1","message_id":"m1","reaction":"thumbs_down"}`, CodeInvalidReaction},
+		{`{"type":"react","room":"r1","message_id":"m1"}`, CodeMissingField},
+		{`{"type":"react","room":"r1","reaction":"heart"}`, CodeMissingField},
+		{`{"type":"give_floor","room":"r1"}`, CodeMissingField},
+		{`{"type":"pass","room":"r1"}`, ""},
+		{`{"type":"share_timer","room":"r1","seconds":"60"}`, CodeBadField},
+	}
+	for _, tt := range tests {
+		_, err := DecodeFrame([]byte(tt.frame))
+		var got Code
+		if err != nil {
+			got = err.Code
+		}
+		if got != tt.code {
+			t.Errorf("%s: got %q (%v), want %q", tt.frame, got, err, tt.code)
+		}
+	}
+}

@@ -34,6 +34,10 @@ const (
 	TypeCrisisResources   = "crisis_resources"
 	TypeCrisisAlert       = "crisis_alert"
 	TypeAlertAcked        = "alert_acked"
+
+	TypeQueue        = "queue"         // the share queue, the floor and observers changed (room event)
+	TypeReactions    = "reactions"     // a message's reaction counts changed (room event)
+	TypeTimerElapsed = "timer_elapsed" // a turn's soft time box ran out (speaker and facilitators only)
 )
 
 // Roles a person can have. Tokens carry member or facilitator (which decides
@@ -80,7 +84,8 @@ type Joined struct {
 	Room    string          `json:"room"`
 	You     Member          `json:"you"`
 	Members []Member        `json:"members"`
-	State   *RoomStateEvent `json:"state,omitempty"` // the room's phase, lock, slow mode and pin
+	State   *RoomStateEvent `json:"state,omitempty"` // the room's phase, lock, slow mode, pin, mode and share timer
+	Share   *QueueEvent     `json:"share,omitempty"` // the share queue, the floor and observers now
 }
 
 // OK is the generic success reply to a frame with an id. Fields that do not
@@ -91,6 +96,9 @@ type OK struct {
 	Room      string `json:"room,omitempty"`
 	MessageID string `json:"message_id,omitempty"` // send: the id of the new message
 	Seq       uint64 `json:"seq,omitempty"`        // send: the room seq it was given
+	// Mine (react) lists the reactions the caller now has on the message;
+	// absent when none.
+	Mine []string `json:"mine,omitempty"`
 }
 
 // ErrorEvent is the error reply. ID is the request id when the failed frame
@@ -235,16 +243,58 @@ type WaitingReply struct {
 // RoomStateEvent tells everyone in a room its public state. Times are empty
 // when no session has run.
 type RoomStateEvent struct {
-	Seq         uint64 `json:"seq,omitempty"`
-	Type        string `json:"type"`
-	Room        string `json:"room"`
-	Phase       string `json:"phase"`
-	StartedAt   string `json:"started_at,omitempty"`
-	PlannedEnd  string `json:"planned_end,omitempty"`
-	Locked      bool   `json:"locked"`
-	SlowModeSec int    `json:"slow_mode_sec"`
-	Pin         string `json:"pin,omitempty"`
-	WaitingRoom bool   `json:"waiting_room"`
+	Seq           uint64 `json:"seq,omitempty"`
+	Type          string `json:"type"`
+	Room          string `json:"room"`
+	Phase         string `json:"phase"`
+	StartedAt     string `json:"started_at,omitempty"`
+	PlannedEnd    string `json:"planned_end,omitempty"`
+	Locked        bool   `json:"locked"`
+	SlowModeSec   int    `json:"slow_mode_sec"`
+	Pin           string `json:"pin,omitempty"`
+	WaitingRoom   bool   `json:"waiting_room"`
+	Mode          string `json:"mode,omitempty"`            // ModeOpen or ModeRounds while a session is open
+	ShareTimerSec int    `json:"share_timer_sec,omitempty"` // soft time box of a turn in seconds; absent: off
+}
+
+// QueueEvent (a room event) is the room's sharing state after a change:
+// Queue lists the member ids of raised hands, first raised first; Floor the
+// member id holding the floor (empty: free); TurnStarted and TimerSec the
+// start (RFC 3339, UTC, ms) and soft time box (seconds) of the current turn;
+// Observers the member ids present as observers. Version increases with
+// every change, so a client can ignore an older state (joined's Share may
+// be older than a queue event that follows it). It never says why the state
+// changed: a pass looks exactly like a lowered hand or an ended turn.
+type QueueEvent struct {
+	Seq         uint64   `json:"seq,omitempty"`
+	Type        string   `json:"type"`
+	Room        string   `json:"room"`
+	Version     uint64   `json:"version"`
+	Queue       []string `json:"queue"`
+	Floor       string   `json:"floor,omitempty"`
+	TurnStarted string   `json:"turn_started,omitempty"`
+	TimerSec    int      `json:"timer_sec,omitempty"`
+	Observers   []string `json:"observers"`
+}
+
+// ReactionsEvent (a room event) carries a message's reaction counts by
+// reaction (only reactions with a count above zero) — never who reacted.
+type ReactionsEvent struct {
+	Seq       uint64         `json:"seq,omitempty"`
+	Type      string         `json:"type"`
+	Room      string         `json:"room"`
+	MessageID string         `json:"message_id"`
+	Counts    map[string]int `json:"counts"`
+}
+
+// TimerElapsedEvent tells the speaker and the facilitators (privately,
+// without seq) that the current turn's soft time box ran out. Nothing is cut
+// off.
+type TimerElapsedEvent struct {
+	Type     string `json:"type"`
+	Room     string `json:"room"`
+	MemberID string `json:"member_id"`
+	TimerSec int    `json:"timer_sec"`
 }
 
 // MutedMember is one entry of FacilitatorStateEvent.Muted.

@@ -344,6 +344,41 @@ func (s *Service) SetSlowMode(ctx context.Context, a Actor, id string, seconds i
 	})
 }
 
+// SetMode sets the session's mode: protocol.ModeOpen or ModeRounds.
+// Errors: no_session, invalid_request (another mode).
+func (s *Service) SetMode(ctx context.Context, a Actor, id, mode string) (Room, error) {
+	if mode != protocol.ModeOpen && mode != protocol.ModeRounds {
+		return Room{}, invalid("mode must be %q or %q.", protocol.ModeOpen, protocol.ModeRounds)
+	}
+	return s.control(ctx, a, id, "set_mode", "", func(r *Room) error {
+		if !sessionOpen(r) {
+			return protocol.Err(protocol.CodeNoSession)
+		}
+		r.Session.Mode = mode
+		return nil
+	})
+}
+
+// SetShareTimer sets the soft time box of turns that start from now on:
+// 0 (off) or MinShareTimerSeconds to MaxShareTimerSeconds. Errors:
+// no_session, invalid_request.
+func (s *Service) SetShareTimer(ctx context.Context, a Actor, id string, seconds int) (Room, error) {
+	if seconds != 0 && (seconds < MinShareTimerSeconds || seconds > MaxShareTimerSeconds) {
+		return Room{}, invalid("seconds must be 0 (off) or between %d and %d.", MinShareTimerSeconds, MaxShareTimerSeconds)
+	}
+	return s.control(ctx, a, id, "share_timer", "", func(r *Room) error {
+		if !sessionOpen(r) {
+			return protocol.Err(protocol.CodeNoSession)
+		}
+		r.Session.ShareTimerSec = seconds
+		return nil
+	})
+}
+
+// Rounds reports whether the room's open session takes turns (only the
+// floor holder and facilitators may post).
+func (r *Room) Rounds() bool { return r.Session != nil && r.Session.Mode == protocol.ModeRounds }
+
 // SetPin sets (or, with "", clears) the announcement shown to everyone.
 // Errors: no_session, text_too_long.
 func (s *Service) SetPin(ctx context.Context, a Actor, id, text string) (Room, error) {

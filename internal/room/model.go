@@ -81,8 +81,12 @@ type Session struct {
 	Locked      bool      `json:"locked"`
 	SlowModeSec int       `json:"slow_mode_sec"`
 	Pin         string    `json:"pin,omitempty"`
-	Admitted    []string  `json:"admitted,omitempty"` // member ids admitted in this session
-	Waiting     []Waiting `json:"waiting,omitempty"`  // the lobby, in arrival order
+	// Mode is protocol.ModeOpen (also when empty) or protocol.ModeRounds.
+	Mode string `json:"mode,omitempty"`
+	// ShareTimerSec is the soft time box of each turn in seconds (0: off).
+	ShareTimerSec int       `json:"share_timer_sec,omitempty"`
+	Admitted      []string  `json:"admitted,omitempty"` // member ids admitted in this session
+	Waiting       []Waiting `json:"waiting,omitempty"`  // the lobby, in arrival order
 }
 
 // Room is a room's durable state. The store keeps it as one document and

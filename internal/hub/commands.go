@@ -56,6 +56,10 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		return
 	}
 	if j.waiting {
+		if f.Type == protocol.TypePass { // always accepted; nothing to pass from the lobby
+			c.ok(f)
+			return
+		}
 		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeWaiting))
 		return
 	}
@@ -257,7 +261,12 @@ func (c *conn) enter(ctx context.Context, reqID string, j *joined) error {
 	}
 	// The presence asked for (if any) is applied after member_joined, so
 	// everyone hears of an observer as soon as of the member.
+	// Anyone the state still mentions who is not present (their node died
+	// before it could say so) is forgotten here.
 	share, err := c.h.updateShare(ctx, j.lr, func(s *room.Share) error {
+		s.ForgetAbsent(func(id string) bool {
+			return slices.ContainsFunc(members, func(m protocol.Member) bool { return m.MemberID == id })
+		})
 		if j.as != "" {
 			s.SetObserver(me.MemberID, j.as == protocol.AsObserver)
 		}
@@ -304,8 +313,15 @@ func (c *conn) leave(ctx context.Context, roomID string) {
 		}
 	} else {
 		ev := protocol.Marshal(protocol.MemberLeftEvent{Type: protocol.TypeMemberLeft, Room: roomID, MemberID: j.me.MemberID, TS: now()})
-		if _, err := c.h.cfg.Broker.Exit(ctx, roomID, c.id, j.me.MemberID, ev); err != nil {
+		seq, err := c.h.cfg.Broker.Exit(ctx, roomID, c.id, j.me.MemberID, ev)
+		if err != nil {
 			c.h.log.Warn("presence exit failed; the entry will expire", "conn", c.id, "room", roomID, "err", err)
+		}
+		if seq > 0 && j.lr.mentions(j.me.MemberID) {
+			// Their last connection: hand down, floor freed, not observing —
+			// here, because this node may be the room's last and unsubscribe
+			// before it hears its own member_left.
+			c.h.forgetMember(ctx, j.lr, j.me.MemberID)
 		}
 	}
 	c.h.release(j.lr)

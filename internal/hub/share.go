@@ -245,10 +245,16 @@ func (h *Hub) observeShare(lr *localRoom, frame []byte) {
 			if err != nil || slices.ContainsFunc(present, func(m protocol.Member) bool { return m.MemberID == ev.MemberID }) {
 				return
 			}
-			if _, err := h.updateShare(ctx, lr, func(s *room.Share) error { s.Forget(ev.MemberID); return nil }); err != nil {
-				h.log.Warn("sharing state not updated after a member left", "room", lr.name, "member_id", ev.MemberID, "err", err)
-			}
+			h.forgetMember(ctx, lr, ev.MemberID)
 		})
+	}
+}
+
+// forgetMember takes a member who left out of the queue, the floor and the
+// observers.
+func (h *Hub) forgetMember(ctx context.Context, lr *localRoom, memberID string) {
+	if _, err := h.updateShare(ctx, lr, func(s *room.Share) error { s.Forget(memberID); return nil }); err != nil {
+		h.log.Warn("sharing state not updated after a member left; it is corrected at the next join", "room", lr.name, "member_id", memberID, "err", err)
 	}
 }
 

@@ -396,3 +396,30 @@ func TestShareTimerElapsed(t *testing.T) {
 		})
 	}
 }
+
+// A member whose connection drops while holding the floor (or with a hand
+// up, or observing) is taken out of all of it, so no one is left "speaking"
+// who is not there.
+func TestMemberWhoLeavesIsForgotten(t *testing.T) {
+	n := hubtest.StartNode(t, hubtest.Options{})
+	id := newRoom(t, n, room.CreateParams{}, "ana", "ben", "cleo")
+	if _, err := n.Rooms.StartSession(context.Background(), room.Actor{UserID: "fac"}, id, 60); err != nil {
+		t.Fatal(err)
+	}
+	fac := hubtest.Dial(t, n.URL, hubtest.Token(t, "fac", protocol.RoleFacilitator))
+	fac.Join(id, "Dr. Lee")
+	ana := hubtest.Dial(t, n.URL, hubtest.Token(t, "ana", protocol.RoleMember))
+	anaID := member(ana.Join(id, "Ana"), "you")["member_id"].(string)
+	ben := hubtest.Dial(t, n.URL, hubtest.Token(t, "ben", protocol.RoleMember))
+	ben.Join(id, "Ben")
+	req(t, ana, hubtest.Event{"type": "raise_hand", "room": id})
+	req(t, fac, hubtest.Event{"type": "give_floor", "room": id, "member_id": anaID})
+	untilQueue(ben, func(e hubtest.Event) bool { return e.Str("floor") == anaID })
+	_ = ana.WS.CloseNow() // the connection drops
+	untilQueue(ben, func(e hubtest.Event) bool { return e.Str("floor") == "" })
+	// Someone who joins later finds the floor free.
+	cleo := hubtest.Dial(t, n.URL, hubtest.Token(t, "cleo", protocol.RoleMember))
+	if sh := member(cleo.Join(id, "Cleo"), "share"); sh["floor"] != nil {
+		t.Fatalf("joined.share after the speaker left = %v", sh)
+	}
+}

@@ -181,6 +181,24 @@ func (s *Share) Forget(memberID string) {
 	s.SetObserver(memberID, false)
 }
 
+// ForgetAbsent forgets every member the state mentions for whom present
+// is false.
+func (s *Share) ForgetAbsent(present func(memberID string) bool) {
+	var gone []string
+	for _, h := range s.Queue {
+		gone = append(gone, h.MemberID)
+	}
+	if s.Floor != nil {
+		gone = append(gone, s.Floor.MemberID)
+	}
+	gone = append(gone, s.Observers...)
+	for _, m := range gone {
+		if !present(m) {
+			s.Forget(m)
+		}
+	}
+}
+
 // Reset empties the state (the session ended), keeping the version
 // increasing.
 func (s *Share) Reset() {

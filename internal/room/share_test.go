@@ -91,6 +91,13 @@ func TestShareSteps(t *testing.T) {
 			{do: raise("ben"), queue: []string{"ben"}, floor: "ana"},
 			{do: func(s *room.Share) error { s.SetObserver("cleo", true); return nil }, queue: []string{"ben"}, floor: "ana", observe: []string{"cleo"}},
 			{do: func(s *room.Share) error { s.Forget("ana"); s.Forget("cleo"); return nil }, queue: []string{"ben"}},
+			{do: raise("dan"), queue: []string{"ben", "dan"}},
+			{do: give("dan"), queue: []string{"ben"}, floor: "dan"},
+			{do: func(s *room.Share) error { s.SetObserver("eve", true); return nil }, queue: []string{"ben"}, floor: "dan", observe: []string{"eve"}},
+			{do: func(s *room.Share) error { // a node died: only ben and eve are still present
+				s.ForgetAbsent(func(m string) bool { return m == "ben" || m == "eve" })
+				return nil
+			}, queue: []string{"ben"}, observe: []string{"eve"}},
 			{do: func(s *room.Share) error { s.Reset(); return nil }},
 		}},
 	}

@@ -91,10 +91,10 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	log := newLogger(cfg, stdout)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	n, err := node.New(cctx, node.Config{
-		RedisURL: cfg.RedisURL, DataDir: cfg.DataDir, Auth: authConfig(cfg),
+		RedisURL: cfg.RedisURL, StoreURL: cfg.StoreURL, DataDir: cfg.DataDir, Auth: authConfig(cfg),
 		AllowedOrigins: cfg.AllowedOrigins, Static: static.FS, Logger: log,
 		CrisisResources: cfg.CrisisResources, EscalateAfter: cfg.EscalateAfter,
-		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret,
+		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, SessionMax: cfg.SessionMax,
 	})
 	cancel()
 	if err != nil {

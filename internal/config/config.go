@@ -25,7 +25,9 @@ import (
 // Config is the server's whole configuration.
 type Config struct {
 	Addr            string        // listen address, host:port
-	RedisURL        string        // empty: embedded mode (in-memory broker, bbolt store); redis:// or rediss://: distributed mode
+	RedisURL        string        // empty: embedded mode (in-memory broker, bbolt store); redis:// or rediss://: distributed mode (pub/sub, presence, session buffer: live, unpersisted)
+	StoreURL        string        // distributed mode's durable store (rooms, rosters, audit); RedisURL when unset
+	SessionMax      time.Duration // a session ends by itself after this long; its buffer expires with it
 	DataDir         string        // embedded mode's store directory
 	JWTSecret       []byte        // HS256 key, at least auth.MinSecretBytes
 	JWTIssuer       string        // checked against iss when set
@@ -56,7 +58,9 @@ type Setting struct {
 // docs/operations.md.
 var Settings = []Setting{
 	{"addr", "HEARTH_ADDR", ":8080", "listen address (host:port)"},
-	{"redis", "HEARTH_REDIS_URL", "", "Redis URL for distributed mode (redis://host:6379/0); empty runs one node with an in-memory broker"},
+	{"redis", "HEARTH_REDIS_URL", "", "Redis URL for distributed mode (redis://host:6379/0): pub/sub, presence and the session buffer, best run without persistence; empty runs one node with an in-memory broker"},
+	{"store", "HEARTH_STORE_URL", "", "Redis URL of the durable store in distributed mode (rooms, rosters, agreements, audit; run with appendonly); HEARTH_REDIS_URL when empty"},
+	{"session-max", "HEARTH_SESSION_MAX", "4h", "the longest a session may run: it then ends by itself, and its message buffer expires with it"},
 	{"data", "HEARTH_DATA_DIR", "./data", "directory of the embedded store (hearth.db, bbolt) used in embedded mode"},
 	{"", "HEARTH_JWT_SECRET", "", "HS256 key for tokens, at least 32 bytes; required unless -dev"},
 	{"", "HEARTH_JWT_ISSUER", "", "when set, tokens must carry this iss"},
@@ -113,6 +117,15 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	var errs []error
 	c.Addr = get("HEARTH_ADDR")
 	c.RedisURL = get("HEARTH_REDIS_URL")
+	c.StoreURL = get("HEARTH_STORE_URL")
+	switch {
+	case c.StoreURL != "" && c.RedisURL == "":
+		errs = append(errs, errors.New("-store / HEARTH_STORE_URL needs HEARTH_REDIS_URL: embedded mode keeps its store in HEARTH_DATA_DIR"))
+	case c.StoreURL != "" && !strings.HasPrefix(c.StoreURL, "redis://") && !strings.HasPrefix(c.StoreURL, "rediss://"):
+		errs = append(errs, errors.New("-store / HEARTH_STORE_URL must be a redis:// or rediss:// URL"))
+	case c.StoreURL == "":
+		c.StoreURL = c.RedisURL
+	}
 	c.DataDir = get("HEARTH_DATA_DIR")
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("-data / HEARTH_DATA_DIR must name a directory"))
@@ -140,6 +153,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("HEARTH_SHUTDOWN_TIMEOUT")); err != nil || c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("-shutdown-timeout / HEARTH_SHUTDOWN_TIMEOUT must be a positive duration such as 15s"))
+	}
+	if c.SessionMax, err = time.ParseDuration(get("HEARTH_SESSION_MAX")); err != nil || c.SessionMax < time.Minute || c.SessionMax > 24*time.Hour {
+		errs = append(errs, errors.New("-session-max / HEARTH_SESSION_MAX must be a duration from 1m to 24h, such as 4h"))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("HEARTH_LOG_LEVEL"))); err != nil {
 		errs = append(errs, errors.New("-log-level / HEARTH_LOG_LEVEL must be debug, info, warn or error"))

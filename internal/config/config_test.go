@@ -25,6 +25,9 @@ func TestLoad(t *testing.T) {
 	if c.ShutdownTimeout != 3*time.Second || c.RedisURL == "" || c.Dev {
 		t.Errorf("config %+v", c)
 	}
+	if c.StoreURL != c.RedisURL || c.SessionMax != 4*time.Hour {
+		t.Errorf("store %q (want the Redis URL when unset), session max %v (want 4h)", c.StoreURL, c.SessionMax)
+	}
 	if want := []string{"https://chat.example.org:443", "http://localhost:8080"}; strings.Join(c.AllowedOrigins, " ") != strings.Join(want, " ") {
 		t.Errorf("origins %v, want %v", c.AllowedOrigins, want)
 	}
@@ -53,6 +56,10 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 		{"bad log level", []string{"-log-level", "loud"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "log-level"},
 		{"bad dev", nil, map[string]string{"HEARTH_DEV": "maybe"}, "HEARTH_DEV"},
 		{"unknown flag", []string{"-nope"}, nil, "flag provided but not defined"},
+		{"store without redis", []string{"-store", "redis://127.0.0.1:6380/0"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "needs HEARTH_REDIS_URL"},
+		{"bad store url", []string{"-redis", "redis://a:1", "-store", "a:1"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "HEARTH_STORE_URL must be"},
+		{"session max too long", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_SESSION_MAX": "48h"}, "HEARTH_SESSION_MAX"},
+		{"session max not a duration", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_SESSION_MAX": "4"}, "HEARTH_SESSION_MAX"},
 		{"stray argument", []string{"serve"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "unexpected argument"},
 	}
 	for _, tc := range cases {

@@ -401,12 +401,7 @@ func (c *conn) control(ctx context.Context, f protocol.Frame, j *joined) error {
 		}
 	case protocol.TypeEndSession:
 		if r, err = svc.EndSession(ctx, a, id, f.Force); err == nil {
-			_, err = h.cfg.Broker.Publish(ctx, id, protocol.Marshal(protocol.SessionEndedEvent{Type: protocol.TypeSessionEnded, Room: id}))
-			h.publishState(ctx, r)
-			h.publishControl(ctx, id, control{Ctl: ctlEndSession})
-			if _, serr := h.updateShare(ctx, j.lr, func(s *room.Share) error { s.Reset(); return nil }); serr != nil {
-				h.log.Warn("sharing state not reset at the end of the session; it expires", "room", id, "err", serr)
-			}
+			err = h.sessionEnded(ctx, r)
 		}
 	case protocol.TypeSetMode:
 		if r, err = svc.SetMode(ctx, a, id, f.Mode); err == nil {

@@ -201,6 +201,7 @@ const (
 	timerMuteLift   = "mute_lift"   // a timed mute ends
 	timerEndingSoon = "ending_soon" // 10 minutes before a session's planned end
 	timerAutoLock   = "auto_lock"   // a session has run auto_lock_after minutes
+	timerSessionMax = "session_max" // a session has run the maximum session length: it ends
 )
 
 type timer struct {
@@ -223,6 +224,7 @@ func (h *Hub) scheduleSessionTimers(ctx context.Context, r room.Room) {
 	if s == nil {
 		return
 	}
+	h.schedule(ctx, s.StartedAt.Add(h.cfg.SessionMax), "sessionmax:"+r.ID, timer{Kind: timerSessionMax, Room: r.ID, StartedAt: s.StartedAt})
 	h.schedule(ctx, s.PlannedEnd.Add(-room.EndingSoonNotice), "ending:"+r.ID, timer{Kind: timerEndingSoon, Room: r.ID, StartedAt: s.StartedAt})
 	if r.AutoLockAfter > 0 {
 		h.schedule(ctx, s.StartedAt.Add(time.Duration(r.AutoLockAfter)*time.Minute), "autolock:"+r.ID, timer{Kind: timerAutoLock, Room: r.ID, StartedAt: s.StartedAt})
@@ -260,6 +262,10 @@ func (h *Hub) OnTimer(payload []byte) {
 			h.escalate(ctx, t.Room, t.AlertID)
 		case timerTurn:
 			h.turnElapsed(ctx, t)
+		case timerSessionMax:
+			if r, ended, err := svc.EndAtMax(ctx, t.Room, t.StartedAt); err == nil && ended {
+				_ = h.sessionEnded(ctx, r)
+			}
 		case timerAutoLock:
 			r, locked, err := svc.AutoLock(ctx, t.Room, t.StartedAt)
 			if err == nil && locked {
@@ -267,6 +273,19 @@ func (h *Hub) OnTimer(payload []byte) {
 			}
 		}
 	})
+}
+
+// sessionEnded tells everyone that r's session ended (session_ended, the
+// new state), takes members' connections out of the room on every node and
+// empties the sharing state. Errors: the broker's, for session_ended.
+func (h *Hub) sessionEnded(ctx context.Context, r room.Room) error {
+	_, err := h.cfg.Broker.Publish(ctx, r.ID, protocol.Marshal(protocol.SessionEndedEvent{Type: protocol.TypeSessionEnded, Room: r.ID}))
+	h.publishState(ctx, r)
+	h.publishControl(ctx, r.ID, control{Ctl: ctlEndSession})
+	if _, _, serr := h.cfg.Broker.Update(ctx, r.ID, shareKey, shareTTL, resetShare(r.ID)); serr != nil {
+		h.log.Warn("sharing state not reset at the end of the session; it expires", "room", r.ID, "err", serr)
+	}
+	return err
 }
 
 // isControl reports whether a frame from the broker is a control message.

@@ -623,3 +623,33 @@ func TestSessionTimers(t *testing.T) {
 		return e.Str("text") == "marker"
 	})
 }
+
+// A session that reaches the maximum session length ends by itself, once:
+// members are told and taken out of the room; an older session's timer
+// does nothing.
+func TestSessionEndsAtMax(t *testing.T) {
+	n := hubtest.StartNode(t, hubtest.Options{})
+	id := newRoom(t, n, room.CreateParams{}, "ana")
+	ctx := context.Background()
+	r, err := n.Rooms.StartSession(ctx, room.Actor{UserID: "fac"}, id, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ana := hubtest.Dial(t, n.URL, hubtest.Token(t, "ana", protocol.RoleMember))
+	ana.Join(id, "Ana")
+	fire := func(startedAt time.Time) {
+		p, _ := json.Marshal(map[string]any{"kind": "session_max", "room": id, "started_at": startedAt})
+		n.Hub.OnTimer(p)
+	}
+	fire(r.Session.StartedAt.Add(-time.Hour)) // another session's: nothing
+	req(t, ana, hubtest.Event{"type": "send", "room": id, "text": "still open"})
+	fire(r.Session.StartedAt)
+	ana.UntilType("session_ended")
+	if e := ana.Until(ofType("room_state")); e.Str("phase") != "ended" {
+		t.Fatalf("room_state = %v", e)
+	}
+	entries, err := n.Rooms.Audit(ctx, room.Actor{UserID: "fac"}, id, 0, 10)
+	if err != nil || len(entries) == 0 || entries[0].Action != "session_max" || entries[0].Actor != room.SystemActor {
+		t.Fatalf("audit = %v, %v", entries, err)
+	}
+}

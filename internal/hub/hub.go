@@ -92,6 +92,9 @@ const (
 	maxBatchBytes       = 64 << 10         // events batched into one frame up to about this size
 	leaveTimeout        = 5 * time.Second  // bound on the broker calls made when a connection ends
 	taskTimeout         = 10 * time.Second // bound on a control task (admit, remove, a timer)
+	// DefaultSessionMax is HEARTH_SESSION_MAX's default: 4 hours, twice the
+	// longest usual group session (1–2 hours), room for overruns.
+	DefaultSessionMax = 4 * time.Hour
 )
 
 // Config configures a Hub. Broker, Auth, MemberIDs and Rooms are required.
@@ -115,6 +118,10 @@ type Config struct {
 	// EscalateAfter is how long an alert may stay unacknowledged before it
 	// is escalated; DefaultEscalateAfter when 0.
 	EscalateAfter time.Duration
+
+	// SessionMax is the longest a session may run before it ends by itself;
+	// DefaultSessionMax when 0.
+	SessionMax time.Duration
 
 	// Per-connection rate limits (events per second and burst); the
 	// protocol's SendRate/SendBurst and FrameRate/FrameBurst when 0.
@@ -163,6 +170,7 @@ func New(cfg Config) *Hub {
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
 	cfg.AuthTimeout = cmp.Or(cfg.AuthTimeout, protocol.AuthTimeout)
 	cfg.EscalateAfter = cmp.Or(cfg.EscalateAfter, DefaultEscalateAfter)
+	cfg.SessionMax = cmp.Or(cfg.SessionMax, DefaultSessionMax)
 	cfg.SendRate = cmp.Or(cfg.SendRate, protocol.SendRate)
 	cfg.SendBurst = cmp.Or(cfg.SendBurst, protocol.SendBurst)
 	cfg.FrameRate = cmp.Or(cfg.FrameRate, protocol.FrameRate)

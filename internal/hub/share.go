@@ -68,13 +68,12 @@ func (lr *localRoom) mentions(memberID string) bool {
 	return ev != nil && (ev.Floor == memberID || slices.Contains(ev.Queue, memberID) || slices.Contains(ev.Observers, memberID))
 }
 
-// updateShare applies op to the room's sharing state, atomically across
-// nodes, and publishes a queue event if it changed (op may run more than
-// once). A change stamps the state's version with max(previous+1, now in
-// Unix ms), so versions keep increasing even if the broker lost the state.
-// It returns the state in effect. Errors: op's, the broker's.
-func (h *Hub) updateShare(ctx context.Context, lr *localRoom, op func(*room.Share) error) (*protocol.QueueEvent, error) {
-	cur, _, err := h.cfg.Broker.Update(ctx, lr.name, shareKey, shareTTL, func(old []byte) ([]byte, []byte, error) {
+// shareUpdate is Broker.Update's fn applying op to roomID's sharing state:
+// when op changes it, the state's version is stamped with max(previous+1,
+// now in Unix ms), so versions keep increasing even if the broker lost the
+// state, and the queue event goes with it. op may run more than once.
+func shareUpdate(roomID string, op func(*room.Share) error) func([]byte) ([]byte, []byte, error) {
+	return func(old []byte) ([]byte, []byte, error) {
 		s, err := room.DecodeShare(old)
 		if err != nil {
 			return nil, nil, err
@@ -87,8 +86,20 @@ func (h *Hub) updateShare(ctx context.Context, lr *localRoom, op func(*room.Shar
 			return old, nil, nil
 		}
 		s.V = max(v+1, uint64(time.Now().UnixMilli()))
-		return s.Encode(), protocol.Marshal(queueEvent(lr.name, &s)), nil
-	})
+		return s.Encode(), protocol.Marshal(queueEvent(roomID, &s)), nil
+	}
+}
+
+// resetShare empties roomID's sharing state (the session ended).
+func resetShare(roomID string) func([]byte) ([]byte, []byte, error) {
+	return shareUpdate(roomID, func(s *room.Share) error { s.Reset(); return nil })
+}
+
+// updateShare applies op to the room's sharing state, atomically across
+// nodes, publishes a queue event if it changed, and caches the state in
+// effect, which it returns. Errors: op's, the broker's.
+func (h *Hub) updateShare(ctx context.Context, lr *localRoom, op func(*room.Share) error) (*protocol.QueueEvent, error) {
+	cur, _, err := h.cfg.Broker.Update(ctx, lr.name, shareKey, shareTTL, shareUpdate(lr.name, op))
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
@@ -26,9 +27,12 @@ import (
 
 // Config configures a node.
 type Config struct {
-	// RedisURL selects distributed mode (broker and store in Redis); empty
-	// selects embedded mode with the store in DataDir/hearth.db.
+	// RedisURL selects distributed mode (the broker in Redis: pub/sub,
+	// presence, the session buffer); empty selects embedded mode with the
+	// store in DataDir/hearth.db. StoreURL is distributed mode's durable
+	// store (RedisURL when empty).
 	RedisURL string
+	StoreURL string
 	DataDir  string
 	// Auth is the token configuration; its Secret also keys member ids.
 	Auth           auth.Config
@@ -51,6 +55,9 @@ type Config struct {
 	EscalateAfter time.Duration
 	WebhookURL    string
 	WebhookSecret []byte
+	// SessionMax is the longest a session may run (hub.DefaultSessionMax
+	// when 0).
+	SessionMax time.Duration
 }
 
 // broker is what a node needs of either broker.
@@ -111,7 +118,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		rs, err := store.NewRedis(ctx, cfg.RedisURL)
+		rs, err := store.NewRedis(ctx, cmp.Or(cfg.StoreURL, cfg.RedisURL))
 		if err != nil {
 			_ = rb.Close()
 			return nil, err
@@ -123,7 +130,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.Rooms = room.NewService(n.store, memberIDs.For)
 	hc := cfg.Hub
 	hc.Broker, hc.Auth, hc.MemberIDs, hc.Rooms, hc.Logger = n.broker, verifier, memberIDs, n.Rooms, log
-	hc.Crisis, hc.EscalateAfter = cfg.Crisis, cfg.EscalateAfter
+	hc.Crisis, hc.EscalateAfter, hc.SessionMax = cfg.Crisis, cfg.EscalateAfter, cfg.SessionMax
 	if hc.Crisis == nil {
 		hc.Crisis = newCrisisChecker(cfg.CrisisResources)
 	}

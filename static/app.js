@@ -20,7 +20,9 @@
 // (phase, clock, lock, slow mode, pin), notices.js (private notices,
 // announcements), dms.js (private messages), facilitator.js (facilitator
 // tools), crisis.js ("Get help now", crisis resources, "I need support",
-// facilitators' crisis alerts), dialog.js (confirmations and short forms),
+// facilitators' crisis alerts), share.js (sharing: the mode, raised hands,
+// the floor, Pass, taking part or just listening), reactions.js (supportive
+// reactions under messages), dialog.js (confirmations and short forms),
 // dom.js (helpers).
 //
 // Safety: everything from people or the server is inserted as text
@@ -29,6 +31,7 @@
 import { HearthConnection } from './connection.js';
 import {
   RoomState, ROOM_ID_RE, MAX_TEXT_CODE_POINTS, MAX_REASON_CODE_POINTS, codePoints,
+  PRESENCE_PARTICIPANT, PRESENCE_OBSERVER,
 } from './room.js';
 import { h, $, setText, formatClock, formatWhen, minutesUntil, plural } from './dom.js';
 import {
@@ -42,6 +45,10 @@ import {
   initFacilitator, renderFacilitator, personAction, waitingSentence, setFacilitatorExpanded,
 } from './facilitator.js';
 import { initDialog, openDialog, closeDialog, closeDialogFor } from './dialog.js';
+import {
+  initShare, renderShare, composerBlock, composerHint, focusAfterBlock, announceShareChanges, onTimerElapsed,
+} from './share.js';
+import { initReactions, onReactions } from './reactions.js';
 import {
   initCrisis, onCrisisEvent, renderCrisis, setAlertsExpanded, hasOpenAlerts, openAlertsIn, alertSummary,
   setDeploymentResources,
@@ -80,6 +87,14 @@ const app = {
   roomId: DEFAULT_ROOM,
   /** The name the person chose, used again when re-joining after a reconnect. */
   displayName: '',
+  /**
+   * How this person is here — taking part or just listening — as they last
+   * chose it (on the join form or with the switch in the room, here or in
+   * another tab): a re-join after a reconnect asks for the same.
+   */
+  presence: PRESENCE_PARTICIPANT,
+  /** The composer's last refusal about sharing (not_your_turn, observer), cleared once it no longer applies. */
+  shareRefusal: '',
   /** @type {RoomState|null} the room while the person is in it (also while reconnecting). */
   room: null,
   /** True while waiting in the room's lobby (then room is null). */
@@ -249,8 +264,10 @@ function rejoin() {
   const room = app.room;
   const wasLobby = app.lobby;
   const stillThere = () => (room ? app.room === room : app.lobby === wasLobby && app.lobby);
+  // Facilitators always take part (the server refuses them as observers).
+  const as = room?.facilitating ? PRESENCE_PARTICIPANT : app.presence;
   app.conn.request(
-    { type: 'join', room: app.roomId, display_name: app.displayName },
+    { type: 'join', room: app.roomId, display_name: app.displayName, as },
     {
       onReply: (reply) => {
         if (!stillThere()) return; // left meanwhile
@@ -263,6 +280,7 @@ function rejoin() {
           return;
         }
         const changes = room.applyJoined(reply);
+        syncPresence(room, reply.share);
         room.markRejoined();
         resendHides(room);
         drawRoom();
@@ -275,6 +293,12 @@ function rejoin() {
     const code = String(err?.code ?? '');
     if (code === 'connection_lost' || code === 'not_connected') return; // the next 'ready' tries again
     if (code === 'already_joined') return; // a late reply: we are in the room
+    if (code === 'forbidden' && as === PRESENCE_OBSERVER) {
+      // This person now facilitates the room, and facilitators always take part.
+      app.presence = PRESENCE_PARTICIPANT;
+      rejoin();
+      return;
+    }
     if (code.startsWith('name_')) {
       // The name is no longer accepted (rules changed): ask for one again.
       leaveLocally();
@@ -356,6 +380,7 @@ async function onJoinSubmit(event) {
   if (app.joining) return;
   const input = $('name-input');
   const name = input.value;
+  const as = $('as-observer').checked ? PRESENCE_OBSERVER : PRESENCE_PARTICIPANT;
   clearNameError();
   if (!app.conn?.ready) {
     setNameError(TEXT.notConnected);
@@ -365,12 +390,18 @@ async function onJoinSubmit(event) {
   app.joining = true;
   $('name-submit').setAttribute('aria-disabled', 'true');
   try {
+    // "Taking part" is not sent: a join without `as` keeps the presence
+    // this person already has here (another tab), else taking part.
+    const frame = { type: 'join', room: app.roomId, display_name: name };
+    if (as === PRESENCE_OBSERVER) frame.as = as;
     await app.conn.request(
-      { type: 'join', room: app.roomId, display_name: name },
+      frame,
       {
         // Applied synchronously so events right behind `joined` find the room.
         onReply: (reply) => {
           app.displayName = name;
+          const observing = reply.share?.observers?.includes(reply.you?.member_id);
+          app.presence = reply.type === 'joined' ? (observing ? PRESENCE_OBSERVER : PRESENCE_PARTICIPANT) : as;
           if (reply.type === 'waiting') enterLobby();
           else enterRoom(reply);
         },
@@ -417,6 +448,7 @@ function enterLobby() {
 function enterRoom(joined) {
   const room = new RoomState(app.roomId);
   room.applyJoined(joined);
+  syncPresence(room, joined.share);
   app.room = room;
   app.lobby = false;
   resendHides(room);
@@ -487,6 +519,9 @@ const roomEventHandlers = {
   removed: onRemoved,
   dm: (event) => onDm(event),
   report: onReport,
+  queue: onQueue,
+  reactions: (event, room) => onReactions(event, room),
+  timer_elapsed: (event, room) => onTimerElapsed(event, room),
 };
 
 function onServerEvent(event) {
@@ -542,7 +577,51 @@ function onRoomState(event, room) {
   const changes = room.applyState(event);
   renderRoomState(room);
   renderFacilitator(room);
+  renderShare(room);
+  updateComposer();
   for (const note of stateChangeNotes(room.state, changes)) addNote(note);
+}
+
+/**
+ * queue: raised hands, the floor, the turn's time guide and who is
+ * listening — the whole state each time, so applying one twice (or a late
+ * one) changes nothing.
+ */
+function onQueue(event, room) {
+  const changes = room.applyShare(event);
+  if (!changes) return;
+  syncPresence(room, event);
+  announceShareChanges(room, changes);
+  drawShare();
+}
+
+/**
+ * syncPresence keeps app.presence (what a re-join asks for) equal to what
+ * the server says, when it says it: the switch may have been used in another
+ * tab of the same person.
+ */
+function syncPresence(room, share) {
+  if (room.facilitating || !share || typeof share !== 'object' || !Array.isArray(share.observers)) return;
+  app.presence = room.observing ? PRESENCE_OBSERVER : PRESENCE_PARTICIPANT;
+}
+
+/** setPresence: the server accepted this person's "Taking part" / "Just listening". */
+function setPresence(as) {
+  const room = app.room;
+  app.presence = as;
+  if (!room?.you) return;
+  // The `queue` event that follows says the same; draw it now.
+  if (as === PRESENCE_OBSERVER) room.share.observers.add(room.you.member_id);
+  else room.share.observers.delete(room.you.member_id);
+  drawShare();
+}
+
+/** drawShare redraws what depends on the sharing state. */
+function drawShare() {
+  renderShare(app.room);
+  renderPeople(app.room, app.hidden);
+  renderFacilitator(app.room);
+  updateComposer();
 }
 
 function onFacilitatorState(event, room) {
@@ -556,6 +635,7 @@ function onMessageDeleted(event, room) {
   const id = event.message_id;
   if (typeof id !== 'string') return;
   room.seenMessages.add(id); // a late copy must not bring it back
+  room.reactions.delete(id);
   removeMessage(id);
   closeDialogFor(`msg:${id}`);
   // Reports quoting it lose the text too: it is gone from the page everywhere.
@@ -697,6 +777,7 @@ function drawPresence() {
   renderPeople(app.room, app.hidden);
   renderDms();
   renderFacilitator(app.room);
+  renderShare(app.room);
   renderCrisis(app.room);
 }
 
@@ -708,21 +789,33 @@ function setPeopleExpanded(expanded) {
 
 /**
  * updateComposer enables the message box unless the connection closed for
- * good or this person is muted, and says why in the hint under it.
+ * good, this person is muted, just listening, or waiting for their turn
+ * ("Taking turns"), and says why in the hint under it.
  */
 function updateComposer() {
-  const mute = app.room?.myMute ?? null;
-  const enabled = app.finalCode === null && mute === null;
+  const room = app.room;
+  const mute = room?.myMute ?? null;
+  const block = mute === null ? composerBlock(room) : null;
+  const enabled = app.finalCode === null && mute === null && block === null;
   const textarea = $('composer-text');
   const hadFocus = document.activeElement === textarea || document.activeElement === $('composer-send');
+  const wasEnabled = !textarea.disabled;
   textarea.disabled = !enabled;
   $('composer-send').disabled = !enabled;
   $('composer').classList.toggle('composer--muted', mute !== null);
-  setText($('composer-hint'), mute ? mutedHint(mute) : TEXT.composerHint);
+  $('composer').classList.toggle('composer--waiting', block !== null);
+  const hint = mute ? mutedHint(mute) : (block?.text ?? (composerHint(room) || TEXT.composerHint));
+  if ($('composer-hint').textContent !== hint) setText($('composer-hint'), hint);
   if (hadFocus && !enabled) {
-    // The box can no longer hold the focus: put it on the notice that explains why.
+    // The box can no longer hold the focus: put it on what explains why
+    // (the mute notice, or the sharing controls).
     const notice = mute ? allNotices().find((n) => n.dataset.key === 'muted') : null;
-    (notice?.querySelector('button') ?? $('room-title')).focus();
+    (notice?.querySelector('button') ?? (block ? focusAfterBlock() : null) ?? $('room-title')).focus();
+  }
+  // A refusal about sharing no longer applies once the box can be used again.
+  if (enabled && !wasEnabled && app.shareRefusal !== '') {
+    if ($('composer-error').textContent === app.shareRefusal) setComposerError('');
+    app.shareRefusal = '';
   }
 }
 
@@ -784,6 +877,7 @@ function clearConversation() {
   clearBanner();
   renderRoomState(null);
   renderFacilitator(null);
+  renderShare(null);
   renderCrisis(null);
   $('dm-section').hidden = true;
   document.title = 'Hearth';
@@ -859,6 +953,7 @@ async function onSendSubmit(event) {
     if (code === 'slow_mode') message = waitMessage('Slow mode is on', err.retryAfterMs);
     if (code === 'rate_limited') message = waitMessage('That was a lot at once', err.retryAfterMs);
     if (code === 'in_lobby' && app.room === room) enterLobby();
+    if (code === 'not_your_turn' || code === 'observer') app.shareRefusal = message;
     setComposerError(message); // the text stays in the box
   } finally {
     app.sending = null;
@@ -920,6 +1015,7 @@ function joinAgain() {
   }
   const input = $('name-input');
   input.value = app.displayName;
+  $(app.presence === PRESENCE_OBSERVER ? 'as-observer' : 'as-participant').checked = true;
   clearNameError();
   showScreen('name', { focus: input });
 }
@@ -1037,6 +1133,8 @@ function bindUi() {
   initPeople({ onAction: onPersonAction });
   const context = { send, getRoom: () => app.room };
   initDms(context);
+  initShare({ ...context, setPresence });
+  initReactions(context);
   initFacilitator({ ...context, openAlerts: (roomId) => openAlertsIn(roomId).map(alertSummary) });
   initCrisis({
     ...context,

@@ -8,6 +8,12 @@
 //     which sends `force: true`);
 //   * Lock / Unlock, slow mode (off, 10, 30, 60 seconds), the pinned
 //     announcement (Pin / Unpin);
+//   * sharing: the mode (open sharing / taking turns), the raised hands in
+//     order with "Give floor" next to each, Next speaker, End turn, and the
+//     time guide for each turn (off, 1, 2, 3, 5 minutes). The floor can only
+//     go to someone who raised their own hand: there is no control that puts
+//     anyone in the queue or gives the floor to anyone else (and the server
+//     refuses it: `not_volunteered`);
 //   * the dialogs behind the people list's Warn…, Mute…, Remove…, Ban….
 //
 // Every control shows its command's `error` reply as the server's sentence
@@ -16,10 +22,11 @@
 
 import { h, $, setText, button, formatClock, formatWhen, plural } from './dom.js';
 import {
-  PHASE_OPEN, sessionIsOpen, MAX_REASON_CODE_POINTS, MAX_PIN_CODE_POINTS,
+  PHASE_OPEN, MODE_OPEN, MODE_ROUNDS, sessionIsOpen, MAX_REASON_CODE_POINTS, MAX_PIN_CODE_POINTS,
   MIN_SESSION_MINUTES, MAX_SESSION_MINUTES, DEFAULT_SESSION_MINUTES,
 } from './room.js';
 import { phaseLabel, slowModeText } from './roomstate.js';
+import { SHARE_TEXT, SHARE_TIMER_CHOICES, timerLabel, nameIn } from './share.js';
 import { openDialog } from './dialog.js';
 
 /** @type {{send: (frame: object) => Promise<any>, getRoom: () => any, openAlerts: (roomId: string) => string[]}} */
@@ -117,6 +124,31 @@ export function initFacilitator(context) {
     if (await run({ type: 'unpin' }, $('fac-pin-error'), event.currentTarget)) $('fac-pin-text').value = '';
   });
 
+  // Sharing.
+  $('fac-share-timer').replaceChildren(...SHARE_TIMER_CHOICES.map((sec) => h('option', { text: timerLabel(sec), attrs: { value: String(sec) } })));
+  setText($('fac-next'), SHARE_TEXT.facNext);
+  setText($('fac-next-hint'), SHARE_TEXT.facNextHint);
+  setText($('fac-end-turn'), SHARE_TEXT.facEndTurn);
+  $('fac-mode').addEventListener('click', (event) => {
+    const rounds = ctx.getRoom()?.state?.mode === MODE_ROUNDS;
+    if (!busy(event.currentTarget)) run({ type: 'set_mode', mode: rounds ? MODE_OPEN : MODE_ROUNDS }, $('fac-mode-error'), event.currentTarget);
+  });
+  $('fac-next').addEventListener('click', (event) => {
+    if (!busy(event.currentTarget)) run({ type: 'next_speaker' }, $('fac-turn-error'), event.currentTarget);
+  });
+  $('fac-end-turn').addEventListener('click', (event) => {
+    if (!busy(event.currentTarget)) run({ type: 'end_turn' }, $('fac-turn-error'), event.currentTarget);
+  });
+  $('fac-queue').addEventListener('click', (event) => {
+    const b = event.target instanceof Element ? event.target.closest('button[data-action="give_floor"]') : null;
+    const li = b?.closest('li[data-member-id]');
+    if (!b || !li || busy(b)) return;
+    run({ type: 'give_floor', member_id: li.dataset.memberId }, $('fac-turn-error'), b);
+  });
+  $('fac-share-timer-apply').addEventListener('click', (event) => {
+    if (!busy(event.currentTarget)) run({ type: 'share_timer', seconds: Number($('fac-share-timer').value) }, $('fac-timer-error'), event.currentTarget);
+  });
+
   $('admit-all').addEventListener('click', (event) => {
     if (!busy(event.currentTarget)) run({ type: 'admit_all' }, $('waiting-error'), event.currentTarget);
   });
@@ -176,6 +208,7 @@ export function renderFacilitator(room) {
   $('waiting-section').hidden = !show;
   if (!show) return;
   renderSession(room);
+  renderSharing(room);
   renderWaiting(room);
 }
 
@@ -187,7 +220,8 @@ function renderSession(room) {
   const running = sessionIsOpen(st.phase);
   if (st.phase !== drawnPhase) {
     drawnPhase = st.phase;
-    for (const id of ['fac-session-error', 'fac-lock-error', 'fac-slow-error', 'fac-pin-error', 'waiting-error']) setText($(id), '');
+    for (const id of ['fac-session-error', 'fac-lock-error', 'fac-slow-error', 'fac-pin-error', 'waiting-error',
+      'fac-mode-error', 'fac-turn-error', 'fac-timer-error']) setText($(id), '');
   }
   let status = phaseLabel(st.phase);
   if (running && st.plannedEnd) status += `, planned to end at ${formatClock(st.plannedEnd)}`;
@@ -203,6 +237,7 @@ function renderSession(room) {
   if (hadFocus && active.closest('[hidden]')) (running ? $('fac-end') : $('fac-start')).focus();
 
   $('fac-room-group').hidden = !running;
+  $('fac-share-group').hidden = !running;
   $('fac-pin-group').hidden = !running;
   $('fac-not-running').hidden = running;
 
@@ -229,6 +264,54 @@ function renderSession(room) {
   pinText.dataset.shown = st.pin;
   $('fac-unpin').hidden = st.pin === '';
   setText($('fac-pin'), st.pin ? 'Update pin' : 'Pin');
+}
+
+/** renderSharing draws the mode switch, the floor, the raised hands (each with Give floor) and the time guide. */
+function renderSharing(room) {
+  const st = room.state;
+  if (!st || !sessionIsOpen(st.phase)) return;
+  const share = room.share;
+  const rounds = st.mode === MODE_ROUNDS;
+  setText($('fac-mode-status'), rounds ? SHARE_TEXT.facModeRounds : SHARE_TEXT.facModeOpen);
+  setText($('fac-mode'), rounds ? SHARE_TEXT.facToOpen : SHARE_TEXT.facToRounds);
+
+  const floorName = share.floor ? nameIn(room, share.floor) : '';
+  setText($('fac-floor-status'), share.floor ? SHARE_TEXT.facFloor(floorName) : SHARE_TEXT.facFloorFree);
+  const endTurn = $('fac-end-turn');
+  const endHadFocus = document.activeElement === endTurn;
+  endTurn.hidden = !share.floor;
+  if (share.floor) endTurn.setAttribute('aria-label', SHARE_TEXT.facEndTurnOf(floorName));
+  if (endHadFocus && endTurn.hidden) $('fac-next').focus();
+
+  // Raised hands only: "Give floor" exists for nobody else.
+  const list = $('fac-queue');
+  const active = document.activeElement;
+  const focusLi = active instanceof Element && list.contains(active) ? active.closest('li[data-member-id]') : null;
+  const items = share.queue.map((id) => {
+    const name = nameIn(room, id);
+    return h('li', { className: 'fac-queue-item', attrs: { 'data-member-id': id } },
+      h('span', { className: 'fac-queue-name person-name', text: name, attrs: { dir: 'auto' } }),
+      button(SHARE_TEXT.facGiveFloor, { className: 'button button--small button--primary', attrs: { 'data-action': 'give_floor', 'aria-label': SHARE_TEXT.facGiveFloorTo(name) } }));
+  });
+  list.replaceChildren(...items);
+  list.hidden = items.length === 0;
+  setText($('fac-queue-empty'), SHARE_TEXT.facQueueEmpty);
+  $('fac-queue-empty').hidden = items.length > 0;
+  if (focusLi) {
+    // The person whose button had the focus may have left the queue (given the floor): stay near.
+    const again = items.find((el) => el.dataset.memberId === focusLi.dataset.memberId);
+    (again?.querySelector('button') ?? items[0]?.querySelector('button') ?? $('fac-next')).focus();
+  }
+
+  const timer = $('fac-share-timer');
+  if (document.activeElement !== timer) {
+    const value = String(st.shareTimerSec);
+    if (![...timer.options].some((o) => o.value === value)) {
+      timer.append(h('option', { text: timerLabel(st.shareTimerSec), attrs: { value } }));
+    }
+    timer.value = value;
+  }
+  setText($('fac-share-timer-status'), SHARE_TEXT.facTimerStatus(st.shareTimerSec));
 }
 
 function renderWaiting(room) {

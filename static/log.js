@@ -8,11 +8,13 @@
 //   facilitators, on any message:       Delete.
 // The click is handed to the onAction callback given to initLog, which
 // sends the command; the log itself knows nothing of the connection.
+// Under each message's text sit its reactions (reactions.js).
 //
 // Everything from people goes in as text (dom.js), never as markup.
 
 import { h, $, button, formatClock, formatFullTime } from './dom.js';
 import { facilitates, ROLE_FACILITATOR } from './room.js';
+import { reactionBar } from './reactions.js';
 
 /**
  * Whether the log follows new items: true while the person is at (or near)
@@ -84,6 +86,8 @@ export function addMessage(event, room, { hidden = false } = {}) {
   const item = h('div', { className, attrs: { 'data-message-id': event.message_id, 'data-author-id': from.member_id } });
   item.dataset.authorName = name;
 
+  const reactions = typeof event.message_id === 'string' && event.message_id !== ''
+    ? [reactionBar(room, event.message_id, name, own)] : [];
   const actions = messageActions(room, own);
   if (actions.length > 0 && typeof event.message_id === 'string') {
     const id = `msg-actions-${nextActionsId++}`;
@@ -91,12 +95,12 @@ export function addMessage(event, room, { hidden = false } = {}) {
       className: 'msg-more',
       attrs: { type: 'button', 'aria-expanded': 'false', 'aria-controls': id, 'aria-label': own ? 'Options for your message' : `Options for the message from ${name}`, 'data-action': 'more' },
     }, h('span', { className: 'msg-more-dots', text: '⋯', attrs: { 'aria-hidden': 'true' } }));
-    item.append(h('div', { className: 'msg-head' }, meta, more), body,
+    item.append(h('div', { className: 'msg-head' }, meta, more), body, ...reactions,
       h('div', { className: 'msg-actions', attrs: { id, hidden: true } },
         ...actions.map(([action, label]) => button(label, { attrs: { 'data-action': action } }))),
       h('p', { className: 'field-error msg-error', attrs: { 'aria-live': 'polite' } }));
   } else {
-    item.append(meta, body);
+    item.append(meta, body, ...reactions, h('p', { className: 'field-error msg-error', attrs: { 'aria-live': 'polite' } }));
   }
   if (hidden) item.hidden = true;
   appendToLog(item, { forceScroll: own });

@@ -7,7 +7,8 @@
 //   privately, and for members Warn…, Mute… / Unmute, Remove…, Ban….
 //
 // Muted members are marked (facilitators' view, from facilitator_state), in
-// words. The list is redrawn on every change; which action rows are open and
+// words; so are, for everyone, who has the floor ("sharing now"), raised
+// hands ("hand raised") and observers ("listening"). The list is redrawn on every change; which action rows are open and
 // where the keyboard focus was are kept across redraws.
 
 import { h, $, setText, button, formatWhen } from './dom.js';
@@ -98,6 +99,15 @@ export function renderPeople(room, hidden) {
   }
 }
 
+/** shareTags marks, in words, who has the floor, whose hand is raised and who is listening. */
+function shareTags(room, memberId) {
+  const tags = [];
+  if (room.share.floor === memberId) tags.push(h('span', { className: 'tag tag--floor', text: 'sharing now' }));
+  if (room.handPosition(memberId) > 0) tags.push(h('span', { className: 'tag tag--hand', text: 'hand raised' }));
+  if (room.share.observers.has(memberId)) tags.push(h('span', { className: 'tag tag--listening', text: 'listening' }));
+  return tags;
+}
+
 function personItem(room, m, index, hidden) {
   const isFac = facilitates(m.role);
   const you = room.isYou(m.member_id);
@@ -113,6 +123,7 @@ function personItem(room, m, index, hidden) {
     h('span', { className: isFac ? 'badge badge--facilitator' : 'person-role', text: roleLabel(m.role) }),
     mute ? h('span', { className: 'tag tag--muted', text: mute.until ? `Muted until ${formatWhen(mute.until)}` : 'Muted until unmuted' }) : null,
     hidden.has(m.member_id) ? h('span', { className: 'tag', text: 'Hidden by you' }) : null,
+    ...shareTags(room, m.member_id),
   );
   li.append(line);
   if (you) return li;

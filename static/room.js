@@ -6,8 +6,10 @@
 // missed events; the room's public state (`room_state`: phase, session clock,
 // lock, slow mode, pin), what facilitators alone are told
 // (`facilitator_state`: who is muted, who waits), this person's own mute, and
-// the private-message threads. Later features (reactions, the share queue)
-// can keep their per-room state here too.
+// the private-message threads, the sharing state (`queue` / `joined.share`:
+// raised hands, the floor, the turn's time box, who is listening) and the
+// reaction counts of messages (`reactions`, plus this person's own from the
+// `ok` to `react`).
 
 export const ROLE_FACILITATOR = 'facilitator';
 export const ROLE_CO_FACILITATOR = 'co_facilitator';
@@ -28,6 +30,17 @@ export const PHASE_ENDED = 'ended';
 export function sessionIsOpen(phase) {
   return phase === PHASE_OPEN || phase === PHASE_CLOSING;
 }
+
+/** Room modes (docs/protocol.md, "Sharing"): anyone may post, or only the floor holder (and facilitators). */
+export const MODE_OPEN = 'open';
+export const MODE_ROUNDS = 'rounds';
+
+/** How a member is present: taking part, or just listening (an observer). */
+export const PRESENCE_PARTICIPANT = 'participant';
+export const PRESENCE_OBSERVER = 'observer';
+
+/** The fixed, kind set of reactions, in the order they are shown. */
+export const REACTIONS = ['heart', 'support', 'thanks', 'me_too', 'strength'];
 
 /** Limits of the facilitator controls (internal/room/controls.go). */
 export const MAX_PIN_CODE_POINTS = 500;
@@ -79,6 +92,125 @@ export class RoomState {
      * {member_id, display_name, role, items: [{message_id, fromYou, text, ts}], unread}.
      */
     this.dms = new Map();
+    /** The sharing state (queue / joined.share); see applyShare. */
+    this.share = emptyShare();
+    /** The version (and seq) of the sharing state shown, so a late one cannot undo a newer one. */
+    this.shareVersion = null;
+    this.shareSeq = null;
+    /**
+     * Reactions by message_id: {counts: {reaction: n}, mine: Set, seq}. Counts
+     * only: who reacted is never known here.
+     */
+    this.reactions = new Map();
+  }
+
+  /** Whether this person is present as an observer ("just listening"). */
+  get observing() {
+    return this.you !== null && this.share.observers.has(this.you.member_id);
+  }
+
+  /** Whether this person holds the floor. */
+  get holdingFloor() {
+    return this.you !== null && this.share.floor === this.you.member_id;
+  }
+
+  /** handPosition returns a member's place in the share queue (1 = next), or 0 when their hand is not raised. */
+  handPosition(memberId) {
+    return this.share.queue.indexOf(memberId) + 1;
+  }
+
+  /**
+   * applyShare takes a `queue` event (or `joined.share`) and returns
+   * {prev, next, queue, floor, observers} (each flag true when that part
+   * changed), or null when the event is older than one already applied.
+   * Each event carries the whole state, so applying one twice changes nothing.
+   */
+  applyShare(ev) {
+    if (!ev || typeof ev !== 'object') return null;
+    // The server numbers sharing states (`version`); a state older than the
+    // one shown is ignored (joined's may even be newer than a queue event
+    // that arrives after it). Without a version, the room seq decides.
+    const version = Number.isSafeInteger(ev.version) ? ev.version : null;
+    if (version !== null && this.shareVersion !== null) {
+      if (version < this.shareVersion) return null;
+    } else if (Number.isSafeInteger(ev.seq) && this.shareSeq !== null && ev.seq <= this.shareSeq) {
+      return null;
+    }
+    if (version !== null) this.shareVersion = version;
+    if (Number.isSafeInteger(ev.seq)) this.shareSeq = ev.seq;
+    const prev = this.share;
+    const ids = (list) => (Array.isArray(list) ? list.filter((x) => typeof x === 'string' && x !== '') : []);
+    const floor = typeof ev.floor === 'string' ? ev.floor : '';
+    const turnStarted = floor && typeof ev.turn_started === 'string' ? ev.turn_started : '';
+    const timerSec = floor && Number.isSafeInteger(ev.timer_sec) && ev.timer_sec > 0 ? ev.timer_sec : 0;
+    // Where the turn began on this computer's clock: the server's start,
+    // never later than now (a clock behind the server's would otherwise
+    // show more time than the turn has).
+    let turnAnchor = 0;
+    if (floor && turnStarted) {
+      turnAnchor = prev.floor === floor && prev.turnStarted === turnStarted && prev.turnAnchor
+        ? prev.turnAnchor
+        : Math.min(Date.now(), new Date(turnStarted).getTime() || Date.now());
+    } else if (floor) {
+      turnAnchor = prev.floor === floor ? prev.turnAnchor : Date.now();
+    }
+    const next = {
+      queue: [...new Set(ids(ev.queue))],
+      floor,
+      turnStarted,
+      timerSec,
+      turnAnchor,
+      observers: new Set(ids(ev.observers)),
+    };
+    this.share = next;
+    return {
+      prev,
+      next,
+      queue: prev.queue.join('\n') !== next.queue.join('\n'),
+      floor: prev.floor !== next.floor || prev.turnStarted !== next.turnStarted,
+      observers: [...prev.observers].sort().join('\n') !== [...next.observers].sort().join('\n'),
+    };
+  }
+
+  /** reactionsOf returns a message's reactions ({counts, mine, seq}), creating an empty entry. */
+  reactionsOf(messageId) {
+    let r = this.reactions.get(messageId);
+    if (!r) {
+      r = { counts: {}, mine: new Set(), seq: null };
+      this.reactions.set(messageId, r);
+    }
+    return r;
+  }
+
+  /**
+   * applyReactions takes a `reactions` event (counts only) and returns the
+   * message_id it was about, or '' when it was malformed or older than the
+   * counts already shown. A reaction nobody has any more cannot be ours.
+   */
+  applyReactions(ev) {
+    if (typeof ev.message_id !== 'string' || ev.message_id === '') return '';
+    const r = this.reactionsOf(ev.message_id);
+    if (Number.isSafeInteger(ev.seq)) {
+      if (r.seq !== null && ev.seq <= r.seq) return '';
+      r.seq = ev.seq;
+    }
+    const counts = {};
+    const given = ev.counts && typeof ev.counts === 'object' ? ev.counts : {};
+    for (const name of REACTIONS) {
+      const n = given[name];
+      if (Number.isSafeInteger(n) && n > 0) counts[name] = n;
+    }
+    r.counts = counts;
+    for (const name of [...r.mine]) if (!counts[name]) r.mine.delete(name);
+    return ev.message_id;
+  }
+
+  /** setMyReactions records which reactions this person now has on a message (the `mine` of the ok to `react`). */
+  setMyReactions(messageId, mine) {
+    const r = this.reactionsOf(messageId);
+    r.mine = new Set(Array.isArray(mine) ? mine.filter((x) => REACTIONS.includes(x)) : []);
+    // The ok may come before the counts: one's own reaction counts at least once.
+    for (const name of r.mine) if (!r.counts[name]) r.counts[name] = 1;
   }
 
   /** Whether this connection's role in the room may use the facilitator controls. */
@@ -89,6 +221,11 @@ export class RoomState {
   /** applyJoined replaces the member list (and the state, if given) with those of a `joined` reply. */
   applyJoined(joined) {
     this.you = cleanMember(joined.you);
+    // joined's sharing state is the new starting point (the server's
+    // numbering may have started again, say after a restart).
+    this.shareVersion = null;
+    this.shareSeq = null;
+    this.applyShare(joined.share && typeof joined.share === 'object' ? joined.share : {});
     this.members.clear();
     for (const m of Array.isArray(joined.members) ? joined.members : []) {
       const member = cleanMember(m);
@@ -103,7 +240,7 @@ export class RoomState {
 
   /**
    * applyState takes a `room_state` (or `joined.state`) and returns what
-   * changed — {phase, locked, slow, pin, clock} flags, each true when that
+   * changed — {phase, locked, slow, pin, clock, mode, shareTimer} flags, each true when that
    * part differs from before — or null when the state was not known before
    * (the first state is not news).
    */
@@ -116,6 +253,8 @@ export class RoomState {
       slowModeSec: Number.isSafeInteger(ev.slow_mode_sec) && ev.slow_mode_sec > 0 ? ev.slow_mode_sec : 0,
       pin: typeof ev.pin === 'string' ? ev.pin : '',
       waitingRoom: ev.waiting_room === true,
+      mode: ev.mode === MODE_ROUNDS ? MODE_ROUNDS : MODE_OPEN,
+      shareTimerSec: Number.isSafeInteger(ev.share_timer_sec) && ev.share_timer_sec > 0 ? ev.share_timer_sec : 0,
     };
     const prev = this.state;
     this.state = next;
@@ -126,6 +265,8 @@ export class RoomState {
       slow: prev.slowModeSec !== next.slowModeSec,
       pin: prev.pin !== next.pin,
       clock: prev.startedAt !== next.startedAt || prev.plannedEnd !== next.plannedEnd,
+      mode: prev.mode !== next.mode,
+      shareTimer: prev.shareTimerSec !== next.shareTimerSec,
     };
   }
 
@@ -202,6 +343,7 @@ export class RoomState {
   clearConversation() {
     this.seenMessages.clear();
     this.dms.clear();
+    this.reactions.clear();
   }
 
   /** nameOf returns a member's display name as known here, or ''. */
@@ -279,6 +421,11 @@ export class RoomState {
     return [...this.members.values()].sort((a, b) =>
       rank(a.role) - rank(b.role) || collator.compare(a.display_name, b.display_name));
   }
+}
+
+/** emptyShare is the sharing state before anything is known: no hands, a free floor, nobody listening. */
+function emptyShare() {
+  return { queue: [], floor: '', turnStarted: '', timerSec: 0, turnAnchor: 0, observers: new Set() };
 }
 
 /** cleanMember keeps only the string fields of a member object from the server. */

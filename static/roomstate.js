@@ -1,5 +1,5 @@
 // roomstate.js — the room's public state on the page: the session phase in
-// words, the session clock ("ends at 19:30 · 42 min left", refreshed every
+// words (the sharing mode is drawn by share.js), the session clock ("ends at 19:30 · 42 min left", refreshed every
 // 20 seconds), whether the group is locked, slow mode, and the pinned
 // announcement in its own labelled region.
 //
@@ -9,6 +9,7 @@
 
 import { h, $, setText, formatClock, formatFullTime, minutesUntil, plural } from './dom.js';
 import { PHASE_IDLE, PHASE_OPEN, PHASE_CLOSING, PHASE_ENDED, sessionIsOpen } from './room.js';
+import { shareStateNotes } from './share.js';
 
 const PHASE_TEXT = {
   [PHASE_IDLE]: 'Session not started',
@@ -127,5 +128,6 @@ export function stateChangeNotes(st, changes) {
   if (changes.pin && sessionIsOpen(st.phase)) {
     notes.push(st.pin ? `New pinned announcement: ${st.pin}` : 'The pinned announcement was removed.');
   }
+  notes.push(...shareStateNotes(st, changes));
   return notes;
 }

@@ -15,15 +15,18 @@ import "embed"
 // app.js (the user interface: screens, joining and the lobby, the table of
 // room event handlers, sending), connection.js (socket, auth, request ids,
 // reply routing, reconnect), room.js (per-room state: presence, session
-// state, facilitator state, private-message threads), log.js (the
-// conversation log and the actions on each message), people.js (the people
-// list and its per-person actions), roomstate.js (phase, session clock,
+// state, facilitator state, private-message threads, the sharing state,
+// reaction counts), log.js (the conversation log and the actions on each
+// message), people.js (the people list and its per-person actions),
+// roomstate.js (phase, session clock,
 // lock, slow mode, pinned announcement), notices.js (private notices and
 // screen-reader announcements), dms.js (private messages), facilitator.js
 // (facilitator tools and the waiting room), crisis.js ("Get help now", the
 // crisis resources panel, "I need support", facilitators' crisis alerts),
+// share.js (sharing: the mode, raised hands, the floor, Pass, taking part
+// or just listening), reactions.js (supportive reactions under messages),
 // dialog.js (confirmations and short forms) and dom.js (text-only DOM
 // helpers), style.css and favicon.svg.
 //
-//go:embed index.html app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js crisis.js dialog.js dom.js style.css favicon.svg
+//go:embed index.html app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js crisis.js share.js reactions.js dialog.js dom.js style.css favicon.svg
 var FS embed.FS

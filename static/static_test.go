@@ -14,7 +14,7 @@ import (
 var clientFiles = []string{
 	"index.html", "style.css", "favicon.svg",
 	"app.js", "connection.js", "room.js", "log.js", "people.js", "roomstate.js",
-	"notices.js", "dms.js", "facilitator.js", "crisis.js", "dialog.js", "dom.js",
+	"notices.js", "dms.js", "facilitator.js", "crisis.js", "share.js", "reactions.js", "dialog.js", "dom.js",
 }
 
 func TestFilesPresent(t *testing.T) {
@@ -159,5 +159,39 @@ func TestBuiltInHelpMatchesServerDefaults(t *testing.T) {
 		if !strings.Contains(panel, want) {
 			t.Errorf("built-in help lacks %q", want)
 		}
+	}
+}
+
+// Nobody is ever made to share (docs/protocol.md, "Sharing"): the client
+// never names another member in raise_hand, lower_hand or set_presence
+// (they act on the sender alone), and gives the floor only from the list of
+// raised hands. Queue and floor changes are told politely, never assertively.
+func TestSharingNeverForces(t *testing.T) {
+	selfOnly := regexp.MustCompile(`type:\s*'(raise_hand|lower_hand|set_presence|pass)'`)
+	giveFloor := regexp.MustCompile(`type:\s*'give_floor'`)
+	for _, name := range clientFiles {
+		if !strings.HasSuffix(name, ".js") {
+			continue
+		}
+		b, err := fs.ReadFile(FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if selfOnly.MatchString(line) && strings.Contains(line, "member_id") {
+				t.Errorf("%s:%d names a member in a command that only the member may send for themselves: %s", name, i+1, strings.TrimSpace(line))
+			}
+			if giveFloor.MatchString(line) && name != "facilitator.js" {
+				t.Errorf("%s:%d sends give_floor; only the facilitator tools' list of raised hands may", name, i+1)
+			}
+		}
+	}
+	page, err := fs.ReadFile(FS, "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := regexp.MustCompile(`<p id="share-live"[^>]*>`).FindString(string(page))
+	if !strings.Contains(live, `aria-live="polite"`) {
+		t.Errorf(`#share-live must be a polite live region, got %q`, live)
 	}
 }

@@ -143,6 +143,7 @@ func TestRoundsModeAndObservers(t *testing.T) {
 	if m.Str("type") != "ok" {
 		t.Fatalf("send in open mode = %v", m)
 	}
+	cleo.Until(func(e hubtest.Event) bool { return e.Str("message_id") == m.Str("message_id") }) // she has seen it
 	req(t, cleo, hubtest.Event{"type": "react", "room": id, "message_id": m.Str("message_id"), "reaction": "heart"})
 	req(t, cleo, hubtest.Event{"type": "pass", "room": id})
 

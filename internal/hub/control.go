@@ -43,8 +43,15 @@ func (h *Hub) publishControl(ctx context.Context, roomID string, c control) {
 	}
 }
 
-// publishReload tells every node the room's new state.
+// publishReload tells every node the room's new state — this one at once,
+// so a facilitator's next command here already sees its own change.
 func (h *Hub) publishReload(ctx context.Context, r room.Room) {
+	h.roomsMu.RLock()
+	lr := h.rooms[r.ID]
+	h.roomsMu.RUnlock()
+	if lr != nil {
+		lr.setState(r)
+	}
 	h.publishControl(ctx, r.ID, control{Ctl: ctlReload, Room: &r})
 }
 

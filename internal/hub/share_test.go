@@ -79,6 +79,7 @@ func TestGiveFloorOnlyToVolunteers(t *testing.T) {
 func TestPassIsPrivate(t *testing.T) {
 	_, _, id, fac, ana, ben, anaID, _ := chatRoomWith(t, hubtest.Options{Unlimited: true})
 	req(t, fac, hubtest.Event{"type": "set_mode", "room": id, "mode": "rounds"})
+	ana.Until(ofType("room_state")) // ana's node has heard of it
 	req(t, ana, hubtest.Event{"type": "raise_hand", "room": id})
 	req(t, fac, hubtest.Event{"type": "give_floor", "room": id, "member_id": anaID})
 	untilQueue(ben, func(e hubtest.Event) bool { return e.Str("floor") == anaID })
@@ -148,8 +149,10 @@ func TestRoundsModeAndObservers(t *testing.T) {
 	req(t, cleo, hubtest.Event{"type": "pass", "room": id})
 
 	req(t, fac, hubtest.Event{"type": "set_mode", "room": id, "mode": "rounds"})
-	if e := ana.Until(ofType("room_state")); e.Str("mode") != "rounds" {
-		t.Fatalf("room_state after set_mode = %v", e)
+	for _, p := range []*hubtest.Peer{ana, ben} { // both nodes have heard of it
+		if e := p.Until(ofType("room_state")); e.Str("mode") != "rounds" {
+			t.Fatalf("room_state after set_mode = %v", e)
+		}
 	}
 	errCode(t, ana, hubtest.Event{"type": "send", "room": id, "text": "no floor"}, "not_your_turn")
 	errCode(t, ben, hubtest.Event{"type": "send", "room": id, "text": "no floor"}, "not_your_turn")

@@ -244,11 +244,13 @@ func (c *Client) Welcome() Welcome { return c.welcome }
 
 // Events returns the channel on which every server event that is not the
 // reply to a request of this Client is delivered, in the order received:
-// room events (message, member_joined, member_left), error frames without an
-// id, and replies to frames sent with SendRaw or SendBinary. The channel is
-// closed after the last event once the connection has ended, after Done, so
-// Err and CloseStatus are already set when a receive reports it closed
-// (events still buffered when Done closes can be drained). See the package
+// room events (message, member_joined, member_left, room_state, queue, and
+// others this package does not decode, whose Raw still holds them), private
+// notices such as timer_elapsed, error frames without an id, and replies to
+// frames sent with SendRaw or SendBinary. The channel is closed after the
+// last event once the connection has ended, after Done, so Err and
+// CloseStatus are already set when a receive reports it closed (events
+// still buffered when Done closes can be drained). See the package
 // documentation on back-pressure: drain it promptly.
 func (c *Client) Events() <-chan Event { return c.events }
 
@@ -452,6 +454,20 @@ func decodeFrame(data []byte) []Event {
 		var ev Event
 		if err := json.Unmarshal(line, &ev); err != nil {
 			ev = Event{}
+		}
+		// room_state and queue carry their state at the top level; give it
+		// the same shape as in joined.
+		switch ev.Type {
+		case TypeRoomState:
+			ev.State = new(RoomState)
+			if json.Unmarshal(line, ev.State) != nil {
+				ev.State = nil
+			}
+		case TypeQueue:
+			ev.Share = new(Share)
+			if json.Unmarshal(line, ev.Share) != nil {
+				ev.Share = nil
+			}
 		}
 		ev.Raw = line[:len(line):len(line)]
 		events = append(events, ev)

@@ -733,3 +733,54 @@ func TestWithID(t *testing.T) {
 		}
 	}
 }
+
+// TestSharingState checks that room_state, queue and joined give their state
+// the same shape (State, Share), and that JoinAs sends "as".
+func TestSharingState(t *testing.T) {
+	frame := strings.Join([]string{
+		`{"type":"joined","id":"j1","room":"demo","you":{"member_id":"k3v9","display_name":"Robin","role":"member"},"members":[],` +
+			`"state":{"type":"room_state","room":"demo","phase":"open","locked":false,"slow_mode_sec":0,"waiting_room":false,"mode":"open"},` +
+			`"share":{"type":"queue","room":"demo","version":7,"queue":["b3n0"],"observers":["c1e0"]}}`,
+		`{"seq":3,"type":"room_state","room":"demo","phase":"open","locked":true,"slow_mode_sec":0,"waiting_room":false,"mode":"rounds","share_timer_sec":120}`,
+		`{"seq":4,"type":"queue","room":"demo","version":8,"queue":[],"floor":"b3n0","turn_started":"2026-11-29T19:02:10.000Z","timer_sec":120,"observers":[]}`,
+		`{"type":"timer_elapsed","room":"demo","member_id":"b3n0","timer_sec":120}`,
+		`{"seq":5,"type":"message","room":"demo","message_id":"m1","text":"hi"}`,
+	}, "\n")
+	evs := decodeFrame([]byte(frame))
+	if len(evs) != 5 {
+		t.Fatalf("%d events", len(evs))
+	}
+	j, rs, q, te, msg := evs[0], evs[1], evs[2], evs[3], evs[4]
+	if j.State == nil || j.State.Mode != ModeOpen || j.Share == nil || j.Share.Version != 7 ||
+		strings.Join(j.Share.Queue, ",") != "b3n0" || strings.Join(j.Share.Observers, ",") != "c1e0" {
+		t.Errorf("joined: State %+v, Share %+v", j.State, j.Share)
+	}
+	if rs.State == nil || rs.State.Mode != ModeRounds || rs.State.ShareTimerSec != 120 || !rs.State.Locked || rs.Share != nil {
+		t.Errorf("room_state: State %+v, Share %+v", rs.State, rs.Share)
+	}
+	if q.Share == nil || q.Share.Version != 8 || q.Share.Floor != "b3n0" || q.Share.TimerSec != 120 || len(q.Share.Queue) != 0 || q.State != nil {
+		t.Errorf("queue: Share %+v, State %+v", q.Share, q.State)
+	}
+	if te.Type != TypeTimerElapsed || te.MemberID != "b3n0" || te.TimerSec != 120 {
+		t.Errorf("timer_elapsed: %+v", te)
+	}
+	if msg.State != nil || msg.Share != nil {
+		t.Errorf("message has State %+v, Share %+v", msg.State, msg.Share)
+	}
+
+	fs := newFakeServer(t, nil)
+	c := dial(t, fs, "good", nil)
+	if _, err := c.JoinAs(testContext(t), "demo", "Robin", AsObserver); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Join(testContext(t), "other", "Robin"); err != nil {
+		t.Fatal(err)
+	}
+	got := fs.received()
+	if len(got) != 3 || got[1]["as"] != AsObserver {
+		t.Fatalf("frames %v: JoinAs did not send \"as\":\"observer\"", got)
+	}
+	if _, has := got[2]["as"]; has {
+		t.Errorf("Join sent %v; want no \"as\" (keep the presence the member has)", got[2])
+	}
+}

@@ -13,10 +13,11 @@
 // on '\n' (the server batches several JSON objects into one frame), decodes
 // each line into an [Event], hands replies to the request waiting for them,
 // and delivers everything else (room events, id-less errors) on
-// [Client.Events]. Requests ([Client.Join], [Client.Send], [Client.Leave],
-// [Client.Ping], [Client.Request]) generate their own request ids and return
-// when the reply arrives, the context ends, or the connection ends. An error
-// reply from the server is returned as a [*ServerError].
+// [Client.Events]. Requests ([Client.Join], [Client.JoinAs], [Client.Send],
+// [Client.Leave], [Client.Ping], and [Client.Request] for any other frame,
+// such as raise_hand) generate their own request ids and return when the
+// reply arrives, the context ends, or the connection ends. An error reply
+// from the server is returned as a [*ServerError].
 //
 // [Client.Close] ends the connection with close code 1000 and waits for the
 // reader goroutine to stop. When the server or the network ends the

@@ -15,6 +15,25 @@ const (
 	TypeMessage      = "message"       // a chat message in a room
 	TypeMemberJoined = "member_joined" // a member is now present in a room
 	TypeMemberLeft   = "member_left"   // a member is no longer present in a room
+	TypeRoomState    = "room_state"    // the room's public state changed (phase, mode, …)
+	TypeQueue        = "queue"         // the share queue, the floor or the observers changed
+	TypeTimerElapsed = "timer_elapsed" // a turn's soft time box ran out (speaker and facilitators only)
+)
+
+// Room modes (RoomState.Mode while a session is open): in ModeOpen anyone
+// taking part may post; in ModeRounds only the member holding the floor, and
+// facilitators.
+const (
+	ModeOpen   = "open"
+	ModeRounds = "rounds"
+)
+
+// Presence in a room (see JoinAs, and the "set_presence" frame): taking
+// part, or observing (receiving everything without posting or raising a
+// hand). Only the member can change their own presence.
+const (
+	AsParticipant = "participant"
+	AsObserver    = "observer"
 )
 
 // Roles a member can have.
@@ -37,13 +56,16 @@ type Member struct {
 // fields of its Type are set, the others are zero.
 //
 //   - welcome: ID (when answering auth), Role, HeartbeatMS
-//   - joined: ID, Room, You, Members
+//   - joined: ID, Room, You, Members, State, Share
 //   - ok: ID, Room; after send also MessageID and Seq
 //   - error: ID (when the failed frame had one), Room (when it named one), Code, Message
 //   - pong: ID
 //   - message: Seq, Room, MessageID, From, Text, TS
 //   - member_joined: Seq, Room, Member, TS
 //   - member_left: Seq, Room, MemberID, TS
+//   - room_state: Seq, Room, State
+//   - queue: Seq, Room, Share
+//   - timer_elapsed: Room, MemberID (the speaker), TimerSec
 //
 // A line that is not a JSON object is delivered with an empty Type and the
 // line in Raw, so that a test can see exactly what the server sent.
@@ -69,8 +91,18 @@ type Event struct {
 	TS string `json:"ts,omitempty"`
 	// Member is the member who joined (member_joined).
 	Member Member `json:"member,omitzero"`
-	// MemberID is the member who left (member_left).
+	// MemberID is the member who left (member_left), or whose turn's
+	// time box ran out (timer_elapsed).
 	MemberID string `json:"member_id,omitempty"`
+	// TimerSec is the turn's soft time box in seconds (timer_elapsed; a
+	// queue event's is also in Share).
+	TimerSec int `json:"timer_sec,omitempty"`
+	// State is the room's public state: as it was on entry (joined), or
+	// after a change (room_state, whose fields it holds). Nil otherwise.
+	State *RoomState `json:"state,omitempty"`
+	// Share is the room's sharing state: as it was on entry (joined), or
+	// after a change (queue, whose fields it holds). Nil otherwise.
+	Share *Share `json:"share,omitempty"`
 	// You is this connection as the room sees it (joined).
 	You Member `json:"you,omitzero"`
 	// Members are the members present when the join completed, this
@@ -98,6 +130,48 @@ func (e Event) Time() (time.Time, error) {
 	return t, nil
 }
 
+// RoomState is a room's public state, as carried by room_state events and
+// by joined. Times are RFC 3339 UTC, empty when no session has run.
+type RoomState struct {
+	// Phase is the session phase: "idle", "open", "closing" or "ended".
+	Phase      string `json:"phase"`
+	StartedAt  string `json:"started_at,omitempty"`
+	PlannedEnd string `json:"planned_end,omitempty"`
+	// Locked: newcomers wait in the lobby.
+	Locked bool `json:"locked"`
+	// SlowModeSec is how often, in seconds, a member may post; 0 is off.
+	SlowModeSec int `json:"slow_mode_sec"`
+	// Pin is the facilitators' announcement, if any.
+	Pin         string `json:"pin,omitempty"`
+	WaitingRoom bool   `json:"waiting_room"`
+	// Mode is ModeOpen or ModeRounds while a session is open, else empty.
+	Mode string `json:"mode,omitempty"`
+	// ShareTimerSec is the soft time box of a turn in seconds; 0 is off.
+	ShareTimerSec int `json:"share_timer_sec,omitempty"`
+}
+
+// Share is a room's sharing state, as carried by queue events and by
+// joined: who has raised a hand, who holds the floor, who is observing —
+// member ids only, and never why it changed (a pass looks like a lowered
+// hand or an ended turn). Apply it only if Version is not lower than the
+// last one applied: joined's Share may be older than a queue event that
+// follows it.
+type Share struct {
+	// Version increases with every change.
+	Version uint64 `json:"version"`
+	// Queue holds the member ids of raised hands, first raised first.
+	Queue []string `json:"queue"`
+	// Floor is the member id holding the floor; empty when it is free.
+	Floor string `json:"floor,omitempty"`
+	// TurnStarted (RFC 3339 UTC) and TimerSec (the soft time box, in
+	// seconds) describe the current turn; empty and 0 when the floor is
+	// free or no time box applies.
+	TurnStarted string `json:"turn_started,omitempty"`
+	TimerSec    int    `json:"timer_sec,omitempty"`
+	// Observers holds the member ids present as observers.
+	Observers []string `json:"observers"`
+}
+
 // Welcome is the server's answer to a successful authentication.
 type Welcome struct {
 	// Role is the authenticated user's role: RoleMember or RoleFacilitator.
@@ -122,6 +196,12 @@ type Joined struct {
 	You Member
 	// Members are the members present now, You included.
 	Members []Member
+	// State is the room's public state on entry; nil if the server sent
+	// none.
+	State *RoomState
+	// Share is the room's sharing state on entry (queue, floor, observers);
+	// nil if the server sent none.
+	Share *Share
 }
 
 // SendResult is the result of a successful Send.

@@ -23,6 +23,7 @@ type (
 		ID          string `json:"id"`
 		Room        string `json:"room"`
 		DisplayName string `json:"display_name"`
+		As          string `json:"as,omitempty"`
 	}
 	sendFrame struct {
 		Type string `json:"type"`
@@ -47,12 +48,21 @@ type (
 // A refusal (invalid_room, name_too_long, already_joined, too_many_rooms, …)
 // is returned as a wrapped *ServerError.
 func (c *Client) Join(ctx context.Context, room, displayName string) (Joined, error) {
+	return c.JoinAs(ctx, room, displayName, "")
+}
+
+// JoinAs is Join with a presence: AsObserver to only listen (receive
+// everything, neither post nor raise a hand), AsParticipant to take part,
+// or "" to keep the presence the member already has in the room (from
+// another connection), else take part. Facilitators always take part: as
+// an observer they are refused with forbidden.
+func (c *Client) JoinAs(ctx context.Context, room, displayName, as string) (Joined, error) {
 	id := c.newID()
-	ev, err := c.call(ctx, TypeJoined, joinFrame{Type: "join", ID: id, Room: room, DisplayName: displayName})
+	ev, err := c.call(ctx, TypeJoined, joinFrame{Type: "join", ID: id, Room: room, DisplayName: displayName, As: as})
 	if err != nil {
 		return Joined{}, fmt.Errorf("client: join: %w", err)
 	}
-	return Joined{Room: ev.Room, You: ev.You, Members: ev.Members}, nil
+	return Joined{Room: ev.Room, You: ev.You, Members: ev.Members, State: ev.State, Share: ev.Share}, nil
 }
 
 // Send sends text (1–4000 code points, not only white space) to room, which

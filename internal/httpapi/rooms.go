@@ -271,6 +271,59 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	guidelines := func(w http.ResponseWriter, text, version string) {
+		writeJSON(w, http.StatusOK, protocol.Guidelines{Text: text, Version: version})
+	}
+	handle("GET /api/rooms/{id}/guidelines", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		text, version, err := s.Guidelines(r.Context(), a, r.PathValue("id"))
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		guidelines(w, text, version)
+	})
+	handle("PUT /api/rooms/{id}/guidelines", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		var b struct {
+			Text *string `json:"text"`
+		}
+		if !decode(w, r, &b) {
+			return
+		}
+		if b.Text == nil {
+			fail(w, protocol.Errf(protocol.CodeInvalidRequest, "The field \"text\" is required (\"\" restores the default agreement)."))
+			return
+		}
+		rm, err := s.SetGuidelines(r.Context(), a, r.PathValue("id"), *b.Text)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		text, version := rm.CurrentGuidelines()
+		guidelines(w, text, version)
+	})
+	handle("GET /api/rooms/{id}/agreements", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		sts, err := s.Agreements(r.Context(), a, r.PathValue("id"))
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		type agreement struct {
+			MemberID    string `json:"member_id"`
+			DisplayName string `json:"display_name"`
+			Version     string `json:"version"`
+			Current     bool   `json:"current"`
+			At          string `json:"at,omitempty"`
+		}
+		out := make([]agreement, 0, len(sts))
+		for _, st := range sts {
+			ag := agreement{MemberID: st.MemberID, DisplayName: st.DisplayName, Version: st.Version, Current: st.Current}
+			if !st.At.IsZero() {
+				ag.At = protocol.FormatTime(st.At)
+			}
+			out = append(out, ag)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"agreements": out})
+	})
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
 		mux.HandleFunc(m+" /api/", func(w http.ResponseWriter, r *http.Request) {
 			WriteError(w, http.StatusNotFound, protocol.Err(protocol.CodeNotFound))

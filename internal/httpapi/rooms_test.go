@@ -586,6 +586,8 @@ func TestRESTAuthorization(t *testing.T) {
 			{"DELETE", base + "/members/mem2", ""},
 			{"POST", base + "/invites", ""},
 			{"GET", base + "/audit", ""},
+			{"PUT", base + "/guidelines", `{"text":"Anything goes."}`},
+			{"GET", base + "/agreements", ""},
 		}
 		leadCalls := []call{
 			{"POST", base + "/facilitators", `{"user_id":"mem2"}`},
@@ -683,6 +685,10 @@ func TestRESTUnknownRoutes(t *testing.T) {
 			{"GET", base + "/facilitators"},
 			{"GET", base + "/invites"},
 			{"POST", base + "/audit"},
+			{"POST", base + "/guidelines"},
+			{"DELETE", base + "/guidelines"},
+			{"PUT", base + "/agreements"},
+			{"GET", base + "/agreements/m1"},
 			{"POST", "/api/invites/abc"},
 			{"POST", "/api/rooms/" + g.a + "/members/mem/extra"},
 		} {
@@ -703,7 +709,7 @@ func TestRESTUnknownRoutes(t *testing.T) {
 func joinCode(t *testing.T, n *hubtest.Node, user, role, id string) (string, string) {
 	t.Helper()
 	p := hubtest.Dial(t, n.URL, hubtest.Token(t, user, role))
-	e := p.Request(hubtest.Event{"type": "join", "room": id, "display_name": "X"})
+	e := p.JoinFrame(hubtest.Event{"type": "join", "room": id, "display_name": user})
 	_ = p.WS.CloseNow()
 	return e.Str("type"), e.Str("code")
 }
@@ -882,4 +888,149 @@ func TestRESTBearerSchemeIsCaseInsensitive(t *testing.T) {
 	c := api{t, n}
 	lead := c.tok("lead", "facilitator")
 	c.do("POST", "/api/rooms", "bearer "+lead, `{"name":"Group","kind":"support"}`).view(t, 201)
+}
+
+// TestRESTGuidelines covers the group agreement: anyone in the room reads
+// it, facilitators change it (audited without the text), and facilitators
+// see who accepted which version.
+func TestRESTGuidelines(t *testing.T) {
+	eachMode(t, func(t *testing.T, n *hubtest.Node) {
+		g := setup(t, n)
+		base := "/api/rooms/" + g.a
+		sup := g.tok("sup", protocol.RoleSupervisor)
+		mid := func(u string) string { return n.Rooms.MemberID(g.a, u) }
+		type guidelines struct{ Text, Version string }
+		get := func(token string) guidelines {
+			t.Helper()
+			r := g.do("GET", base+"/guidelines", token, "")
+			if m := r.ok(t, 200); len(m) != 2 {
+				t.Errorf("guidelines = %v, want only text and version", m)
+			}
+			var out guidelines
+			if err := json.Unmarshal(r.body, &out); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		def := guidelines{room.DefaultGuidelines(), room.GuidelinesVersion(room.DefaultGuidelines())}
+		for _, token := range []string{g.lead, g.co, g.mem, g.mem2} {
+			if got := get(token); got != def {
+				t.Errorf("GET guidelines = %+v, want the default", got.Version)
+			}
+		}
+		for _, token := range []string{g.outsider, g.otherFac, sup} {
+			g.do("GET", base+"/guidelines", token, "").fails(t, 403, protocol.CodeForbidden)
+		}
+		g.do("GET", base+"/guidelines", "", "").fails(t, 401, protocol.CodeUnauthorized)
+		g.do("GET", "/api/rooms/rnosuchroom/guidelines", g.lead, "").fails(t, 404, protocol.CodeNotFound)
+
+		type agreement struct {
+			MemberID    string  `json:"member_id"`
+			DisplayName string  `json:"display_name"`
+			Version     string  `json:"version"`
+			Current     bool    `json:"current"`
+			At          *string `json:"at"`
+		}
+		agreements := func(token string) []agreement {
+			t.Helper()
+			r := g.do("GET", base+"/agreements", token, "")
+			r.ok(t, 200)
+			var out struct{ Agreements []agreement }
+			if err := json.Unmarshal(r.body, &out); err != nil {
+				t.Fatal(err)
+			}
+			return out.Agreements
+		}
+		// Nobody has accepted yet.
+		for _, token := range []string{g.lead, g.co} {
+			as := agreements(token)
+			if len(as) != 2 || as[0].MemberID != mid("mem") || as[1].MemberID != mid("mem2") ||
+				as[0].Version != "" || as[0].Current || as[0].At != nil || as[0].DisplayName != "" {
+				t.Fatalf("agreements = %+v", as)
+			}
+		}
+		if b := string(g.do("GET", base+"/agreements", g.lead, "").body); !strings.Contains(b, `"display_name":"","version":"","current":false}`) {
+			t.Errorf("a member who never accepted: %s", b)
+		}
+		// mem accepts (as a join does) and chooses a name.
+		bg := context.Background()
+		if _, err := n.Rooms.Accept(bg, g.a, "mem", def.Version); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.Rooms.ClaimName(bg, g.a, "mem", "Sam"); err != nil {
+			t.Fatal(err)
+		}
+		as := agreements(g.lead)
+		if as[0].DisplayName != "Sam" || as[0].Version != def.Version || !as[0].Current || as[0].At == nil || as[1].Current {
+			t.Fatalf("agreements after mem accepted = %+v", as)
+		}
+		if _, err := time.Parse("2006-01-02T15:04:05.000Z", *as[0].At); err != nil {
+			t.Errorf("at = %q", *as[0].At)
+		}
+		for _, token := range []string{g.mem, g.mem2, g.outsider, g.otherFac, sup} {
+			g.do("GET", base+"/agreements", token, "").fails(t, 403, protocol.CodeForbidden)
+		}
+		g.do("GET", base+"/agreements", "", "").fails(t, 401, protocol.CodeUnauthorized)
+		g.do("GET", "/api/rooms/rnosuchroom/agreements", g.lead, "").fails(t, 404, protocol.CodeNotFound)
+
+		// Only facilitators change it; refused bodies change nothing.
+		before := g.state()
+		audit := g.auditLen()
+		for _, token := range []string{g.mem, g.mem2, g.outsider, g.otherFac, sup} {
+			g.do("PUT", base+"/guidelines", token, `{"text":"Anything goes."}`).fails(t, 403, protocol.CodeForbidden)
+		}
+		for body, want := range map[string]struct {
+			status int
+			code   protocol.Code
+		}{
+			``:                                  {422, protocol.CodeInvalidRequest},
+			`{}`:                                {422, protocol.CodeInvalidRequest},
+			`{"text":5}`:                        {422, protocol.CodeInvalidRequest},
+			`{"text":"Be kind.","version":"x"}`: {422, protocol.CodeInvalidRequest},
+			`{"text":"Be kind.\u0000"}`:         {422, protocol.CodeInvalidRequest},
+			`{"text":"` + strings.Repeat("a", room.MaxGuidelinesRunes+1) + `"}`: {422, protocol.CodeInvalidRequest},
+			`{"text":"Be kind.`: {400, protocol.CodeBadJSON},
+		} {
+			g.do("PUT", base+"/guidelines", g.lead, body).fails(t, want.status, want.code)
+		}
+		g.do("PUT", "/api/rooms/rnosuchroom/guidelines", g.lead, `{"text":"x"}`).fails(t, 404, protocol.CodeNotFound)
+		g.do("PUT", base+"/guidelines", "", `{"text":"x"}`).fails(t, 401, protocol.CodeUnauthorized)
+		if after := g.state(); after.Version != before.Version || g.auditLen() != audit {
+			t.Fatalf("refused PUTs changed the room or were audited")
+		}
+
+		secret := "Be kind. Nobody has to share. What is said here stays here."
+		r := g.do("PUT", base+"/guidelines", g.co, `{"text":"  `+secret+`\n"}`)
+		r.ok(t, 200)
+		var put guidelines
+		if err := json.Unmarshal(r.body, &put); err != nil || put.Text != secret || put.Version != room.GuidelinesVersion(secret) {
+			t.Fatalf("PUT = %s", r.body)
+		}
+		if got := get(g.mem); got != put {
+			t.Errorf("GET after PUT = %+v, want %+v", got, put)
+		}
+		if as := agreements(g.co); as[0].Current || as[0].Version != def.Version {
+			t.Errorf("mem's acceptance is still current after the text changed: %+v", as[0])
+		}
+		ar := g.do("GET", base+"/audit?limit=1", g.lead, "")
+		m := ar.ok(t, 200)
+		e := m["entries"].([]any)[0].(map[string]any)
+		if e["action"] != "set_guidelines" || e["actor_member_id"] != mid("co") || e["target_member_id"] != nil || strings.Contains(string(ar.body), "kind") {
+			t.Errorf("audit of the change = %s", ar.body)
+		}
+		// The same text again is no change; "" restores the default.
+		v := g.state().Version
+		g.do("PUT", base+"/guidelines", g.lead, `{"text":"`+secret+`"}`).ok(t, 200)
+		if g.state().Version != v {
+			t.Error("PUT of the same text changed the room")
+		}
+		r = g.do("PUT", base+"/guidelines", g.lead, `{"text":""}`)
+		r.ok(t, 200)
+		if err := json.Unmarshal(r.body, &put); err != nil || put != def {
+			t.Errorf("PUT of \"\" = %s, want the default", r.body)
+		}
+		if as := agreements(g.lead); !as[0].Current {
+			t.Errorf("mem accepted the default, which is current again: %+v", as[0])
+		}
+	})
 }

@@ -176,10 +176,33 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 		return
 	}
 	me := protocol.Member{MemberID: c.h.cfg.MemberIDs.For(f.Room, c.ident.UserID), DisplayName: f.DisplayName, Role: string(adm.Role)}
-	if !adm.Role.Facilitates() {
-		if err := c.checkCapacity(ctx, adm.Room, me.MemberID); err != nil {
+	// The group agreement first (it explains how names are kept), then the
+	// name: a member present in another tab keeps the name the room knows;
+	// otherwise the chosen one is claimed (unique in the room, not reserved),
+	// atomically in the store.
+	if _, err := c.h.cfg.Rooms.Accept(ctx, f.Room, c.ident.UserID, f.Agree); err != nil {
+		c.failJoin(f, err)
+		return
+	}
+	present, err := c.h.cfg.Broker.Members(ctx, f.Room)
+	if err != nil {
+		c.failJoin(f, err)
+		return
+	}
+	if i := slices.IndexFunc(present, func(m protocol.Member) bool { return m.MemberID == me.MemberID }); i >= 0 {
+		me.DisplayName = present[i].DisplayName
+	} else {
+		r, err := c.h.cfg.Rooms.ClaimName(ctx, f.Room, c.ident.UserID, f.DisplayName)
+		if err != nil {
 			c.failJoin(f, err)
 			return
+		}
+		adm.Room, me.DisplayName = r, r.DisplayName(me.MemberID)
+		if !adm.Role.Facilitates() {
+			if err := checkCapacity(present, adm.Room.Capacity); err != nil {
+				c.failJoin(f, err)
+				return
+			}
 		}
 	}
 	lr, err := c.h.acquire(ctx, f.Room)
@@ -213,24 +236,17 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 	}
 }
 
-// checkCapacity refuses a member when the room already has Capacity members
-// present (observers included, facilitators not); another tab of a member
-// already present is not a newcomer.
-func (c *conn) checkCapacity(ctx context.Context, r room.Room, memberID string) error {
-	present, err := c.h.cfg.Broker.Members(ctx, r.ID)
-	if err != nil {
-		return err
-	}
+// checkCapacity refuses a newcomer when the room already has capacity
+// members present (observers included, facilitators not). Another tab of a
+// member already present is not a newcomer (the caller does not ask).
+func checkCapacity(present []protocol.Member, capacity int) error {
 	n := 0
 	for _, m := range present {
-		if m.MemberID == memberID {
-			return nil
-		}
 		if m.Role == protocol.RoleMember {
 			n++
 		}
 	}
-	if n >= r.Capacity {
+	if n >= capacity {
 		return protocol.Err(protocol.CodeRoomFull)
 	}
 	return nil

@@ -102,7 +102,7 @@ func facilitatorState(r *room.Room) []byte {
 		}
 		if r.Session != nil {
 			for _, w := range r.Session.Waiting {
-				ev.Waiting = append(ev.Waiting, protocol.WaitingMember{MemberID: w.MemberID, DisplayName: w.DisplayName, Since: protocol.FormatTime(w.Since)})
+				ev.Waiting = append(ev.Waiting, protocol.WaitingMember{MemberID: w.MemberID, DisplayName: r.DisplayName(w.MemberID), Since: protocol.FormatTime(w.Since)})
 			}
 		}
 		ev.Banned = append(ev.Banned, r.Banned...)

@@ -71,7 +71,7 @@ func TestLobbyAndSessionAcrossNodes(t *testing.T) {
 	fac.UntilType("facilitator_state")
 
 	ana := hubtest.Dial(t, n2.URL, hubtest.Token(t, "ana", protocol.RoleMember))
-	w := ana.Request(hubtest.Event{"type": "join", "room": id, "display_name": "Ana"})
+	w := ana.JoinFrame(hubtest.Event{"type": "join", "room": id, "display_name": "Ana"})
 	if w.Str("type") != "waiting" {
 		t.Fatalf("join of an idle room = %v, want waiting", w)
 	}
@@ -104,7 +104,7 @@ func TestLobbyAndSessionAcrossNodes(t *testing.T) {
 	}
 
 	ben := hubtest.Dial(t, n2.URL, hubtest.Token(t, "ben", protocol.RoleMember))
-	wb := ben.Request(hubtest.Event{"type": "join", "room": id, "display_name": "Ben"})
+	wb := ben.JoinFrame(hubtest.Event{"type": "join", "room": id, "display_name": "Ben"})
 	if wb.Str("type") != "waiting" {
 		t.Fatalf("join with a waiting room = %v, want waiting", wb)
 	}
@@ -118,7 +118,7 @@ func TestLobbyAndSessionAcrossNodes(t *testing.T) {
 
 	// Ana was admitted in this session: a reconnect is not held at the door.
 	ana2 := hubtest.Dial(t, n1.URL, hubtest.Token(t, "ana", protocol.RoleMember))
-	if r := ana2.Request(hubtest.Event{"type": "join", "room": id, "display_name": "Ana"}); r.Str("type") != "joined" {
+	if r := ana2.JoinFrame(hubtest.Event{"type": "join", "room": id, "display_name": "Ana"}); r.Str("type") != "joined" {
 		t.Fatalf("reconnect of an admitted member = %v, want joined", r)
 	}
 
@@ -353,7 +353,7 @@ func TestControlsAcrossNodes(t *testing.T) {
 		if e := ana.UntilType("removed"); e["banned"] != true {
 			t.Fatalf("removed = %v", e)
 		}
-		if r := ana.Request(hubtest.Event{"type": "join", "room": id, "display_name": "Ana"}); r.Str("code") != "banned" {
+		if r := ana.JoinFrame(hubtest.Event{"type": "join", "room": id, "display_name": "Ana"}); r.Str("code") != "banned" {
 			t.Fatalf("rejoin after ban = %v", r)
 		}
 		req(t, fac, hubtest.Event{"type": "unban", "room": id, "member_id": anaID})
@@ -367,11 +367,11 @@ func TestControlsAcrossNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		cal := hubtest.Dial(t, n2.URL, hubtest.Token(t, "cal", protocol.RoleMember))
-		if r := cal.Request(hubtest.Event{"type": "join", "room": id, "display_name": "Cal"}); r.Str("type") != "waiting" {
+		if r := cal.JoinFrame(hubtest.Event{"type": "join", "room": id, "display_name": "Cal"}); r.Str("type") != "waiting" {
 			t.Fatalf("newcomer while locked = %v, want waiting", r)
 		}
 		ana2 := hubtest.Dial(t, n2.URL, hubtest.Token(t, "ana", protocol.RoleMember))
-		if r := ana2.Request(hubtest.Event{"type": "join", "room": id, "display_name": "Ana"}); r.Str("type") != "joined" {
+		if r := ana2.JoinFrame(hubtest.Event{"type": "join", "room": id, "display_name": "Ana"}); r.Str("type") != "joined" {
 			t.Fatalf("admitted member reconnecting while locked = %v, want joined", r)
 		}
 		req(t, fac, hubtest.Event{"type": "unlock", "room": id})
@@ -411,7 +411,7 @@ func TestMembersCannotUseFacilitatorControls(t *testing.T) {
 	if err != nil || len(r.Banned) > 0 || len(r.Muted) > 0 || r.Session.Locked || r.Phase != room.PhaseOpen {
 		t.Fatalf("state changed by refused commands: %+v, %v", r, err)
 	}
-	if r := hubtest.Dial(t, n.URL, hubtest.Token(t, "stranger", protocol.RoleFacilitator)).Request(hubtest.Event{"type": "join", "room": id, "display_name": "S"}); r.Str("code") != "not_member" {
+	if r := hubtest.Dial(t, n.URL, hubtest.Token(t, "stranger", protocol.RoleFacilitator)).JoinFrame(hubtest.Event{"type": "join", "room": id, "display_name": "S"}); r.Str("code") != "not_member" {
 		t.Fatalf("a non-member joining = %v, want not_member", r)
 	}
 }
@@ -430,7 +430,7 @@ func TestRoomFull(t *testing.T) {
 	fac.Join(id, "Facilitators do not count")
 	for i, s := range subs {
 		p := hubtest.Dial(t, n.URL, hubtest.Token(t, s, protocol.RoleMember))
-		r := p.Request(hubtest.Event{"type": "join", "room": id, "display_name": s})
+		r := p.JoinFrame(hubtest.Event{"type": "join", "room": id, "display_name": s})
 		want := "joined"
 		if i == 15 {
 			want = "room_full"
@@ -457,11 +457,11 @@ func TestConcurrentControlsLoseNothing(t *testing.T) {
 	if _, err := n1.Rooms.StartSession(ctx, room.Actor{UserID: "fac"}, id, 60); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := n1.Rooms.Load(ctx, id)
 	f1 := hubtest.Dial(t, n1.URL, hubtest.Token(t, "fac", protocol.RoleFacilitator))
 	f1.Join(id, "F1")
 	f2 := hubtest.Dial(t, n2.URL, hubtest.Token(t, "co", protocol.RoleFacilitator))
 	f2.Join(id, "F2")
+	before, _ := n1.Rooms.Load(ctx, id)
 	var wg sync.WaitGroup
 	for k, p := range []*hubtest.Peer{f1, f2} {
 		wg.Go(func() {
@@ -539,7 +539,7 @@ func TestReportAboutAFacilitatorReachesSupervisors(t *testing.T) {
 		t.Fatal(err)
 	}
 	sup := hubtest.Dial(t, n2.URL, hubtest.Token(t, "sup", protocol.RoleSupervisor))
-	if r := sup.Request(hubtest.Event{"type": "join", "room": id, "display_name": "Sup"}); r.Str("code") != "forbidden" {
+	if r := sup.JoinFrame(hubtest.Event{"type": "join", "room": id, "display_name": "Sup"}); r.Str("code") != "forbidden" {
 		t.Fatalf("supervisor join = %v, want forbidden", r)
 	}
 	fac := hubtest.Dial(t, n1.URL, hubtest.Token(t, "fac", protocol.RoleFacilitator))

@@ -211,7 +211,7 @@ func TestBadInputGetsErrorAndConnectionStays(t *testing.T) {
 		for i := 2; i <= protocol.MaxRoomsPerConn; i++ {
 			p.Join(fmt.Sprint("room", i), "Pat")
 		}
-		if e := p.Request(hubtest.Event{"type": "join", "room": "one-too-many", "display_name": "Pat"}); e.Str("code") != "too_many_rooms" {
+		if e := p.JoinFrame(hubtest.Event{"type": "join", "room": "one-too-many", "display_name": "Pat"}); e.Str("code") != "too_many_rooms" {
 			t.Fatalf("got %v", e)
 		}
 	})
@@ -229,7 +229,7 @@ func TestOversizedFrameClosesWith1009(t *testing.T) {
 func TestCommandBeforeAuthIsRefused(t *testing.T) {
 	n := hubtest.StartNode(t, hubtest.Options{})
 	p := hubtest.DialRaw(t, n.URL, nil)
-	if e := p.Request(hubtest.Event{"type": "join", "room": "demo", "display_name": "X"}); e.Str("code") != "not_authenticated" {
+	if e := p.JoinFrame(hubtest.Event{"type": "join", "room": "demo", "display_name": "X"}); e.Str("code") != "not_authenticated" {
 		t.Fatalf("got %v", e)
 	}
 	if e := p.Request(hubtest.Event{"type": "auth", "token": hubtest.Token(t, "u", protocol.RoleMember)}); e.Str("type") != "welcome" || e.Str("role") != "member" {
@@ -323,9 +323,10 @@ func TestAuthorizationHeader(t *testing.T) {
 // keeps receiving every message.
 func TestSlowConsumerIsDisconnected(t *testing.T) {
 	n := hubtest.StartNode(t, hubtest.Options{Unlimited: true})
-	n.OpenRoom(t, "demo", "fac", "slow", "sender", "reader0", "reader1", "reader2")
+	r := n.OpenRoom(t, "demo", "fac", "slow", "sender", "reader0", "reader1", "reader2")
+	_, agreement := r.CurrentGuidelines()
 	slow, resume := hubtest.DialPaused(t, n.URL, hubtest.Token(t, "slow", protocol.RoleMember))
-	slow.Send(hubtest.Event{"type": "join", "room": "demo", "display_name": "Slow", "id": "j"})
+	slow.Send(hubtest.Event{"type": "join", "room": "demo", "display_name": "Slow", "id": "j", "agree": agreement})
 	sender := hubtest.Dial(t, n.URL, hubtest.Token(t, "sender", protocol.RoleMember))
 	sender.Join("demo", "Sender")
 	readers := []*hubtest.Peer{sender}

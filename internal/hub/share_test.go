@@ -131,7 +131,7 @@ func TestRoundsModeAndObservers(t *testing.T) {
 		t.Fatal(err)
 	}
 	cleo := hubtest.Dial(t, n1.URL, hubtest.Token(t, "cleo", protocol.RoleMember))
-	j := cleo.Request(hubtest.Event{"type": "join", "room": id, "display_name": "Cleo", "as": "observer"})
+	j := cleo.JoinFrame(hubtest.Event{"type": "join", "room": id, "display_name": "Cleo", "as": "observer"})
 	cleoID := member(j, "you")["member_id"].(string)
 	if obs := member(j, "share")["observers"].([]any); len(obs) != 1 || obs[0] != cleoID {
 		t.Fatalf("joined.share of an observer = %v", member(j, "share"))

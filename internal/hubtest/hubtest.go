@@ -319,14 +319,29 @@ func (p *Peer) Quiet(d time.Duration) (Event, bool) {
 	}
 }
 
-// Join joins room with name and returns the joined reply.
+// Join joins room with name, accepting the group agreement when asked (as
+// a member does after reading it), and returns the joined reply.
 func (p *Peer) Join(room, name string) Event {
 	p.t.Helper()
-	e := p.Request(Event{"type": "join", "room": room, "display_name": name})
+	e := p.JoinFrame(Event{"type": "join", "room": room, "display_name": name})
 	if e.Str("type") != "joined" {
 		p.t.Fatalf("join %s: got %v", room, e)
 	}
 	return e
+}
+
+// JoinFrame sends the join frame e and, if the reply asks for the group
+// agreement, sends it again accepting the version asked for. It returns the
+// last reply, whatever it is (joined, waiting, an error).
+func (p *Peer) JoinFrame(e Event) Event {
+	p.t.Helper()
+	r := p.Request(e)
+	if r.Str("code") == "agreement_required" {
+		g, _ := r["guidelines"].(map[string]any)
+		e["agree"] = g["version"]
+		r = p.Request(e)
+	}
+	return r
 }
 
 // Closed waits for the connection to end and returns its close status

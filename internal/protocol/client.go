@@ -105,6 +105,10 @@ type Frame struct {
 	Mode        string `json:"mode,omitempty"`         // set_mode: ModeOpen or ModeRounds
 	As          string `json:"as,omitempty"`           // join (optional), set_presence: AsParticipant or AsObserver
 	Reaction    string `json:"reaction,omitempty"`     // react: one of Reactions
+	// Agree (join, optional) is the version of the room's group agreement
+	// the person accepts: the "version" of the Guidelines carried by an
+	// agreement_required error (at most MaxRequestIDBytes bytes).
+	Agree string `json:"agree,omitempty"`
 }
 
 // fieldCheck validates one field of a decoded frame in place.
@@ -114,7 +118,7 @@ type fieldCheck func(f *Frame) *Error
 // in the order they are reported.
 var frameRules = map[string][]fieldCheck{
 	TypeAuth:  {required("token", func(f *Frame) string { return f.Token })},
-	TypeJoin:  {checkRoom, checkDisplayName, checkAs(false)},
+	TypeJoin:  {checkRoom, checkDisplayName, checkAs(false), checkAgree},
 	TypeSend:  {checkRoom, checkText},
 	TypeLeave: {checkRoom},
 	TypePing:  nil,
@@ -179,6 +183,15 @@ func checkAs(required bool) fieldCheck {
 		}
 		return one(f)
 	}
+}
+
+// checkAgree bounds join's optional "agree" (a guidelines version is 16
+// characters; anything over 64 bytes is refused).
+func checkAgree(f *Frame) *Error {
+	if len(f.Agree) > MaxRequestIDBytes {
+		return Errf(CodeBadField, "The field \"agree\" can be at most %d bytes long.", MaxRequestIDBytes)
+	}
+	return nil
 }
 
 func checkReaction(f *Frame) *Error {
@@ -342,11 +355,29 @@ func NormalizeText(text string) (string, *Error) {
 	return text, nil
 }
 
-// NormalizeDisplayName trims and NFC-normalizes a display name and checks it:
-// 1 to MaxDisplayNameRunes code points, with no control (Cc), format (Cf:
-// zero-width, bidi controls, soft hyphen), line or paragraph separator, or
-// private-use characters. Errors: CodeNameEmpty, CodeNameTooLong,
-// CodeNameInvalidChar.
+// NormalizeDisplayName trims and NFC-normalizes a display name and checks
+// it, in this order:
+//
+//   - 1 to MaxDisplayNameRunes code points after trimming white space
+//     (CodeNameEmpty, CodeNameTooLong);
+//   - no control (Cc), format (Cf: zero-width space, joiner and non-joiner
+//     U+200B–200D, direction marks U+200E–200F, bidi embeddings and
+//     overrides U+202A–202E, isolates U+2066–2069, word joiner U+2060, BOM
+//     U+FEFF, soft hyphen, Mongolian vowel separator U+180E, tags), line or
+//     paragraph separator, private-use or surrogate code point, noncharacter
+//     or U+FFFD (CodeNameInvalidChar);
+//   - at least one visible character (CodeNameInvisible): a letter, number,
+//     punctuation or symbol that is not white space, not a combining mark on
+//     its own, not Default_Ignorable_Code_Point (Unicode's set of code points
+//     that render as nothing: the Hangul fillers U+115F, U+1160, U+3164,
+//     U+FFA0, variation selectors, …) and not a blank-looking symbol
+//     (U+2800 BRAILLE PATTERN BLANK, U+1D159 MUSICAL SYMBOL NULL NOTEHEAD);
+//   - none of those blank or default-ignorable characters anywhere, except
+//     variation selectors, which emoji such as "❤️" need
+//     (CodeNameInvalidChar).
+//
+// Names that pass can still be refused by a room (reserved words, names
+// taken): see room.NameKey.
 func NormalizeDisplayName(name string) (string, *Error) {
 	if len(name) > 4*MaxDisplayNameRunes*4 {
 		return "", Err(CodeNameTooLong)
@@ -358,12 +389,60 @@ func NormalizeDisplayName(name string) (string, *Error) {
 	if utf8.RuneCountInString(name) > MaxDisplayNameRunes {
 		return "", Err(CodeNameTooLong)
 	}
+	visible := false
 	for _, r := range name {
-		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co) || r == utf8.RuneError {
+		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co, unicode.Cs) ||
+			r == utf8.RuneError || isNoncharacter(r) {
+			return "", Err(CodeNameInvalidChar)
+		}
+		visible = visible || IsVisible(r)
+	}
+	if !visible {
+		return "", Err(CodeNameInvisible)
+	}
+	for _, r := range name {
+		if isBlank(r) || (IsDefaultIgnorable(r) && !unicode.Is(unicode.Variation_Selector, r)) {
 			return "", Err(CodeNameInvalidChar)
 		}
 	}
 	return name, nil
+}
+
+// IsDefaultIgnorable reports whether r has Unicode's
+// Default_Ignorable_Code_Point property (derived, as in
+// DerivedCoreProperties.txt: Other_Default_Ignorable_Code_Point, format
+// characters and variation selectors, less the few format characters that
+// are visible or white space). Such code points render as nothing.
+func IsDefaultIgnorable(r rune) bool {
+	switch {
+	case unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r), unicode.Is(unicode.Variation_Selector, r):
+		return true
+	case !unicode.Is(unicode.Cf, r), unicode.IsSpace(r):
+		return false
+	case r >= 0xFFF9 && r <= 0xFFFB, r >= 0x13430 && r <= 0x1343F: // interlinear annotation, Egyptian format controls
+		return false
+	case r >= 0x0600 && r <= 0x0605, r == 0x06DD, r == 0x070F, r == 0x0890, r == 0x0891, r == 0x08E2, r == 0x110BD, r == 0x110CD:
+		return false // prepended concatenation marks, which are visible
+	}
+	return true
+}
+
+// IsVisible reports whether r shows as something on its own: a graphic
+// character that is not white space, not a combining mark (Mn, Me), not
+// default-ignorable and not blank-looking.
+func IsVisible(r rune) bool {
+	return unicode.IsGraphic(r) && !unicode.IsSpace(r) && !unicode.In(r, unicode.Mn, unicode.Me) &&
+		!IsDefaultIgnorable(r) && !isBlank(r)
+}
+
+// isBlank reports the symbols that are graphic by category but draw as
+// empty space, so they make invisible or space-padded names.
+func isBlank(r rune) bool { return r == 0x2800 || r == 0x1D159 }
+
+// isNoncharacter reports Unicode's 66 noncharacters (U+FDD0–FDEF and the
+// last two code points of every plane).
+func isNoncharacter(r rune) bool {
+	return (r >= 0xFDD0 && r <= 0xFDEF) || r&0xFFFE == 0xFFFE
 }
 
 func clip(s string, n int) string {

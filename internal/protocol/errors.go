@@ -25,7 +25,10 @@ const (
 	CodeInvalidRoom      Code = "invalid_room"      // the room id is not of the allowed form
 	CodeNameEmpty        Code = "name_empty"        // the display name is empty after trimming
 	CodeNameTooLong      Code = "name_too_long"     // the display name exceeds MaxDisplayNameRunes
-	CodeNameInvalidChar  Code = "name_invalid_char" // the display name holds a control or invisible character
+	CodeNameInvalidChar  Code = "name_invalid_char" // the display name holds a control, format, bidi, zero-width or blank character
+	CodeNameInvisible    Code = "name_invisible"    // the display name has no visible character at all (e.g. only U+3164 HANGUL FILLER)
+	CodeNameReserved     Code = "name_reserved"     // the display name is a role word ("facilitator", "admin", …) or a facilitator's name
+	CodeNameTaken        Code = "name_taken"        // another person in the room has this display name (compared ignoring case and look-alike letters)
 	CodeNotAuthenticated Code = "not_authenticated" // a command came before a successful auth
 	CodeAlreadyAuthed    Code = "already_authenticated"
 	CodeInvalidToken     Code = "invalid_token"  // the token is malformed, forged or of a refused algorithm
@@ -64,6 +67,9 @@ const (
 	CodeQueueEmpty      Code = "queue_empty"        // next_speaker while no hand is raised
 	CodeObserver        Code = "observer"           // send or raise_hand while observing
 	CodeInvalidReaction Code = "invalid_reaction"   // a reaction outside the fixed set
+	// CodeAgreementRequired refuses a join until the member accepts the
+	// room's current group agreement; the error carries it (Error.Guidelines).
+	CodeAgreementRequired Code = "agreement_required"
 )
 
 var messages = map[Code]string{
@@ -101,7 +107,10 @@ var messages = map[Code]string{
 	CodeInvalidRoom:      fmt.Sprintf("A room id is 1 to %d letters, digits, '-' or '_'.", MaxRoomIDBytes),
 	CodeNameEmpty:        "Please choose a display name.",
 	CodeNameTooLong:      fmt.Sprintf("A display name can be at most %d characters long.", MaxDisplayNameRunes),
-	CodeNameInvalidChar:  "A display name cannot contain control or invisible characters.",
+	CodeNameInvalidChar:  "A display name cannot contain control, formatting or invisible characters (such as zero-width spaces, direction marks or blank fillers).",
+	CodeNameInvisible:    "A display name needs at least one visible letter, number or symbol.",
+	CodeNameReserved:     "That name is kept for the group's facilitators or for Hearth itself. Please choose another.",
+	CodeNameTaken:        "Someone in this group already uses that name, or one that looks the same. Please choose another.",
 	CodeNotAuthenticated: "Please sign in first: send an auth frame with your token.",
 	CodeAlreadyAuthed:    "This connection is already signed in.",
 	CodeInvalidToken:     "Your sign-in token is not valid. Please get a new link.",
@@ -115,6 +124,8 @@ var messages = map[Code]string{
 	CodeSubprotocol:      "The WebSocket must offer the subprotocol " + Subprotocol + ".",
 	CodeOriginRefused:    "Connections from this site are not allowed.",
 	CodeUnauthorized:     "A valid bearer token is required.",
+
+	CodeAgreementRequired: "Please read the group agreement and accept it to join.",
 }
 
 // HTTPStatus is the status a REST response carries with this code.
@@ -122,11 +133,12 @@ func (c Code) HTTPStatus() int {
 	switch c {
 	case CodeUnauthorized, CodeInvalidToken, CodeTokenExpired, CodeNotAuthenticated:
 		return 401
-	case CodeForbidden, CodeNotMember, CodeBanned, CodeOriginRefused:
+	case CodeForbidden, CodeNotMember, CodeBanned, CodeOriginRefused, CodeAgreementRequired:
 		return 403
 	case CodeNotFound, CodeInviteInvalid:
 		return 404
-	case CodeLastFacilitator, CodeRoomFull, CodeAlreadyJoined, CodeNoSession, CodeSessionOpen, CodeNotWaiting, CodeOpenAlerts:
+	case CodeLastFacilitator, CodeRoomFull, CodeAlreadyJoined, CodeNoSession, CodeSessionOpen, CodeNotWaiting, CodeOpenAlerts,
+		CodeNameTaken, CodeNameReserved:
 		return 409
 	case CodeInvalidRequest, CodeMissingField, CodeBadField, CodeInvalidRoom:
 		return 422
@@ -152,13 +164,17 @@ func (c Code) Message() string {
 // Error is a protocol error: a stable Code and a human sentence. It is what
 // a client sees in an error frame or a REST error body, so it never carries
 // message text, tokens or display names. Some codes carry details: muted
-// (Reason, Until), slow_mode (RetryAfter).
+// (Reason, Until), slow_mode (RetryAfter), agreement_required (Guidelines).
 type Error struct {
 	Code       Code
 	Message    string
 	Reason     string        // muted: the facilitator's reason
 	Until      time.Time     // muted: when the mute lifts (zero: until unmuted)
 	RetryAfter time.Duration // slow_mode, rate_limited: when to try again
+	// Guidelines (agreement_required) is the room's current group agreement
+	// — its text and version — for the client to show before joining again
+	// with "agree" set to the version.
+	Guidelines *Guidelines
 }
 
 // Error implements error.
@@ -178,6 +194,14 @@ func Err(code Code) *Error { return &Error{Code: code, Message: code.Message()} 
 // naming the missing field).
 func Errf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// AgreementRequired returns the agreement_required error carrying the
+// room's current group agreement: text and version (see Guidelines).
+func AgreementRequired(text, version string) *Error {
+	e := Err(CodeAgreementRequired)
+	e.Guidelines = &Guidelines{Text: text, Version: version}
+	return e
 }
 
 // AsError returns err as an *Error when it is one (or wraps one), and

@@ -138,3 +138,141 @@ func TestDecodeSharingFrames(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeDisplayName: every refused display name gets the code that
+// says why, and accepted ones come back trimmed and in NFC.
+func TestNormalizeDisplayName(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     string // accepted form; "" when refused
+		code     Code
+	}{
+		{"plain", "Robin", "Robin", ""},
+		{"trimmed and NFC", "  Zoe\u0308 ", "Zoë", ""},
+		{"inner spaces kept", "Dr. Lee", "Dr. Lee", ""},
+		{"emoji with a variation selector", "Sam \u2764\uFE0F", "Sam \u2764\uFE0F", ""},
+		{"emoji only", "🌻", "🌻", ""},
+		{"punctuation only", "...", "...", ""},
+		{"32 characters of 4 bytes", strings.Repeat("😀", MaxDisplayNameRunes), strings.Repeat("😀", MaxDisplayNameRunes), ""},
+		{"no-break space inside", "Dr.\u00A0Lee", "Dr.\u00A0Lee", ""},
+		{"empty", "", "", CodeNameEmpty},
+		{"white space only", " \t\u3000\u00A0", "", CodeNameEmpty},
+		{"33 characters", strings.Repeat("a", MaxDisplayNameRunes+1), "", CodeNameTooLong},
+		{"huge", strings.Repeat("a", 10000), "", CodeNameTooLong},
+		{"newline", "Sam\nLee", "", CodeNameInvalidChar},
+		{"NUL", "Sam\x00", "", CodeNameInvalidChar},
+		{"invalid UTF-8", "Sam\xff", "", CodeNameInvalidChar},
+		{"private use", "Sam\uE000", "", CodeNameInvalidChar},
+		{"noncharacter", "Sam\uFDD0", "", CodeNameInvalidChar},
+		{"line separator", "Sam\u2028Lee", "", CodeNameInvalidChar},
+		{"zero-width space U+200B", "Sa\u200Bm", "", CodeNameInvalidChar},
+		{"zero-width non-joiner U+200C", "Sa\u200Cm", "", CodeNameInvalidChar},
+		{"zero-width joiner U+200D", "Sa\u200Dm", "", CodeNameInvalidChar},
+		{"left-to-right mark U+200E", "\u200ESam", "", CodeNameInvalidChar},
+		{"right-to-left mark U+200F", "Sam\u200F", "", CodeNameInvalidChar},
+		{"LRE U+202A", "\u202ASam", "", CodeNameInvalidChar},
+		{"RLE U+202B", "\u202BSam", "", CodeNameInvalidChar},
+		{"PDF U+202C", "Sam\u202C", "", CodeNameInvalidChar},
+		{"LRO U+202D", "\u202DSam", "", CodeNameInvalidChar},
+		{"RLO U+202E", "Sam\u202Emaxe", "", CodeNameInvalidChar},
+		{"LRI U+2066", "\u2066Sam", "", CodeNameInvalidChar},
+		{"RLI U+2067", "\u2067Sam", "", CodeNameInvalidChar},
+		{"FSI U+2068", "\u2068Sam", "", CodeNameInvalidChar},
+		{"PDI U+2069", "Sam\u2069", "", CodeNameInvalidChar},
+		{"word joiner U+2060", "Sa\u2060m", "", CodeNameInvalidChar},
+		{"byte order mark U+FEFF", "\uFEFFSam", "", CodeNameInvalidChar},
+		{"soft hyphen", "Sa\u00ADm", "", CodeNameInvalidChar},
+		{"Mongolian vowel separator U+180E", "\u180E", "", CodeNameInvalidChar},
+		{"tag characters", "Sam\U000E0041", "", CodeNameInvalidChar},
+		{"U+3164 HANGUL FILLER alone", "\u3164", "", CodeNameInvisible},
+		{"U+2800 BRAILLE PATTERN BLANK alone", "\u2800", "", CodeNameInvisible},
+		{"U+115F and U+1160 fillers", "\u115F\u1160", "", CodeNameInvisible},
+		{"U+FFA0 HALFWIDTH HANGUL FILLER", "\uFFA0", "", CodeNameInvisible},
+		{"U+1D159 null notehead", "\U0001D159", "", CodeNameInvisible},
+		{"U+034F combining grapheme joiner", "\u034F", "", CodeNameInvisible},
+		{"variation selector alone", "\uFE0F", "", CodeNameInvisible},
+		{"combining marks alone", "\u0301\u0308", "", CodeNameInvisible},
+		{"fillers between spaces", "\u3164 \u3164", "", CodeNameInvisible},
+		{"Hangul filler inside a name", "Sam\u3164", "", CodeNameInvalidChar},
+		{"braille blank between words", "Dr.\u2800Lee", "", CodeNameInvalidChar},
+		{"Khmer inherent vowel U+17B4", "Sam\u17B4", "", CodeNameInvalidChar},
+	}
+	for _, tt := range tests {
+		got, err := NormalizeDisplayName(tt.in)
+		var code Code
+		if err != nil {
+			code = err.Code
+			if err.Message == "" || err.Message != code.Message() {
+				t.Errorf("%s: error %s without its sentence: %q", tt.name, code, err.Message)
+			}
+		}
+		if code != tt.code || got != tt.want {
+			t.Errorf("%s: NormalizeDisplayName(%q) = %q, %q; want %q, %q", tt.name, tt.in, got, code, tt.want, tt.code)
+		}
+	}
+	// The frame path applies the same rules.
+	_, err := DecodeFrame([]byte(`{"type":"join","room":"r1","display_name":"\u3164"}`))
+	if err == nil || err.Code != CodeNameInvisible {
+		t.Errorf("join with U+3164 as name: %v, want name_invisible", err)
+	}
+}
+
+// TestDefaultIgnorable: IsDefaultIgnorable follows Unicode's derived
+// Default_Ignorable_Code_Point on the characters that matter here.
+func TestDefaultIgnorable(t *testing.T) {
+	for r, want := range map[rune]bool{
+		0x00AD: true, 0x034F: true, 0x115F: true, 0x1160: true, 0x17B4: true, 0x180E: true, 0x200B: true, 0x200D: true,
+		0x202E: true, 0x2060: true, 0x2066: true, 0x3164: true, 0xFE0F: true, 0xFEFF: true, 0xFFA0: true, 0xE0041: true,
+		'a': false, ' ': false, 0x00A0: false, 0x0600: false, 0xFFF9: false, 0x2800: false, 0x3000: false,
+	} {
+		if IsDefaultIgnorable(r) != want {
+			t.Errorf("IsDefaultIgnorable(%U) = %v, want %v", r, !want, want)
+		}
+	}
+}
+
+// TestAgreementRequiredFrame: the error carries the agreement to show, and
+// other errors carry no "guidelines" at all.
+func TestAgreementRequiredFrame(t *testing.T) {
+	frame := ErrorFrame("j1", "demo", AgreementRequired("Be kind.\nPass any time.", "0123456789abcdef"))
+	var ev struct {
+		Type, ID, Room, Message string
+		Code                    Code
+		Guidelines              *struct{ Text, Version string }
+	}
+	if err := json.Unmarshal(frame, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != TypeError || ev.ID != "j1" || ev.Room != "demo" || ev.Code != CodeAgreementRequired || ev.Message == "" ||
+		ev.Guidelines == nil || ev.Guidelines.Text != "Be kind.\nPass any time." || ev.Guidelines.Version != "0123456789abcdef" {
+		t.Fatalf("frame = %s", frame)
+	}
+	if !bytes.Contains(frame, []byte(`"guidelines":{"text":"Be kind.\nPass any time.","version":"0123456789abcdef"}`)) {
+		t.Errorf("wire form = %s", frame)
+	}
+	if f := ErrorFrame("", "demo", Err(CodeNameTaken)); bytes.Contains(f, []byte("guidelines")) {
+		t.Errorf("another error carries guidelines: %s", f)
+	}
+	if s := CodeAgreementRequired.HTTPStatus(); s != 403 {
+		t.Errorf("agreement_required status = %d", s)
+	}
+}
+
+// TestJoinAgree: join takes an optional "agree" of at most 64 bytes.
+func TestJoinAgree(t *testing.T) {
+	f, err := DecodeFrame([]byte(`{"type":"join","room":"r1","display_name":"Robin","agree":"0123456789abcdef"}`))
+	if err != nil || f.Agree != "0123456789abcdef" {
+		t.Fatalf("join with agree: %+v, %v", f, err)
+	}
+	if f, err := DecodeFrame([]byte(`{"type":"join","room":"r1","display_name":"Robin"}`)); err != nil || f.Agree != "" {
+		t.Fatalf("join without agree: %+v, %v", f, err)
+	}
+	for frame, code := range map[string]Code{
+		`{"type":"join","room":"r1","display_name":"Robin","agree":"` + strings.Repeat("a", 65) + `"}`: CodeBadField,
+		`{"type":"join","room":"r1","display_name":"Robin","agree":5}`:                                 CodeBadField,
+	} {
+		if _, err := DecodeFrame([]byte(frame)); err == nil || err.Code != code {
+			t.Errorf("%s: %v, want %s", frame, err, code)
+		}
+	}
+}

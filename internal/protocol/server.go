@@ -104,14 +104,26 @@ type OK struct {
 // ErrorEvent is the error reply. ID is the request id when the failed frame
 // had one (or could be read far enough to find it).
 type ErrorEvent struct {
-	Type         string `json:"type"`
-	ID           string `json:"id,omitempty"`
-	Room         string `json:"room,omitempty"`
-	Code         Code   `json:"code"`
-	Message      string `json:"message"`
-	Reason       string `json:"reason,omitempty"`         // muted
-	Until        string `json:"until,omitempty"`          // muted with an end
-	RetryAfterMS int64  `json:"retry_after_ms,omitempty"` // slow_mode, rate_limited
+	Type         string      `json:"type"`
+	ID           string      `json:"id,omitempty"`
+	Room         string      `json:"room,omitempty"`
+	Code         Code        `json:"code"`
+	Message      string      `json:"message"`
+	Reason       string      `json:"reason,omitempty"`         // muted
+	Until        string      `json:"until,omitempty"`          // muted with an end
+	RetryAfterMS int64       `json:"retry_after_ms,omitempty"` // slow_mode, rate_limited
+	Guidelines   *Guidelines `json:"guidelines,omitempty"`     // agreement_required: the agreement to accept
+}
+
+// Guidelines is a room's group agreement as clients see it: the plain text
+// to show (paragraphs separated by blank lines, "- " bullets; render as
+// text, never as markup) and its version, 16 lowercase hex characters (the
+// first 8 bytes of the SHA-256 of the text in NFC). A join accepts it by
+// sending the version as "agree". It is carried by the agreement_required
+// error and by GET/PUT /api/rooms/{id}/guidelines.
+type Guidelines struct {
+	Text    string `json:"text"`
+	Version string `json:"version"`
 }
 
 // Pong is the reply to ping.
@@ -167,7 +179,7 @@ func Marshal(v any) []byte {
 // ErrorFrame encodes the error reply for e, carrying request id and room.
 func ErrorFrame(id, room string, e *Error) []byte {
 	ev := ErrorEvent{Type: TypeError, ID: id, Room: room, Code: e.Code, Message: e.Message, Reason: e.Reason,
-		RetryAfterMS: e.RetryAfter.Milliseconds()}
+		RetryAfterMS: e.RetryAfter.Milliseconds(), Guidelines: e.Guidelines}
 	if !e.Until.IsZero() {
 		ev.Until = FormatTime(e.Until)
 	}

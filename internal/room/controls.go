@@ -136,14 +136,20 @@ func (s *Service) EndSession(ctx context.Context, a Actor, id string, force bool
 }
 
 // AddWaiting records a member at the door (no role check: the join path
-// calls it for the member themselves).
+// calls it for the member themselves). displayName is copied into the
+// Waiting entry only when Names has no name for the member (a name claimed
+// with ClaimName is not copied: read it through Room.DisplayName).
 func (s *Service) AddWaiting(ctx context.Context, id, memberID, displayName string) (Room, error) {
 	r, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
 		if r.Session == nil {
 			r.Session = &Session{}
 		}
 		if !slices.ContainsFunc(r.Session.Waiting, func(w Waiting) bool { return w.MemberID == memberID }) {
-			r.Session.Waiting = append(r.Session.Waiting, Waiting{MemberID: memberID, DisplayName: displayName, Since: s.now().UTC()})
+			name := displayName
+			if _, ok := r.Names[memberID]; ok {
+				name = ""
+			}
+			r.Session.Waiting = append(r.Session.Waiting, Waiting{MemberID: memberID, DisplayName: name, Since: s.now().UTC()})
 		}
 		return nil
 	})
@@ -280,7 +286,10 @@ func (s *Service) Remove(ctx context.Context, a Actor, id, memberID string) (Roo
 	return s.control(ctx, a, id, "remove", memberID, func(*Room) error { return nil })
 }
 
-// Ban bans a member: they are removed and cannot rejoin. Persisted.
+// Ban bans a member: they are removed from the live room and the lobby and
+// cannot rejoin until unbanned. Persisted. A banned member stays on the
+// roster (a ban can be lifted), so their display name and acceptance of
+// the group agreement are kept; RemoveMember deletes them.
 func (s *Service) Ban(ctx context.Context, a Actor, id, memberID string) (Room, error) {
 	return s.control(ctx, a, id, "ban", memberID, func(r *Room) error {
 		if !slices.Contains(r.Banned, memberID) {

@@ -66,8 +66,11 @@ type Mute struct {
 	Reason string    `json:"reason"`
 }
 
-// Waiting is a member held in the lobby. The display name is kept only
-// while they wait, so facilitators know who is at the door.
+// Waiting is a member held in the lobby, since when. DisplayName is a copy
+// of the name they gave at the door, kept only while they wait and only
+// when Room.Names has no name for them (AddWaiting copies nothing, and
+// ClaimName clears the copy, once the name is in Names): read it through
+// Room.DisplayName.
 type Waiting struct {
 	MemberID    string    `json:"member_id"`
 	DisplayName string    `json:"display_name"`
@@ -107,6 +110,21 @@ type Room struct {
 	// Muted holds members' mutes by member id. A mute outlives the session
 	// it was given in until it lifts or a facilitator unmutes.
 	Muted map[string]Mute `json:"muted,omitempty"`
+
+	// Names holds, by member id, the display name each person chose in
+	// this room (members and facilitators; see ClaimName and SameName). It
+	// is the only durable place of display names: an entry is deleted with
+	// the membership (RemoveMember, LeaveGroup, RemoveFacilitator). A ban
+	// keeps the member on the roster, and so keeps their name.
+	Names map[string]string `json:"names,omitempty"`
+
+	// Guidelines is the room's group agreement (trimmed, NFC); empty means
+	// DefaultGuidelines. See CurrentGuidelines.
+	Guidelines string `json:"guidelines,omitempty"`
+	// Agreements records, by member id, which version of the group
+	// agreement each member accepted and when (see Accept). Facilitators
+	// need not accept. Deleted with the membership, like Names.
+	Agreements map[string]Agreement `json:"agreements,omitempty"`
 
 	Phase   Phase    `json:"phase"`
 	Session *Session `json:"session,omitempty"`

@@ -295,8 +295,9 @@ func (s *Service) AddMember(ctx context.Context, a Actor, id, userID string) (Ro
 	})
 }
 
-// RemoveMember takes userID off the roster (facilitators only). Errors:
-// not_found when they are not on it.
+// RemoveMember takes userID off the roster (facilitators only), and
+// forgets their display name, their acceptance of the group agreement and
+// their place in the lobby. Errors: not_found when they are not on it.
 func (s *Service) RemoveMember(ctx context.Context, a Actor, id, userID string) (Room, error) {
 	return s.update(ctx, a, id, "remove_member", userID, facilitates, func(r *Room, _ Role) error {
 		i := slices.Index(r.Roster, userID)
@@ -304,11 +305,13 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, id, userID string) 
 			return protocol.Err(protocol.CodeNotFound)
 		}
 		r.Roster = slices.Delete(r.Roster, i, i+1)
+		s.forget(r, userID)
 		return nil
 	})
 }
 
-// LeaveGroup takes the actor off the roster of room id. A facilitator
+// LeaveGroup takes the actor off the roster of room id and, like
+// RemoveMember, forgets their display name and acceptance. A facilitator
 // leaves through RemoveFacilitator (never the last one). Errors: not_found
 // when the actor is not a member.
 func (s *Service) LeaveGroup(ctx context.Context, a Actor, id string) error {
@@ -321,6 +324,7 @@ func (s *Service) LeaveGroup(ctx context.Context, a Actor, id string) error {
 			return protocol.Err(protocol.CodeNotFound)
 		}
 		r.Roster = slices.Delete(r.Roster, i, i+1)
+		s.forget(r, a.UserID)
 		return nil
 	})
 	return err
@@ -346,8 +350,8 @@ func (s *Service) AddFacilitator(ctx context.Context, a Actor, id, userID string
 }
 
 // RemoveFacilitator removes userID from the facilitators (the lead
-// facilitator only), never the last one. Errors: last_facilitator,
-// not_found.
+// facilitator only), never the last one, and forgets their display name.
+// Errors: last_facilitator, not_found.
 func (s *Service) RemoveFacilitator(ctx context.Context, a Actor, id, userID string) (Room, error) {
 	return s.update(ctx, a, id, "remove_facilitator", userID, leads, func(r *Room, _ Role) error {
 		i := slices.Index(r.Facilitators, userID)
@@ -358,6 +362,7 @@ func (s *Service) RemoveFacilitator(ctx context.Context, a Actor, id, userID str
 			return protocol.Err(protocol.CodeLastFacilitator)
 		}
 		r.Facilitators = slices.Delete(r.Facilitators, i, i+1)
+		s.forget(r, userID)
 		return nil
 	})
 }

@@ -176,6 +176,9 @@ func sampleRoom(id string) room.Room {
 		Facilitators: []string{"fac-1"},
 		Roster:       []string{"mem-1", "mem-2"},
 		Muted:        map[string]room.Mute{"mem-2": {Until: t0.Add(time.Minute), Reason: "cool down"}},
+		Names:        map[string]string{"fac-1": "Dr. Lee", "mem-1": "Zoë 🌻"},
+		Guidelines:   "Be kind.\n\n- What is said here stays here.",
+		Agreements:   map[string]room.Agreement{"mem-1": {Version: "0123456789abcdef", At: t0.Add(time.Second)}},
 		Phase:        room.PhaseOpen,
 		Session: &room.Session{
 			StartedAt:  t0,
@@ -340,6 +343,9 @@ func testUpdateDeepCopy(t *testing.T, open, _ storeFunc) {
 	_, err := s.UpdateRoom(ctxT(t), "r1", func(r *room.Room) error {
 		r.Roster[0] = "changed"
 		r.Muted["mem-1"] = room.Mute{Reason: "x"}
+		r.Names["mem-1"] = "changed"
+		delete(r.Names, "fac-1")
+		r.Agreements["mem-2"] = room.Agreement{Version: "x"}
 		r.Session.Waiting[0].DisplayName = "changed"
 		r.Schedule.StartLocal = "06:00"
 		return errors.New("abort")
@@ -348,7 +354,8 @@ func testUpdateDeepCopy(t *testing.T, open, _ storeFunc) {
 		t.Fatal("UpdateRoom: fn error not returned")
 	}
 	got := mustUpdate(t, s, "r1", func(r *room.Room) error {
-		if r.Roster[0] != "mem-1" || len(r.Muted) != 1 || r.Session.Waiting[0].DisplayName != "Sam" || r.Schedule.StartLocal != "19:00" {
+		if r.Roster[0] != "mem-1" || len(r.Muted) != 1 || r.Session.Waiting[0].DisplayName != "Sam" || r.Schedule.StartLocal != "19:00" ||
+			len(r.Names) != 2 || r.Names["mem-1"] != "Zoë 🌻" || len(r.Agreements) != 1 {
 			t.Errorf("fn saw an earlier fn's changes: %+v", r)
 		}
 		return nil
@@ -359,6 +366,8 @@ func testUpdateDeepCopy(t *testing.T, open, _ storeFunc) {
 	// The returned room is the caller's own too.
 	got.Roster[0] = "mine"
 	got.Muted["x"] = room.Mute{}
+	got.Names["x"] = "mine"
+	got.Agreements["x"] = room.Agreement{}
 	sameRoom(t, mustGet(t, s, "r1"), want)
 }
 

@@ -16,15 +16,16 @@ import (
 // Bounds on how long the chat waits for the server.
 const (
 	joinTimeout  = 30 * time.Second // for the join reply
-	sendTimeout  = 15 * time.Second // for each send reply
+	sendTimeout  = 15 * time.Second // for each send or command reply
 	leaveTimeout = 5 * time.Second  // for the leave reply on /quit
-	sendQueue    = 64               // lines typed but not yet sent
+	sendQueue    = 64               // lines and commands typed but not yet sent
 )
 
 // chat is one chat session in one room, across reconnects.
 type chat struct {
 	url, token, room, name string
 	opts                   *client.Options // for Dial; nil for defaults
+	observe                bool            // join as an observer (just listening)
 
 	in   *bufio.Reader
 	out  *printer
@@ -110,11 +111,20 @@ func (ch *chat) wait(ctx context.Context, lines <-chan string, delay time.Durati
 		case <-t.C:
 			return false
 		case line, ok := <-lines:
-			switch {
-			case !ok || strings.TrimSpace(line) == "/quit":
+			if !ok {
 				return true
-			case strings.TrimSpace(line) != "":
+			}
+			switch in := parseInput(line); in.kind {
+			case inputQuit:
+				return true
+			case inputHelp:
+				ch.out.lines(helpLines()...)
+			case inputUnknown:
+				ch.out.lines(unknownLine(in.text))
+			case inputMessage:
 				ch.out.lines("! not connected; that message was not sent")
+			case inputCommand:
+				ch.out.lines("! not connected; " + in.cmd.name + " was not sent")
 			}
 		}
 	}
@@ -130,15 +140,22 @@ func (ch *chat) session(ctx context.Context, lines <-chan string, rejoin bool) (
 	}
 	defer func() { _ = c.Close() }() // close code 1000 leaves the room too
 
+	// Observing is kept across reconnects: the server forgets the presence
+	// of someone who left, and a dropped connection must not quietly turn a
+	// listener into a participant.
+	as := ""
+	if (!rejoin && ch.observe) || (rejoin && ch.view.observing()) {
+		as = client.AsObserver
+	}
 	jctx, cancel := context.WithTimeout(ctx, joinTimeout)
-	j, err := c.Join(jctx, ch.room, ch.name)
+	j, err := c.JoinAs(jctx, ch.room, ch.name, as)
 	cancel()
 	if err != nil {
 		return false, ch.joinFailure(c, err)
 	}
 	ch.out.lines(ch.view.joined(j, rejoin)...)
 
-	queue := make(chan string, sendQueue)
+	queue := make(chan input, sendQueue)
 	sendCtx, stopSending := context.WithCancel(ctx)
 	defer stopSending()
 	var sender sync.WaitGroup
@@ -169,7 +186,8 @@ func (ch *chat) session(ctx context.Context, lines <-chan string, rejoin bool) (
 			}
 			ch.out.lines(ch.view.event(ev)...)
 		case line, ok := <-lines:
-			if !ok || strings.TrimSpace(line) == "/quit" {
+			in := parseInput(line)
+			if !ok || in.kind == inputQuit {
 				stopSender(true)
 				lctx, cancel := context.WithTimeout(ctx, leaveTimeout)
 				err := c.Leave(lctx, ch.room)
@@ -179,11 +197,18 @@ func (ch *chat) session(ctx context.Context, lines <-chan string, rejoin bool) (
 				}
 				return true, errQuit
 			}
-			if strings.TrimSpace(line) == "" {
+			switch in.kind {
+			case inputEmpty:
+				continue
+			case inputHelp:
+				ch.out.lines(helpLines()...)
+				continue
+			case inputUnknown:
+				ch.out.lines(unknownLine(in.text))
 				continue
 			}
 			select {
-			case queue <- line:
+			case queue <- in:
 			default:
 				ch.out.lines("! too many messages waiting to be sent; that one was not sent")
 			}
@@ -191,24 +216,41 @@ func (ch *chat) session(ctx context.Context, lines <-chan string, rejoin bool) (
 	}
 }
 
-// sendLoop sends the queued lines in order, printing why one failed. It
-// returns when queue is closed and drained.
-func (ch *chat) sendLoop(ctx context.Context, c *client.Client, queue <-chan string) {
-	for text := range queue {
+// sendLoop sends the queued messages and commands in order, printing a
+// command's confirmation or why something failed. It returns when queue is
+// closed and drained.
+func (ch *chat) sendLoop(ctx context.Context, c *client.Client, queue <-chan input) {
+	for in := range queue {
 		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		_, err := c.Send(sctx, ch.room, text)
+		var err error
+		what := "a message"
+		if in.cmd != nil {
+			what = in.cmd.name
+			_, err = c.Request(sctx, in.cmd.frame(ch.room))
+		} else {
+			_, err = c.Send(sctx, ch.room, in.text)
+		}
 		cancel()
-		if err == nil || ctx.Err() != nil {
+		if err == nil {
+			if in.cmd != nil && in.cmd.done != "" {
+				ch.out.lines(in.cmd.done)
+			}
+			continue
+		}
+		if ctx.Err() != nil {
 			continue
 		}
 		var se *client.ServerError
 		switch {
 		case errors.As(err, &se):
 			ch.out.lines(errorLine(se.Code, se.Message))
+			if hint := errorHint(se.Code); hint != "" {
+				ch.out.lines(hint)
+			}
 		case errors.Is(err, context.DeadlineExceeded):
-			ch.out.lines("! the server did not confirm a message in time; it may not have been sent")
+			ch.out.lines("! the server did not confirm " + what + " in time; it may not have been sent")
 		default:
-			ch.out.lines("! not sent: the connection was lost")
+			ch.out.lines("! " + what + " was not sent: the connection was lost")
 		}
 	}
 }

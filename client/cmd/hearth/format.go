@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -106,14 +107,18 @@ func errorLine(code, message string) string {
 }
 
 // view turns one room's events into lines for the terminal. It remembers
-// who is present (member id -> label) so that member_left, which carries
-// only a member id, can be printed with a name.
+// who is present (member id -> label) so that member_left, the share queue
+// and the floor, which carry only member ids, can be printed with names,
+// and the room's mode and sharing state, so that it prints only what
+// changed.
 type view struct {
 	room    string
 	loc     *time.Location // time zone for message times
 	me      string         // this connection's member id
 	names   map[string]string
-	lastSeq uint64 // last room seq seen on this connection; 0 before any
+	lastSeq uint64        // last room seq seen on this connection; 0 before any
+	mode    string        // the room's mode as last shown; "" before a session
+	share   *client.Share // the sharing state last applied; nil before any
 }
 
 func newView(room string, loc *time.Location) *view {
@@ -138,9 +143,124 @@ func (v *view) joined(j client.Joined, rejoin bool) []string {
 		head = "* Reconnected to " + sanitize(j.Room) + "."
 	}
 	if len(others) == 0 {
-		return []string{head + " No one else is here yet."}
+		head += " No one else is here yet."
+	} else {
+		head += " Here now: " + strings.Join(others, ", ") + "."
 	}
-	return []string{head + " Here now: " + strings.Join(others, ", ") + "."}
+	lines := []string{head}
+	if !rejoin {
+		lines = append(lines, "* Type /help for the commands.")
+	}
+	v.mode, v.share = "", nil
+	lines = append(lines, v.roomState(j.State)...)
+	return append(lines, v.applyShare(j.Share)...)
+}
+
+// observing reports whether this connection's member was observing, as the
+// last sharing state applied says.
+func (v *view) observing() bool {
+	return v.share != nil && v.me != "" && slices.Contains(v.share.Observers, v.me)
+}
+
+// roomState notes the room's state and returns the line announcing its
+// mode if that changed.
+func (v *view) roomState(st *client.RoomState) []string {
+	if st == nil || st.Mode == v.mode {
+		return nil
+	}
+	v.mode = st.Mode
+	switch st.Mode {
+	case client.ModeOpen:
+		return []string{"* The group is in open sharing."}
+	case client.ModeRounds:
+		return []string{"* The group is taking turns."}
+	}
+	return nil // no session, or a mode this client does not know
+}
+
+// applyShare applies a sharing state (from joined or a queue event) unless
+// it is older than the one applied last, and returns lines for what
+// changed: the floor, the raised hands, who else is listening. Applying the
+// same state again prints nothing. The first state after joining prints
+// only what is there (no "The floor is free.").
+func (v *view) applyShare(s *client.Share) []string {
+	if s == nil || (v.share != nil && s.Version < v.share.Version) {
+		return nil
+	}
+	old := v.share
+	v.share = s
+	first := old == nil
+	if first {
+		old = &client.Share{}
+	}
+	var lines []string
+	if s.Floor != old.Floor && (s.Floor != "" || !first) {
+		switch s.Floor {
+		case "":
+			lines = append(lines, "* The floor is free.")
+		case v.me:
+			lines = append(lines, "* You have the floor. (/pass hands it back)")
+		default:
+			lines = append(lines, "* "+v.name(s.Floor)+" has the floor.")
+		}
+	}
+	if !slices.Equal(s.Queue, old.Queue) && (len(s.Queue) > 0 || !first) {
+		if len(s.Queue) == 0 {
+			lines = append(lines, "* No hands are raised now.")
+		} else {
+			lines = append(lines, "* Hands raised: "+v.nameList(s.Queue))
+		}
+	}
+	meObserving := slices.Contains(s.Observers, v.me)
+	if first && meObserving {
+		lines = append(lines, "* You are just listening. (/takepart to take part)")
+	}
+	others, oldOthers := v.without(s.Observers, v.me), v.without(old.Observers, v.me)
+	if !sameSet(others, oldOthers) && (len(others) > 0 || !first) {
+		switch {
+		case len(others) > 0:
+			lines = append(lines, "* Listening: "+v.nameList(others))
+		case meObserving:
+			lines = append(lines, "* No one else is just listening.")
+		default:
+			lines = append(lines, "* No one is just listening now.")
+		}
+	}
+	return lines
+}
+
+// name is how member id is named in sharing lines: "you", a display name
+// from the roster, or "someone" (never the id).
+func (v *view) name(id string) string {
+	if id == v.me {
+		return "you"
+	}
+	if n, ok := v.names[id]; ok {
+		return n
+	}
+	return "someone"
+}
+
+// nameList joins the names of ids with ", ".
+func (v *view) nameList(ids []string) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = v.name(id)
+	}
+	return strings.Join(out, ", ")
+}
+
+// without returns ids without id.
+func (v *view) without(ids []string, id string) []string {
+	return slices.DeleteFunc(slices.Clone(ids), func(x string) bool { return x == id })
+}
+
+// sameSet reports whether a and b hold the same ids, in any order.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
 
 // event returns the lines to print for ev (none for events that are not
@@ -181,6 +301,17 @@ func (v *view) event(ev client.Event) []string {
 		delete(v.names, ev.MemberID)
 		if ev.MemberID != v.me {
 			lines = append(lines, "* "+name+" left")
+		}
+	case client.TypeRoomState:
+		lines = append(lines, v.roomState(ev.State)...)
+	case client.TypeQueue:
+		lines = append(lines, v.applyShare(ev.Share)...)
+	case client.TypeTimerElapsed:
+		// Only the speaker and the facilitators get this.
+		if ev.MemberID == v.me {
+			lines = append(lines, "* Your time is up — take the time you need to finish.")
+		} else {
+			lines = append(lines, "* "+v.name(ev.MemberID)+"'s time is up (only they and the facilitators are told).")
 		}
 	}
 	return lines

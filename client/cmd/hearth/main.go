@@ -1,14 +1,21 @@
 // Command hearth is a terminal client for Hearth group chat.
 //
-//	hearth [chat] -url ws://localhost:8080/ws -room demo [-name Robin] [-token T]
+//	hearth [chat] -url ws://localhost:8080/ws -room demo [-name Robin] [-observe] [-token T]
 //
 // The token is read from HEARTH_TOKEN when -token is empty (prefer the
 // environment: command-line arguments are visible to other local users). If
-// -name is empty, hearth asks for a display name. Every line typed is sent
-// to the room; empty lines are ignored; "/quit" (or end of input) leaves the
-// room and exits. The connection is re-established with backoff when the
-// server restarts or the network drops; hearth stops with a message when the
-// server's close code is final (for example a refused token).
+// -name is empty, hearth asks for a display name. With -observe the member
+// joins just listening (an observer). Every line typed is sent to the room;
+// empty lines are ignored; a line starting with "/" is a command and never
+// sent ("//" sends a line starting with "/"): /hand and /lower raise and
+// lower a hand to share, /pass passes (or ends one's turn), /listen and
+// /takepart switch between listening and taking part, /help lists them, and
+// "/quit" (or end of input) leaves the room and exits. The room's mode, the
+// floor, the raised hands and who is listening are shown as they change.
+// The connection is re-established with backoff when the server restarts or
+// the network drops (a listener rejoins listening); hearth stops with a
+// message when the server's close code is final (for example a refused
+// token).
 package main
 
 import (
@@ -67,6 +74,7 @@ func runChat(ctx context.Context, args []string, env func(string) string, stdin 
 	token := fs.String("token", "", "sign-in `token` (default: $HEARTH_TOKEN, which is safer: arguments are visible to other users)")
 	room := fs.String("room", "", "`room` to join (required)")
 	name := fs.String("name", "", "display `name` (asked for when empty)")
+	observe := fs.Bool("observe", false, "join just listening, as an observer (type /takepart to take part)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -101,6 +109,7 @@ func runChat(ctx context.Context, args []string, env func(string) string, stdin 
 		token:    *token,
 		room:     *room,
 		name:     strings.TrimSpace(*name),
+		observe:  *observe,
 		in:       in,
 		out:      &printer{w: stdout},
 		view:     newView(*room, time.Local),

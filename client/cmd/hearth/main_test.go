@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -207,12 +208,18 @@ func (cs *chatServer) wsURL() string { return "ws" + strings.TrimPrefix(cs.URL, 
 // welcomeAndJoin answers auth and join like the real server, and returns
 // the join frame.
 func welcomeAndJoin(recv func() map[string]any, send func(...string), others ...string) map[string]any {
+	return welcomeAndJoinWith(recv, send, "", others...)
+}
+
+// welcomeAndJoinWith is welcomeAndJoin with extra fields for joined, such
+// as `,"state":{…},"share":{…}`.
+func welcomeAndJoinWith(recv func() map[string]any, send func(...string), extra string, others ...string) map[string]any {
 	auth := recv()
 	send(`{"type":"welcome","id":` + strconv.Quote(str(auth["id"])) + `,"role":"member","heartbeat_ms":25000}`)
 	join := recv()
 	me := `{"member_id":"k3v9","display_name":` + strconv.Quote(str(join["display_name"])) + `,"role":"member"}`
 	members := append([]string{me}, others...)
-	send(`{"type":"joined","id":` + strconv.Quote(str(join["id"])) + `,"room":"demo","you":` + me + `,"members":[` + strings.Join(members, ",") + `]}`)
+	send(`{"type":"joined","id":` + strconv.Quote(str(join["id"])) + `,"room":"demo","you":` + me + `,"members":[` + strings.Join(members, ",") + `]` + extra + `}`)
 	return join
 }
 
@@ -413,5 +420,345 @@ func TestDialFailure(t *testing.T) {
 				t.Errorf("message = %q, want %q", err.Error(), tt.msg)
 			}
 		})
+	}
+}
+
+func TestParseInput(t *testing.T) {
+	tests := []struct {
+		line string
+		kind inputKind
+		text string // message text or unknown word
+		cmd  string // command name
+	}{
+		{"", inputEmpty, "", ""},
+		{"   ", inputEmpty, "", ""},
+		{"Hello everyone", inputMessage, "Hello everyone", ""},
+		{"  indented", inputMessage, "  indented", ""},
+		{"I feel 1/2 better", inputMessage, "I feel 1/2 better", ""},
+		{"/hand", inputCommand, "", "/hand"},
+		{"  /HAND  ", inputCommand, "", "/hand"},
+		{"/lower", inputCommand, "", "/lower"},
+		{"/pass", inputCommand, "", "/pass"},
+		{"/listen", inputCommand, "", "/listen"},
+		{"/takepart", inputCommand, "", "/takepart"},
+		{"/help", inputHelp, "", ""},
+		{"/quit", inputQuit, "", ""},
+		{"/hnad", inputUnknown, "/hnad", ""},
+		{"/hand please", inputUnknown, "/hand please", ""},
+		{"/", inputUnknown, "/", ""},
+		{"//shrug", inputMessage, "/shrug", ""},
+		{"  //etc/hosts is a path", inputMessage, "/etc/hosts is a path", ""},
+	}
+	for _, tt := range tests {
+		in := parseInput(tt.line)
+		name := ""
+		if in.cmd != nil {
+			name = in.cmd.name
+		}
+		if in.kind != tt.kind || in.text != tt.text || name != tt.cmd {
+			t.Errorf("parseInput(%q) = kind %d, text %q, cmd %q; want kind %d, text %q, cmd %q", tt.line, in.kind, in.text, name, tt.kind, tt.text, tt.cmd)
+		}
+	}
+	if got := unknownLine("/x\x1b[2J"); strings.ContainsRune(got, 0x1b) {
+		t.Errorf("unknownLine let ESC through: %q", got)
+	}
+}
+
+// TestViewSharing checks the lines for the room's mode, the floor, the raised
+// hands, listeners and the time box, as a member and as a facilitator.
+func TestViewSharing(t *testing.T) {
+	robin := client.Member{MemberID: "k3v9", DisplayName: "Robin", Role: client.RoleMember}
+	ben := client.Member{MemberID: "b3n0", DisplayName: "Ben", Role: client.RoleMember}
+	cleo := client.Member{MemberID: "c1e0", DisplayName: "Cleo", Role: client.RoleMember}
+	eve := client.Member{MemberID: "e4e4", DisplayName: "Eve\x1b[2J", Role: client.RoleMember}
+	lee := client.Member{MemberID: "p0a8", DisplayName: "Dr. Lee", Role: client.RoleFacilitator}
+	share := func(v uint64, floor string, queue, observers []string) *client.Share {
+		return &client.Share{Version: v, Floor: floor, Queue: queue, Observers: observers}
+	}
+	queue := func(seq uint64, s *client.Share) client.Event {
+		return client.Event{Type: client.TypeQueue, Room: "demo", Seq: seq, Share: s}
+	}
+	mode := func(seq uint64, m string) client.Event {
+		return client.Event{Type: client.TypeRoomState, Room: "demo", Seq: seq, State: &client.RoomState{Phase: "open", Mode: m}}
+	}
+
+	v := newView("demo", time.UTC)
+	got := v.joined(client.Joined{Room: "demo", You: robin, Members: []client.Member{robin, ben, cleo, eve, lee},
+		State: &client.RoomState{Phase: "open", Mode: client.ModeOpen},
+		Share: share(5, "", []string{"b3n0"}, []string{"c1e0"})}, false)
+	want := []string{
+		`* You joined demo as Robin. Here now: Ben, Cleo, Eve\x1b[2J, Dr. Lee (facilitator).`,
+		"* Type /help for the commands.",
+		"* The group is in open sharing.",
+		"* Hands raised: Ben",
+		"* Listening: Cleo",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("joined lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	steps := []struct {
+		name string
+		ev   client.Event
+		want []string
+	}{
+		{"same mode again", mode(1, client.ModeOpen), nil},
+		{"rounds", mode(2, client.ModeRounds), []string{"* The group is taking turns."}},
+		{"my hand goes up", queue(3, share(6, "", []string{"b3n0", "k3v9"}, []string{"c1e0"})), []string{"* Hands raised: Ben, you"}},
+		{"same state again", queue(4, share(6, "", []string{"b3n0", "k3v9"}, []string{"c1e0"})), nil},
+		{"Ben gets the floor", queue(5, share(7, "b3n0", []string{"k3v9"}, []string{"c1e0"})), []string{"* Ben has the floor.", "* Hands raised: you"}},
+		{"an older state is ignored", queue(6, share(6, "", []string{"b3n0", "k3v9"}, nil)), nil},
+		{"I get the floor", queue(7, share(9, "k3v9", []string{}, []string{"c1e0"})), []string{"* You have the floor. (/pass hands it back)", "* No hands are raised now."}},
+		{"my time box", client.Event{Type: client.TypeTimerElapsed, Room: "demo", MemberID: "k3v9", TimerSec: 120}, []string{"* Your time is up — take the time you need to finish."}},
+		{"floor free", queue(8, share(10, "", []string{}, []string{"c1e0"})), []string{"* The floor is free."}},
+		{"hostile name raises a hand", queue(9, share(11, "", []string{"e4e4", "zzzz"}, []string{"c1e0"})), []string{`* Hands raised: Eve\x1b[2J, someone`}},
+		{"Cleo takes part, Eve listens", queue(10, share(12, "", []string{}, []string{"e4e4"})), []string{"* No hands are raised now.", `* Listening: Eve\x1b[2J`}},
+		{"nobody listens", queue(11, share(13, "", []string{}, []string{})), []string{"* No one is just listening now."}},
+		{"I listen: not a change in who else listens", queue(12, share(14, "", []string{}, []string{"k3v9"})), nil},
+		{"Cleo joins me listening", queue(13, share(15, "", []string{}, []string{"k3v9", "c1e0"})), []string{"* Listening: Cleo"}},
+		{"Cleo stops", queue(14, share(16, "", []string{}, []string{"k3v9"})), []string{"* No one else is just listening."}},
+		{"session ends: no mode line", mode(15, ""), nil},
+		{"open again", mode(16, client.ModeOpen), []string{"* The group is in open sharing."}},
+		{"another room's queue", client.Event{Type: client.TypeQueue, Room: "other", Share: share(99, "k3v9", nil, nil)}, nil},
+	}
+	for _, s := range steps {
+		if got := v.event(s.ev); strings.Join(got, "|") != strings.Join(s.want, "|") {
+			t.Errorf("%s: lines = %q, want %q", s.name, got, s.want)
+		}
+	}
+	if !v.observing() {
+		t.Error("observing() = false after the state listed me as an observer")
+	}
+
+	// A facilitator is told, privately, when a member's time box runs out.
+	f := newView("demo", time.UTC)
+	f.joined(client.Joined{Room: "demo", You: lee, Members: []client.Member{lee, ben},
+		Share: share(1, "b3n0", nil, nil)}, false)
+	if got := f.event(client.Event{Type: client.TypeTimerElapsed, Room: "demo", MemberID: "b3n0", TimerSec: 60}); len(got) != 1 || !strings.HasPrefix(got[0], "* Ben's time is up") {
+		t.Errorf("facilitator's timer line = %q", got)
+	}
+
+	// Joining as an observer says so, once.
+	o := newView("demo", time.UTC)
+	got = o.joined(client.Joined{Room: "demo", You: robin, Members: []client.Member{robin},
+		Share: share(1, "", nil, []string{"k3v9"})}, false)
+	if !slices.Contains(got, "* You are just listening. (/takepart to take part)") || slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, "* Listening") }) {
+		t.Errorf("joined as observer: %q", got)
+	}
+}
+
+// sharingServer is a chatServer that answers the sharing commands roughly
+// like the real server, recording every frame it receives. After the first
+// raise_hand it also plays a facilitator switching to rounds and giving the
+// floor to the member (with a stale queue event and a time box notice).
+func sharingServer(t *testing.T, frames *[]map[string]any, mu *sync.Mutex) *chatServer {
+	const (
+		ben  = `{"member_id":"b3n0","display_name":"Ben","role":"member"}`
+		cleo = `{"member_id":"c1e0","display_name":"Cleo","role":"member"}`
+		lee  = `{"member_id":"p0a8","display_name":"Dr. Lee","role":"facilitator"}`
+	)
+	return newChatServer(t, func(ctx context.Context, n int, conn *websocket.Conn, recv func() map[string]any, send func(...string)) {
+		join := welcomeAndJoinWith(recv, send,
+			`,"state":{"type":"room_state","room":"demo","phase":"open","locked":false,"slow_mode_sec":0,"waiting_room":false,"mode":"open"}`+
+				`,"share":{"type":"queue","room":"demo","version":5,"queue":["b3n0"],"observers":["c1e0"]}`,
+			ben, cleo, lee)
+		mu.Lock()
+		*frames = append(*frames, join)
+		mu.Unlock()
+		seq, version := 0, 5
+		observing, raised := false, 0
+		queue := func(floor string, q, obs []string) string {
+			seq++
+			version++
+			b, _ := json.Marshal(map[string]any{"seq": seq, "type": "queue", "room": "demo", "version": version, "floor": floor, "queue": q, "observers": obs})
+			return string(b)
+		}
+		observers := func() []string {
+			if observing {
+				return []string{"c1e0", "k3v9"}
+			}
+			return []string{}
+		}
+		for {
+			f := recv()
+			if f == nil {
+				return
+			}
+			mu.Lock()
+			*frames = append(*frames, f)
+			mu.Unlock()
+			id := strconv.Quote(str(f["id"]))
+			ok := `{"type":"ok","id":` + id + `,"room":"demo"}`
+			switch f["type"] {
+			case "raise_hand":
+				if observing {
+					send(`{"type":"error","id":` + id + `,"room":"demo","code":"observer","message":"You are just listening right now. Choose \"Taking part\" if you would like to share."}`)
+					continue
+				}
+				raised++
+				send(ok, queue("", []string{"b3n0", "k3v9"}, []string{"c1e0"}))
+				if raised == 1 {
+					seq++
+					send(`{"seq":`+strconv.Itoa(seq)+`,"type":"room_state","room":"demo","phase":"open","locked":false,"slow_mode_sec":0,"waiting_room":false,"mode":"rounds"}`,
+						queue("k3v9", []string{"b3n0"}, []string{"c1e0"}))
+					version -= 2 // a late, older state: must be ignored
+					stale := queue("b3n0", []string{}, []string{"c1e0"})
+					version += 2
+					send(stale, `{"type":"timer_elapsed","room":"demo","member_id":"k3v9","timer_sec":30}`)
+				}
+			case "pass":
+				send(ok, queue("", []string{"b3n0"}, []string{"c1e0"}))
+			case "lower_hand":
+				send(ok) // the hand was already down: nothing changed, no queue event
+			case "set_presence":
+				observing = f["as"] == "observer"
+				send(ok, queue("", []string{"b3n0"}, observers()))
+			case "send":
+				seq++
+				send(`{"type":"ok","id":`+id+`,"room":"demo","message_id":"m1","seq":`+strconv.Itoa(seq)+`}`,
+					`{"seq":`+strconv.Itoa(seq)+`,"type":"message","room":"demo","message_id":"m1","from":{"member_id":"k3v9","display_name":"Robin","role":"member"},"text":`+strconv.Quote(str(f["text"]))+`,"ts":"2026-11-29T17:42:23.000Z"}`)
+			case "leave":
+				send(ok)
+			default:
+				send(`{"type":"error","id":` + id + `,"code":"unknown_type","message":"That frame type is not part of protocol hearth.v1."}`)
+			}
+		}
+	})
+}
+
+// TestRunSharing types every sharing command into run and checks the frames
+// the server receives and the lines the user sees.
+func TestRunSharing(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		frames []map[string]any
+	)
+	cs := sharingServer(t, &frames, &mu)
+	stdin, typing := io.Pipe()
+	defer stdin.Close()
+	var out syncBuffer
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(t.Context(), []string{"-url", cs.wsURL(), "-room", "demo", "-name", "Robin"},
+			func(k string) string { return map[string]string{"HEARTH_TOKEN": "tok"}[k] }, stdin, &out)
+	}()
+
+	type step struct {
+		typed string
+		want  []string // each must appear (in any order: replies and events race)
+	}
+	for _, s := range []step{
+		{"", []string{`\* You joined demo as Robin\. Here now: Ben, Cleo, Dr\. Lee \(facilitator\)\.\n\* Type /help for the commands\.\n`,
+			`\* The group is in open sharing\.\n`, `\* Hands raised: Ben\n`, `\* Listening: Cleo\n`}},
+		{"/help\n", []string{`\* Commands:\n`, `\*   /hand +raise your hand`, `\*   /pass +pass`, `\*   /listen `, `\*   /takepart `, `\*   /quit +leave`}},
+		{"/hnad\n", []string{`! /hnad is not a command, so it was not sent\. Type /help`}},
+		{"/hand\n", []string{`\* Your hand is raised\. \(/lower to lower it\)\n`, `\* Hands raised: Ben, you\n`,
+			`\* The group is taking turns\.\n`, `\* You have the floor\. \(/pass hands it back\)\n`, `\* Hands raised: Ben\n(.|\n)*` +
+				`\* Your time is up — take the time you need to finish\.\n`}},
+		{"/pass\n", []string{`\* You passed — that's always OK\.\n`, `\* The floor is free\.\n`}},
+		{"/lower\n", []string{`\* Your hand is lowered\.\n`}},
+		{"/listen\n", []string{`\* You are just listening now\. \(/takepart to take part\)\n`}},
+		{"/hand\n", []string{`! error observer: You are just listening right now\. Choose "Taking part" if you would like to share\.\n\* You are just listening: type /takepart to take part\.\n`}},
+		{"/takepart\n", []string{`\* You are taking part\.\n`, `\* No one is just listening now\.\n`}},
+		{"//shrug\n", []string{`\] Robin: /shrug\n`}},
+		{"/quit\n", []string{`\* You left demo\.\n`}},
+	} {
+		if s.typed != "" {
+			if _, err := io.WriteString(typing, s.typed); err != nil {
+				t.Fatalf("typing %q: %v", s.typed, err)
+			}
+		}
+		for _, w := range s.want {
+			waitFor(t, &out, w)
+		}
+	}
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return after /quit")
+	}
+	_ = typing.Close()
+
+	text := out.String()
+	for _, never := range []string{"Ben has the floor", "b3n0", "c1e0", "k3v9", "p0a8"} {
+		if strings.Contains(text, never) {
+			t.Errorf("output contains %q (a stale state, or a member id):\n%s", never, text)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var got []string
+	for _, f := range frames {
+		g := str(f["type"])
+		if as := str(f["as"]); as != "" {
+			g += " as " + as
+		}
+		if text := str(f["text"]); text != "" {
+			g += " " + text
+		}
+		if f["type"] != "join" && f["room"] != "demo" {
+			g += " (room " + str(f["room"]) + ")"
+		}
+		got = append(got, g)
+	}
+	want := []string{"join", "raise_hand", "pass", "lower_hand", "set_presence as observer", "raise_hand", "set_presence as participant", "send /shrug", "leave"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("server received %q,\nwant %q (unknown commands and /help are never sent)", got, want)
+	}
+}
+
+// TestRunObserve checks that -observe joins as an observer, and that a
+// listener who is reconnected rejoins still listening.
+func TestRunObserve(t *testing.T) {
+	var joins []string
+	var mu sync.Mutex
+	cs := newChatServer(t, func(ctx context.Context, n int, conn *websocket.Conn, recv func() map[string]any, send func(...string)) {
+		auth := recv()
+		send(`{"type":"welcome","id":` + strconv.Quote(str(auth["id"])) + `,"role":"member","heartbeat_ms":25000}`)
+		join := recv()
+		mu.Lock()
+		joins = append(joins, str(join["as"]))
+		mu.Unlock()
+		me := `{"member_id":"k3v9","display_name":"Robin","role":"member"}`
+		observers := `[]`
+		if join["as"] == "observer" {
+			observers = `["k3v9"]`
+		}
+		send(`{"type":"joined","id":` + strconv.Quote(str(join["id"])) + `,"room":"demo","you":` + me + `,"members":[` + me + `],` +
+			`"share":{"type":"queue","room":"demo","version":` + strconv.Itoa(n) + `,"queue":[],"observers":` + observers + `}}`)
+		if n == 1 {
+			_ = conn.Close(websocket.StatusServiceRestart, "service restart")
+			return
+		}
+		for f := recv(); f != nil; f = recv() {
+			if f["type"] == "leave" {
+				send(`{"type":"ok","id":` + strconv.Quote(str(f["id"])) + `,"room":"demo"}`)
+			}
+		}
+	})
+	stdin, typing := io.Pipe()
+	defer stdin.Close()
+	var out syncBuffer
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(t.Context(), []string{"-url", cs.wsURL(), "-room", "demo", "-name", "Robin", "-observe"},
+			func(k string) string { return map[string]string{"HEARTH_TOKEN": "tok"}[k] }, stdin, &out)
+	}()
+	waitFor(t, &out, `\* You joined demo as Robin\. No one else is here yet\.\n\* Type /help for the commands\.\n\* You are just listening\. \(/takepart to take part\)\n`)
+	waitFor(t, &out, `\* Reconnected to demo\. No one else is here yet\.\n\* You are just listening\.`)
+	if _, err := io.WriteString(typing, "/quit\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	_ = typing.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(joins, ",") != "observer,observer" {
+		t.Errorf(`joins had "as" = %q, want observer both times`, joins)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"hearth/internal/auth"
 	"hearth/internal/config"
+	"hearth/internal/hub"
 	"hearth/internal/node"
 	"hearth/internal/protocol"
 	"hearth/internal/room"
@@ -102,7 +103,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	}
 	defer n.Close()
 	if cfg.Dev {
-		if err := ensureDemoRoom(ctx, n.Rooms); err != nil {
+		if err := ensureDemoRoom(ctx, n.Rooms, n.Hub); err != nil {
 			return err
 		}
 	}
@@ -155,15 +156,16 @@ var devUsers = []struct{ sub, role, label string }{
 // ensureDemoRoom makes the demo room exist with the dev users on its roster,
 // a session open and no waiting room, so a printed link leads straight into
 // the conversation.
-func ensureDemoRoom(ctx context.Context, rooms *room.Service) error {
+func ensureDemoRoom(ctx context.Context, rooms *room.Service, h *hub.Hub) error {
 	var roster []string
 	for _, u := range devUsers[1:] {
 		roster = append(roster, u.sub)
 	}
-	_, err := rooms.Ensure(ctx, demoRoom, devUsers[0].sub, roster, room.CreateParams{Name: "Demo group", Kind: room.KindSupport})
+	r, err := rooms.Ensure(ctx, demoRoom, devUsers[0].sub, roster, room.CreateParams{Name: "Demo group", Kind: room.KindSupport})
 	if err != nil {
 		return fmt.Errorf("preparing the demo room: %w", err)
 	}
+	h.SessionStarted(ctx, r) // its session buffer and timers
 	return nil
 }
 

@@ -11,15 +11,106 @@
 // Delivery guarantee, for both: once Subscribe(room) has returned nil, every
 // event published to room by any node afterwards is passed to this node's
 // DeliverFunc exactly once and in seq order, until Unsubscribe(room). Events
-// published while a node is cut off from Redis are not replayed by the
-// broker; the jump in seq shows the gap.
+// published while a node is cut off from Redis are not redelivered to that
+// node; the jump in seq shows the gap.
+//
+// Session buffer and epoch, for both: each room's seq counter has an epoch,
+// an id made when the counter is created, so a seq is only meaningful with
+// its epoch (a Redis that restarted without persistence starts the counter
+// again under a new epoch). While a room's buffer is open (OpenBuffer, until
+// CloseBuffer or its maximum age), every event that takes a seq is also
+// appended, exactly as delivered, to a bounded buffer (the last BufferSize
+// events; DefaultBufferSize) in the same atomic step that assigns the seq,
+// so the buffer is in seq order. Replay(epoch, after) answers a member who
+// reconnects with the events after their last seq, and says (gap) when it
+// cannot give all of them. Control messages are never buffered. Forget
+// replaces a deleted message in the buffer by a stand-in without its text.
 package broker
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"time"
 
 	"hearth/internal/protocol"
 )
+
+// DefaultBufferSize is how many of a room's most recent events its session
+// buffer keeps (RedisConfig.BufferSize, WithBufferSize). A member whose
+// connection drops usually comes back within seconds to a couple of
+// minutes; in a peer-support group of up to a few dozen people, 500 events
+// (messages plus joins, leaves, queue and reaction updates) cover several
+// minutes of a busy room. Memory per room with an open buffer is bounded
+// by 500 events: about 150 KB for typical messages, about 12 MB if every
+// one were a maximal 4,000-character message (up to ~24 KB encoded).
+const DefaultBufferSize = 500
+
+// bufferSize is n, or DefaultBufferSize when n <= 0.
+func bufferSize(n int) int {
+	if n <= 0 {
+		return DefaultBufferSize
+	}
+	return n
+}
+
+// checkMaxAge is OpenBuffer's argument check.
+func checkMaxAge(maxAge time.Duration) error {
+	if maxAge <= 0 {
+		return fmt.Errorf("broker: OpenBuffer: maxAge must be positive, got %v", maxAge)
+	}
+	return nil
+}
+
+// replayFrom decides a Replay, the same way for both brokers, from a
+// consistent snapshot: the room's current epoch and last seq, and buffered
+// frames in seq order (each starting with its seq, as protocol.WithSeq
+// makes it; the snapshot may leave out frames with seq <= after). It
+// returns the frames with seq > after and whether any event after `after`
+// is missing from them (see Memory.Replay). Frames are returned as given.
+func replayFrom(epoch string, after uint64, curEpoch string, cur uint64, buf [][]byte) ([][]byte, bool) {
+	if epoch == "" || epoch != curEpoch || after > cur {
+		return nil, true // another counter's seqs (Epoch never gives ""), or not a seq of this one
+	}
+	if after == cur {
+		return nil, false
+	}
+	var out [][]byte
+	next, gap := after+1, false
+	for _, f := range buf {
+		seq, ok := protocol.SeqOf(f)
+		if !ok || seq <= after {
+			continue
+		}
+		if seq != next {
+			gap = true // the buffer does not reach back to after+1, or has a hole
+		}
+		out = append(out, f)
+		next = seq + 1
+	}
+	if next != cur+1 {
+		gap = true // the buffer does not reach the current seq (off, expired, empty)
+	}
+	return out, gap
+}
+
+// standIn is what Forget leaves in a buffer in place of a deleted message:
+// message_deleted for it, carrying the message's seq.
+func standIn(room, messageID string) []byte {
+	return protocol.Marshal(protocol.MessageDeletedEvent{Type: protocol.TypeMessageDeleted, Room: room, MessageID: messageID})
+}
+
+// isMessage reports whether frame is the `message` event with messageID.
+func isMessage(frame []byte, messageID string) bool {
+	if !bytes.Contains(frame, []byte(`"type":"message"`)) {
+		return false
+	}
+	var e struct {
+		Type      string `json:"type"`
+		MessageID string `json:"message_id"`
+	}
+	return json.Unmarshal(frame, &e) == nil && e.Type == protocol.TypeMessage && e.MessageID == messageID
+}
 
 // DeliverFunc receives one room event, already carrying its seq (see
 // protocol.WithSeq), for a room this node subscribed to. It is called from a

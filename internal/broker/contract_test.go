@@ -3,15 +3,18 @@ package broker
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
 	"hearth/internal/hub"
@@ -78,24 +81,46 @@ func (s *sink) waitFor(t *testing.T, room string, n int) [][]byte {
 type nodesFunc func(t *testing.T) (a, b contractBroker, sa, sb *sink)
 
 func memoryNodes(t *testing.T) (contractBroker, contractBroker, *sink, *sink) {
-	s := newSink()
-	m := NewMemory(s.deliver)
-	return m, m, s, s
+	return memoryNodesSized(0)(t)
+}
+
+// memoryNodesSized is memoryNodes with a session buffer of size events
+// (the default when 0).
+func memoryNodesSized(size int) nodesFunc {
+	return func(t *testing.T) (contractBroker, contractBroker, *sink, *sink) {
+		s := newSink()
+		m := NewMemory(s.deliver, WithBufferSize(size))
+		return m, m, s, s
+	}
 }
 
 func redisNodes(t *testing.T) (contractBroker, contractBroker, *sink, *sink) {
-	srv := redistest.Start(t)
-	a, sa := redisNode(t, srv.URL(), 0)
-	b, sb := redisNode(t, srv.URL(), 0)
-	return a, b, sa, sb
+	return redisNodesSized(0)(t)
+}
+
+// redisNodesSized is redisNodes with a session buffer of size events (the
+// default when 0).
+func redisNodesSized(size int) nodesFunc {
+	return func(t *testing.T) (contractBroker, contractBroker, *sink, *sink) {
+		srv := redistest.Start(t)
+		a, sa := redisNodeCfg(t, RedisConfig{URL: srv.URL(), BufferSize: size})
+		b, sb := redisNodeCfg(t, RedisConfig{URL: srv.URL(), BufferSize: size})
+		return a, b, sa, sb
+	}
 }
 
 func redisNode(t *testing.T, url string, refresh time.Duration) (*Redis, *sink) {
 	t.Helper()
+	return redisNodeCfg(t, RedisConfig{URL: url, PresenceRefresh: refresh})
+}
+
+func redisNodeCfg(t *testing.T, cfg RedisConfig) (*Redis, *sink) {
+	t.Helper()
 	s := newSink()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	r, err := NewRedis(ctx, RedisConfig{URL: url, Logger: slog.New(slog.DiscardHandler), PresenceRefresh: refresh}, s.deliver)
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	r, err := NewRedis(ctx, cfg, s.deliver)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +129,9 @@ func redisNode(t *testing.T, url string, refresh time.Duration) (*Redis, *sink) 
 }
 
 func TestContract(t *testing.T) {
-	impls := map[string]nodesFunc{"memory": memoryNodes, "redis": redisNodes}
-	for name, nodes := range impls {
+	impls := map[string]func(bufferSize int) nodesFunc{"memory": memoryNodesSized, "redis": redisNodesSized}
+	for name, sized := range impls {
+		nodes := sized(0)
 		t.Run(name, func(t *testing.T) {
 			t.Run("PublishAssignsSeqAndDeliversOnce", func(t *testing.T) { testPublish(t, nodes) })
 			t.Run("NoDeliveryWithoutSubscription", func(t *testing.T) { testUnsubscribed(t, nodes) })
@@ -116,8 +142,17 @@ func TestContract(t *testing.T) {
 			t.Run("ConcurrentUpdatesAreAtomic", func(t *testing.T) { testUpdateConcurrent(t, nodes) })
 			t.Run("UpdatePublishesOnlyWhatItSaw", func(t *testing.T) { testUpdateGuarded(t, nodes) })
 			t.Run("UpdateValueExpires", func(t *testing.T) { testUpdateTTL(t, nodes) })
-			if name == "redis" { // Memory ignores ctx: it never fails
+			t.Run("EpochIsMadeWithTheCounter", func(t *testing.T) { testEpoch(t, nodes) })
+			t.Run("ReplayWithoutBuffer", func(t *testing.T) { testBufferOff(t, nodes) })
+			t.Run("ReplayReturnsWhatWasMissed", func(t *testing.T) { testBufferReplay(t, nodes) })
+			t.Run("BufferKeepsTheLastN", func(t *testing.T) { testBufferCapacity(t, sized(10)) })
+			t.Run("CloseBufferLeavesNothing", func(t *testing.T) { testBufferClose(t, nodes) })
+			t.Run("BufferExpiresWithMaxAge", func(t *testing.T) { testBufferTTL(t, nodes) })
+			t.Run("ForgetLeavesAStandIn", func(t *testing.T) { testForget(t, nodes) })
+			if name == "redis" { // Memory ignores ctx: it never fails; nor does it lose counters
 				t.Run("UpdateWithCancelledContext", func(t *testing.T) { testUpdateCancelled(t, nodes) })
+				t.Run("BufferCallsWithCancelledContext", func(t *testing.T) { testBufferCancelled(t, nodes) })
+				t.Run("EpochChangesWhenCounterLost", func(t *testing.T) { testEpochLost(t, nodes) })
 			}
 		})
 	}
@@ -687,5 +722,645 @@ func TestMemoryUpdateSweepsExpiredValues(t *testing.T) {
 	r.mu.Unlock()
 	if n != 1 {
 		t.Fatalf("%d values kept, want only the live one", n)
+	}
+}
+
+// --- Session buffer and epoch ---
+
+// rawBuffer reads room's session buffer as stored, bypassing Replay:
+// whether buffering is on, the buffered frames, and the names of the room's
+// buffer keys that exist (Redis: the buf and bufon keys, from KEYS on the
+// test's private server; Memory: none — its check is that nothing is held).
+// For Redis the flag and the list are read in one MULTI.
+func rawBuffer(t *testing.T, n contractBroker, room string) (on bool, frames []string, keys []string) {
+	t.Helper()
+	switch b := n.(type) {
+	case *Memory:
+		r := b.room(room)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		on = r.bufferOnLocked(b, time.Now())
+		for _, f := range r.buf {
+			frames = append(frames, string(f))
+		}
+		b.mu.Lock()
+		_, listed := b.buffered[r]
+		b.mu.Unlock()
+		if listed != on {
+			t.Fatalf("room %s: buffering on = %v but listed for sweeping = %v", room, on, listed)
+		}
+		if !on && r.buf != nil {
+			t.Fatalf("room %s: buffering off but %d frames held", room, len(r.buf))
+		}
+		return on, frames, nil
+	case *Redis:
+		ctx := ctxT(t)
+		c := b.Client()
+		var exists *redis.IntCmd
+		var list *redis.StringSliceCmd
+		var all *redis.StringSliceCmd
+		if _, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			exists = p.Exists(ctx, bufOnKey(room))
+			list = p.LRange(ctx, bufKey(room), 0, -1)
+			all = p.Keys(ctx, "hearth:{"+room+"}:*")
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range all.Val() {
+			if strings.HasSuffix(k, ":buf") || strings.HasSuffix(k, ":bufon") {
+				keys = append(keys, k)
+			}
+		}
+		if len(list.Val()) > 0 {
+			frames = list.Val()
+		}
+		return exists.Val() == 1, frames, keys
+	}
+	t.Fatalf("unknown broker %T", n)
+	return false, nil, nil
+}
+
+// replay calls Replay and fails the test on an error.
+func replay(t *testing.T, n contractBroker, room, epoch string, after uint64) ([][]byte, bool) {
+	t.Helper()
+	events, gap, err := n.Replay(ctxT(t), room, epoch, after)
+	if err != nil {
+		t.Fatalf("Replay(%s, %q, %d): %v", room, epoch, after, err)
+	}
+	return events, gap
+}
+
+// epochOf calls Epoch and fails the test on an error.
+func epochOf(t *testing.T, n contractBroker, room string) (string, uint64) {
+	t.Helper()
+	epoch, seq, err := n.Epoch(ctxT(t), room)
+	if err != nil {
+		t.Fatalf("Epoch(%s): %v", room, err)
+	}
+	return epoch, seq
+}
+
+// seqFrames returns the frames that carry a seq (room events, not control
+// messages), in order.
+func seqFrames(frames [][]byte) [][]byte {
+	var out [][]byte
+	for _, f := range frames {
+		if _, ok := protocol.SeqOf(f); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// msgEv is a message event of room with id and text, as the hub marshals it.
+func msgEv(room, id, text string) []byte {
+	return protocol.Marshal(protocol.MessageEvent{Type: protocol.TypeMessage, Room: room, MessageID: id, Text: text, TS: "t"})
+}
+
+// publishN publishes n messages to room, alternating nodes, and returns
+// their seqs' last value.
+func publishN(t *testing.T, room string, n int, nodes ...contractBroker) uint64 {
+	t.Helper()
+	var seq uint64
+	for i := range n {
+		var err error
+		seq, err = nodes[i%len(nodes)].Publish(ctxT(t), room, msgEv(room, fmt.Sprint("id", i), fmt.Sprint("text ", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return seq
+}
+
+// The epoch exists before the room's first event (Epoch creates the counter
+// at 0), is the same on every node, and stays as events are published.
+func testEpoch(t *testing.T, nodes nodesFunc) {
+	a, b, _, _ := nodes(t)
+	ctx := ctxT(t)
+	e1, s1 := epochOf(t, a, "e1")
+	if e1 == "" || s1 != 0 {
+		t.Fatalf("Epoch of a new room = %q, %d; want an epoch and seq 0", e1, s1)
+	}
+	if e, s := epochOf(t, b, "e1"); e != e1 || s != 0 {
+		t.Fatalf("Epoch on the other node = %q, %d; want %q, 0", e, s, e1)
+	}
+	if seq, err := b.Publish(ctx, "e1", ev("one")); err != nil || seq != 1 {
+		t.Fatalf("first publish after Epoch = %d, %v; want seq 1", seq, err)
+	}
+	if e, s := epochOf(t, a, "e1"); e != e1 || s != 1 {
+		t.Fatalf("Epoch after a publish = %q, %d; want %q, 1", e, s, e1)
+	}
+	// A room whose first event comes before any Epoch call gets one too.
+	if _, err := a.Publish(ctx, "e2", ev("one")); err != nil {
+		t.Fatal(err)
+	}
+	if e, s := epochOf(t, b, "e2"); e == "" || s != 1 {
+		t.Fatalf("Epoch of a room with one event = %q, %d", e, s)
+	}
+}
+
+// With buffering off nothing is kept: Replay answers gap whenever events
+// exist after `after`, and never with events; a foreign or empty epoch, or a
+// seq beyond the current one, is a gap.
+func testBufferOff(t *testing.T, nodes nodesFunc) {
+	a, b, _, sb := nodes(t)
+	ctx := ctxT(t)
+	if err := b.Subscribe(ctx, "b1"); err != nil {
+		t.Fatal(err)
+	}
+	ep, _ := epochOf(t, a, "b1")
+	if events, gap := replay(t, b, "b1", ep, 0); events != nil || gap {
+		t.Fatalf("Replay of an empty room = %q, %v; want nothing, no gap", events, gap)
+	}
+	publishN(t, "b1", 3, a, b)
+	sb.waitFor(t, "b1", 3)
+	if e, s := epochOf(t, b, "b1"); e != ep || s != 3 {
+		t.Fatalf("Epoch = %q, %d; want %q, 3", e, s, ep)
+	}
+	for _, c := range []struct {
+		epoch string
+		after uint64
+		gap   bool
+	}{
+		{ep, 3, false},      // up to date
+		{ep, 2, true},       // one missed, not buffered
+		{ep, 0, true},       // all missed
+		{ep, 4, true},       // beyond the current seq
+		{"x" + ep, 3, true}, // another counter's seq
+		{"", 3, true},       // no epoch at all
+		{"", 0, true},       // no epoch at all
+		{"x" + ep, 0, true}, // another counter's seq
+		{ep + "x", 2, true}, // another counter's seq
+		{ep[:len(ep)-1], 1, true},
+	} {
+		for _, n := range []contractBroker{a, b} {
+			if events, gap := replay(t, n, "b1", c.epoch, c.after); events != nil || gap != c.gap {
+				t.Fatalf("Replay(%q, %d) without buffer = %q, %v; want no events, gap %v", c.epoch, c.after, events, gap, c.gap)
+			}
+		}
+	}
+	if on, frames, keys := rawBuffer(t, a, "b1"); on || frames != nil || keys != nil {
+		t.Fatalf("buffer off, but stored: on=%v frames=%q keys=%q", on, frames, keys)
+	}
+	if err := a.OpenBuffer(ctx, "b1", 0); err == nil || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("OpenBuffer with maxAge 0 = %v; want an argument error", err)
+	}
+	if on, _, _ := rawBuffer(t, a, "b1"); on {
+		t.Fatal("OpenBuffer with maxAge 0 turned buffering on")
+	}
+}
+
+// 30 events of every kind that takes a seq, published from both nodes
+// (with a refused PublishLimited, a second tab's Enter, an Update without
+// event and control messages in between, none of which may be buffered):
+// Replay(after=k) returns exactly events k+1..30, byte-identical to the
+// frames the subscribed node received live.
+func testBufferReplay(t *testing.T, nodes nodesFunc) {
+	a, b, _, sb := nodes(t)
+	ctx := ctxT(t)
+	const room, total = "b2", 30
+	if err := b.Subscribe(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.OpenBuffer(ctx, room, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ep, _ := epochOf(t, b, room)
+	member := func(i int) protocol.Member {
+		return protocol.Member{MemberID: fmt.Sprint("m", i), DisplayName: fmt.Sprint("Name", i), Role: protocol.RoleMember}
+	}
+	controls := 0
+	for i := range total {
+		n, other := a, b
+		if i%2 == 1 {
+			n, other = b, a
+		}
+		var seq uint64
+		var err error
+		switch i % 5 {
+		case 0:
+			seq, err = n.Publish(ctx, room, msgEv(room, fmt.Sprint("id", i), fmt.Sprint("text ", i)))
+		case 1:
+			key := fmt.Sprint("slow:", i)
+			seq, _, err = n.PublishLimited(ctx, room, msgEv(room, fmt.Sprint("id", i), "limited"), key, time.Minute)
+			if s, wait, err := other.PublishLimited(ctx, room, msgEv(room, "refused", "refused"), key, time.Minute); err != nil || s != 0 || wait <= 0 {
+				t.Fatalf("refused PublishLimited = %d, %v, %v", s, wait, err)
+			}
+		case 2:
+			m := member(i)
+			_, seq, err = n.Enter(ctx, room, fmt.Sprint("c", i), m, protocol.Marshal(protocol.MemberJoinedEvent{Type: protocol.TypeMemberJoined, Room: room, Member: m}))
+			if _, s, err := other.Enter(ctx, room, fmt.Sprint("c", i, "b"), m, []byte(`{"type":"never"}`)); err != nil || s != 0 {
+				t.Fatalf("second tab's Enter = %d, %v; want no event", s, err)
+			}
+		case 3:
+			m := member(i - 1)
+			left := protocol.Marshal(protocol.MemberLeftEvent{Type: protocol.TypeMemberLeft, Room: room, MemberID: m.MemberID})
+			if s, err := other.Exit(ctx, room, fmt.Sprint("c", i-1, "b"), m.MemberID, left); err != nil || s != 0 {
+				t.Fatalf("Exit of one tab = %d, %v; want no event", s, err)
+			}
+			seq, err = n.Exit(ctx, room, fmt.Sprint("c", i-1), m.MemberID, left)
+		case 4:
+			if _, s, err := other.Update(ctx, room, "k", 0, set(fmt.Sprint("quiet", i), nil)); err != nil || s != 0 {
+				t.Fatalf("Update without event = %d, %v", s, err)
+			}
+			_, seq, err = n.Update(ctx, room, "k", 0, set(fmt.Sprint("v", i), stateEv(fmt.Append(nil, i))))
+			if err == nil && i%10 == 4 {
+				err = other.PublishControl(ctx, room, []byte(`{"ctl":"reload","n":`+fmt.Sprint(i)+`}`))
+				controls++
+			}
+		}
+		if err != nil || seq != uint64(i+1) {
+			t.Fatalf("event %d: seq %d, %v; want seq %d", i, seq, err, i+1)
+		}
+	}
+	live := seqFrames(sb.waitFor(t, room, total+controls))
+	if len(live) != total {
+		t.Fatalf("received %d events live, want %d", len(live), total)
+	}
+	if e, s := epochOf(t, a, room); e != ep || s != total {
+		t.Fatalf("Epoch = %q, %d; want %q, %d", e, s, ep, total)
+	}
+	for k := 0; k <= total; k++ {
+		n := []contractBroker{a, b}[k%2]
+		events, gap := replay(t, n, room, ep, uint64(k))
+		if gap {
+			t.Fatalf("Replay(after=%d): gap, want none", k)
+		}
+		if len(events) != total-k {
+			t.Fatalf("Replay(after=%d) returned %d events, want %d", k, len(events), total-k)
+		}
+		for i, e := range events {
+			if !bytes.Equal(e, live[k+i]) {
+				t.Fatalf("Replay(after=%d) event %d:\n got %s\nwant %s (as delivered live)", k, i, e, live[k+i])
+			}
+		}
+	}
+	_, frames, _ := rawBuffer(t, a, room)
+	if len(frames) != total {
+		t.Fatalf("buffer holds %d frames, want %d (controls and refused events are not buffered)", len(frames), total)
+	}
+	for _, f := range frames {
+		if _, ok := protocol.SeqOf([]byte(f)); !ok {
+			t.Fatalf("buffered frame without seq: %s", f)
+		}
+	}
+}
+
+// With a buffer of 10, only the last 10 events are kept: a replay that
+// needs an evicted event reports a gap and still returns what the buffer
+// has after `after`.
+func testBufferCapacity(t *testing.T, nodes nodesFunc) {
+	a, b, _, sb := nodes(t)
+	ctx := ctxT(t)
+	const room = "b3"
+	if err := b.Subscribe(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.OpenBuffer(ctx, room, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, room, 25, a, b)
+	live := sb.waitFor(t, room, 25)
+	ep, _ := epochOf(t, a, room)
+	_, frames, _ := rawBuffer(t, b, room)
+	if len(frames) != 10 || frames[0] != string(live[15]) || frames[9] != string(live[24]) {
+		t.Fatalf("buffer holds %d frames; want the last 10 (seqs 16..25)", len(frames))
+	}
+	for _, c := range []struct {
+		after uint64
+		from  int // index in live of the first event returned
+		gap   bool
+	}{
+		{24, 24, false},
+		{15, 15, false}, // 16..25: all buffered
+		{14, 15, true},  // 15 was evicted: 16..25 and a gap
+		{3, 15, true},
+		{0, 15, true},
+	} {
+		events, gap := replay(t, []contractBroker{a, b}[c.after%2], room, ep, c.after)
+		if gap != c.gap || len(events) != 25-c.from {
+			t.Fatalf("Replay(after=%d) = %d events, gap %v; want %d, gap %v", c.after, len(events), gap, 25-c.from, c.gap)
+		}
+		for i, e := range events {
+			if !bytes.Equal(e, live[c.from+i]) {
+				t.Fatalf("Replay(after=%d) event %d = %s, want %s", c.after, i, e, live[c.from+i])
+			}
+		}
+	}
+}
+
+// CloseBuffer leaves no trace of the buffer (no key in Redis) and later
+// events are not buffered; opening again starts an empty buffer.
+func testBufferClose(t *testing.T, nodes nodesFunc) {
+	a, b, _, _ := nodes(t)
+	ctx := ctxT(t)
+	const room = "b4"
+	if err := a.OpenBuffer(ctx, room, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, room, 5, a, b)
+	ep, _ := epochOf(t, a, room)
+	if on, frames, _ := rawBuffer(t, a, room); !on || len(frames) != 5 {
+		t.Fatalf("open buffer: on=%v, %d frames; want on, 5", on, len(frames))
+	}
+	if err := b.CloseBuffer(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	if on, frames, keys := rawBuffer(t, a, room); on || frames != nil || keys != nil {
+		t.Fatalf("after CloseBuffer: on=%v frames=%q keys=%q; want nothing left", on, frames, keys)
+	}
+	if events, gap := replay(t, a, room, ep, 3); events != nil || !gap {
+		t.Fatalf("Replay after CloseBuffer = %q, %v; want nothing, gap", events, gap)
+	}
+	publishN(t, room, 3, b, a)
+	if on, frames, keys := rawBuffer(t, b, room); on || frames != nil || keys != nil {
+		t.Fatalf("events after CloseBuffer were buffered: on=%v frames=%q keys=%q", on, frames, keys)
+	}
+	if events, gap := replay(t, b, room, ep, 5); events != nil || !gap {
+		t.Fatalf("Replay of unbuffered events = %q, %v; want nothing, gap", events, gap)
+	}
+	if events, gap := replay(t, b, room, ep, 8); events != nil || gap {
+		t.Fatalf("Replay when up to date = %q, %v; want nothing, no gap", events, gap)
+	}
+	if err := a.CloseBuffer(ctx, room); err != nil {
+		t.Fatalf("closing a closed buffer: %v", err)
+	}
+
+	// Open again: only what is published from now on.
+	if err := a.OpenBuffer(ctx, room, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if events, gap := replay(t, b, room, ep, 8); events != nil || gap {
+		t.Fatalf("Replay right after reopening = %q, %v; want nothing, no gap", events, gap)
+	}
+	publishN(t, room, 1, b)
+	if events, gap := replay(t, a, room, ep, 8); len(events) != 1 || gap {
+		t.Fatalf("Replay after reopening = %d events, gap %v; want seq 9, no gap", len(events), gap)
+	}
+	if events, gap := replay(t, a, room, ep, 5); len(events) != 1 || !gap {
+		t.Fatalf("Replay reaching before reopening = %d events, gap %v; want seq 9 and a gap", len(events), gap)
+	}
+	// Opening again empties it.
+	if err := b.OpenBuffer(ctx, room, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if on, frames, _ := rawBuffer(t, a, room); !on || frames != nil {
+		t.Fatalf("after a second OpenBuffer: on=%v frames=%q; want on and empty", on, frames)
+	}
+	if events, gap := replay(t, a, room, ep, 8); events != nil || !gap {
+		t.Fatalf("Replay after a second OpenBuffer = %q, %v; want nothing, gap", events, gap)
+	}
+	if err := a.CloseBuffer(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	if on, frames, keys := rawBuffer(t, b, room); on || frames != nil || keys != nil {
+		t.Fatalf("after the last CloseBuffer: on=%v frames=%q keys=%q", on, frames, keys)
+	}
+}
+
+// A buffer opened with a maxAge of 500 ms is gone, flag and events, some
+// time after it (polled with a generous deadline); it never expires
+// earlier, and in Redis the list never lacks an expiry.
+func testBufferTTL(t *testing.T, nodes nodesFunc) {
+	a, b, _, _ := nodes(t)
+	ctx := ctxT(t)
+	const room, maxAge = "b5", 500 * time.Millisecond
+	opened := time.Now()
+	if err := a.OpenBuffer(ctx, room, maxAge); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, room, 3, a, b)
+	ep, _ := epochOf(t, a, room)
+	on, frames, _ := rawBuffer(t, b, room)
+	if time.Since(opened) < maxAge*4/5 && (!on || len(frames) != 3) {
+		t.Fatalf("buffer before its maxAge: on=%v, %d frames; want on, 3", on, len(frames))
+	}
+	if r, ok := a.(*Redis); ok {
+		for _, k := range []string{bufKey(room), bufOnKey(room)} {
+			if ttl := r.Client().PTTL(ctx, k).Val(); ttl == -time.Nanosecond || ttl > maxAge {
+				t.Fatalf("%s has TTL %v; want at most %v (-2 ns: already gone)", k, ttl, maxAge)
+			}
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		on, frames, keys := rawBuffer(t, a, room)
+		if !on && frames == nil && keys == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("buffer with a maxAge of %v still there after 10 s: on=%v, %d frames, keys %q", maxAge, on, len(frames), keys)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if events, gap := replay(t, b, room, ep, 0); events != nil || !gap {
+		t.Fatalf("Replay after expiry = %q, %v; want nothing, gap", events, gap)
+	}
+	publishN(t, room, 1, b)
+	if on, frames, keys := rawBuffer(t, a, room); on || frames != nil || keys != nil {
+		t.Fatalf("an event after expiry was buffered: on=%v frames=%q keys=%q", on, frames, keys)
+	}
+}
+
+// Forget replaces the deleted message, and only it, by a message_deleted
+// stand-in with its seq; its text is nowhere in the stored buffer. Events of
+// other types with the same message_id, and a message whose text merely
+// looks like the id, stay as they were.
+func testForget(t *testing.T, nodes nodesFunc) {
+	a, b, _, sb := nodes(t)
+	ctx := ctxT(t)
+	const room = "b6"
+	if err := b.Subscribe(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.OpenBuffer(ctx, room, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	secret := "secret-" + rand.Text()
+	reactions := []byte(`{"type":"reactions","room":"b6","message_id":"del1","counts":{"heart":1}}`)
+	for i, e := range [][]byte{
+		msgEv(room, "keep1", "hello"),
+		msgEv(room, "del1", secret),
+		reactions,
+		msgEv(room, "keep2", `"type":"message","message_id":"del1"`),
+		protocol.Marshal(protocol.MessageDeletedEvent{Type: protocol.TypeMessageDeleted, Room: room, MessageID: "del1"}),
+	} {
+		if _, err := []contractBroker{a, b}[i%2].Publish(ctx, room, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := sb.waitFor(t, room, 5)
+	ep, _ := epochOf(t, a, room)
+	if err := b.Forget(ctx, room, "del1"); err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(live)
+	want[1] = protocol.WithSeq(protocol.Marshal(protocol.MessageDeletedEvent{Type: protocol.TypeMessageDeleted, Room: room, MessageID: "del1"}), 2)
+	events, gap := replay(t, a, room, ep, 0)
+	if gap || len(events) != 5 {
+		t.Fatalf("Replay after Forget = %d events, gap %v; want 5, no gap", len(events), gap)
+	}
+	for i := range want {
+		if !bytes.Equal(events[i], want[i]) {
+			t.Fatalf("event %d after Forget:\n got %s\nwant %s", i, events[i], want[i])
+		}
+	}
+	_, frames, _ := rawBuffer(t, b, room)
+	if len(frames) != 5 {
+		t.Fatalf("buffer holds %d frames, want 5", len(frames))
+	}
+	for _, f := range frames {
+		if strings.Contains(f, secret) {
+			t.Fatalf("the deleted message's text is still in the buffer: %s", f)
+		}
+	}
+	// Forgetting an unknown message, or twice, changes nothing; so does
+	// forgetting in a room without a buffer.
+	for _, id := range []string{"nope", "del1", ""} {
+		if err := a.Forget(ctx, room, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, again, _ := rawBuffer(t, a, room); !slices.Equal(again, frames) {
+		t.Fatalf("buffer changed by a Forget of nothing:\n%q\n%q", again, frames)
+	}
+	if err := a.Forget(ctx, "b6-none", "del1"); err != nil {
+		t.Fatal(err)
+	}
+	if on, frames, keys := rawBuffer(t, a, "b6-none"); on || frames != nil || keys != nil {
+		t.Fatalf("Forget without a buffer stored something: on=%v frames=%q keys=%q", on, frames, keys)
+	}
+}
+
+// With a cancelled ctx every buffer call fails with ErrUnavailable.
+func testBufferCancelled(t *testing.T, nodes nodesFunc) {
+	a, _, _, _ := nodes(t)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	cancel()
+	_, _, errEpoch := a.Epoch(ctx, "b7")
+	_, _, errReplay := a.Replay(ctx, "b7", "e1", 0)
+	for name, err := range map[string]error{
+		"Epoch":       errEpoch,
+		"OpenBuffer":  a.OpenBuffer(ctx, "b7", time.Minute),
+		"CloseBuffer": a.CloseBuffer(ctx, "b7"),
+		"Replay":      errReplay,
+		"Forget":      a.Forget(ctx, "b7", "m1"),
+	} {
+		if !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%s with a cancelled ctx: %v; want ErrUnavailable", name, err)
+		}
+	}
+}
+
+// When Redis loses a room's counter (FLUSHALL: a restart without
+// persistence; or the seq key alone deleted) the counter starts again under
+// a new epoch: a replay with the old epoch is a gap with no events, even
+// though the new buffer holds events (it holds none of the old counter's).
+func testEpochLost(t *testing.T, nodes nodesFunc) {
+	a, b, _, _ := nodes(t)
+	ctx := ctxT(t)
+	const room = "b8"
+	c := a.(*Redis).Client()
+	if err := a.OpenBuffer(ctx, room, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, room, 3, a, b)
+	ep1, s1 := epochOf(t, b, room)
+	if s1 != 3 {
+		t.Fatalf("seq %d, want 3", s1)
+	}
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.OpenBuffer(ctx, room, time.Minute); err != nil { // the session goes on
+		t.Fatal(err)
+	}
+	if seq := publishN(t, room, 2, b, a); seq != 2 {
+		t.Fatalf("after FLUSHALL the counter is at %d, want 2", seq)
+	}
+	ep2, s2 := epochOf(t, a, room)
+	if ep2 == ep1 || ep2 == "" || s2 != 2 {
+		t.Fatalf("Epoch after the counter was lost = %q, %d; want a new epoch (not %q), seq 2", ep2, s2, ep1)
+	}
+	for _, after := range []uint64{0, 1, 2, 3} {
+		if events, gap := replay(t, a, room, ep1, after); events != nil || !gap {
+			t.Fatalf("Replay(old epoch, %d) = %q, %v; want nothing, gap", after, events, gap)
+		}
+	}
+	if events, gap := replay(t, b, room, ep2, 0); len(events) != 2 || gap {
+		t.Fatalf("Replay(new epoch, 0) = %d events, %v; want 2, no gap", len(events), gap)
+	}
+
+	// The seq key alone is lost: the next publish makes a new epoch and
+	// drops the buffer, whose seqs belong to the lost counter.
+	if err := c.Del(ctx, seqKey(room)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if seq := publishN(t, room, 1, a); seq != 1 {
+		t.Fatalf("seq %d after the counter was deleted, want 1", seq)
+	}
+	ep3, _ := epochOf(t, b, room)
+	if ep3 == ep2 || ep3 == ep1 {
+		t.Fatalf("epoch %q after the counter was deleted; want a new one", ep3)
+	}
+	events, gap := replay(t, a, room, ep3, 0)
+	if len(events) != 1 || gap {
+		t.Fatalf("Replay(newest epoch, 0) = %q, %v; want only the new event", events, gap)
+	}
+	if s, _ := protocol.SeqOf(events[0]); s != 1 {
+		t.Fatalf("replayed %s, want seq 1", events[0])
+	}
+
+	// Lost again with no publish: Epoch itself creates the counter, with an
+	// epoch that the next event keeps.
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ep4, s4 := epochOf(t, a, room)
+	if ep4 == "" || ep4 == ep3 || ep4 == ep2 || ep4 == ep1 || s4 != 0 {
+		t.Fatalf("Epoch of a lost counter = %q, %d; want a new epoch, 0", ep4, s4)
+	}
+	publishN(t, room, 1, b)
+	if e, s := epochOf(t, b, room); e != ep4 || s != 1 {
+		t.Fatalf("Epoch after the first event = %q, %d; want %q, 1", e, s, ep4)
+	}
+}
+
+// A restarted process has new epochs for every room.
+func TestMemoryEpochIsNewPerProcess(t *testing.T) {
+	ctx := ctxT(t)
+	e1, _, _ := NewMemory(func(string, []byte) {}).Epoch(ctx, "r1")
+	e2, _, _ := NewMemory(func(string, []byte) {}).Epoch(ctx, "r1")
+	if e1 == "" || e1 == e2 {
+		t.Fatalf("epochs %q and %q; want two different ones", e1, e2)
+	}
+}
+
+// Memory drops every room's expired buffer on a later call about any room,
+// not only when its own room is touched again.
+func TestMemorySweepsExpiredBuffers(t *testing.T) {
+	m := NewMemory(func(string, []byte) {})
+	ctx := ctxT(t)
+	if err := m.OpenBuffer(ctx, "r1", time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	r := m.room("r1")
+	r.mu.Lock()
+	r.buf = append(r.buf, []byte(`{"seq":1,"type":"message","text":"x"}`)) // as if published just in time
+	r.mu.Unlock()
+	time.Sleep(5 * time.Millisecond)
+	m.mu.Lock()
+	m.bufSwept = time.Time{} // as if the last sweep were long ago
+	m.mu.Unlock()
+	_ = m.Subscribe(ctx, "r2")
+	r.mu.Lock()
+	held := r.buf
+	r.mu.Unlock()
+	m.mu.Lock()
+	n := len(m.buffered)
+	m.mu.Unlock()
+	if held != nil || n != 0 {
+		t.Fatalf("after a sweep: %d frames held, %d buffers listed; want none", len(held), n)
 	}
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"slices"
 	"strings"
 	"sync"
@@ -11,14 +12,21 @@ import (
 	"hearth/internal/protocol"
 )
 
-// Memory is the single-process broker: seq counters, presence and delivery
-// all live in this process. It starts no goroutines and is safe for
-// concurrent use. The zero value is not usable; use NewMemory.
+// Memory is the single-process broker: seq counters, presence, delivery
+// and session buffers all live in this process. It starts no goroutines and
+// is safe for concurrent use. The zero value is not usable; use NewMemory.
+//
+// Lock order: memRoom.mu → Memory.mu (a room's lock may be held while the
+// set of open buffers is updated; Memory.mu is never held while a room's
+// lock is taken).
 type Memory struct {
 	deliver DeliverFunc
+	bufSize int // session buffer capacity, in events
 
-	mu    sync.Mutex // guards rooms (the map only)
-	rooms map[string]*memRoom
+	mu       sync.Mutex // guards the fields below
+	rooms    map[string]*memRoom
+	buffered map[*memRoom]struct{} // rooms whose session buffer is open
+	bufSwept time.Time             // when expired buffers were last swept
 
 	timersMu sync.Mutex // guards the fields below
 	timers   map[string]*time.Timer
@@ -28,7 +36,10 @@ type Memory struct {
 
 type memRoom struct {
 	mu         sync.Mutex // guards everything below; held while delivering so order is seq order
+	epoch      string     // the counter's epoch, made with the room: Memory never loses a counter
 	seq        uint64
+	bufUntil   time.Time // when the session buffer expires; zero: buffering off
+	buf        [][]byte  // the session buffer: the last bufSize events, with seq, in seq order
 	subscribed bool
 	members    map[string]*memMember // by member id
 	limits     map[string]time.Time  // PublishLimited windows: key -> end
@@ -53,20 +64,74 @@ type memMember struct {
 	conns map[string]struct{}
 }
 
-// NewMemory returns an empty in-memory broker that hands events to deliver.
-func NewMemory(deliver DeliverFunc) *Memory {
-	return &Memory{deliver: deliver, rooms: make(map[string]*memRoom), timers: make(map[string]*time.Timer)}
+// MemoryOption configures NewMemory.
+type MemoryOption func(*Memory)
+
+// WithBufferSize sets how many events a room's session buffer keeps (see
+// Memory.OpenBuffer); DefaultBufferSize when n <= 0.
+func WithBufferSize(n int) MemoryOption {
+	return func(m *Memory) { m.bufSize = bufferSize(n) }
 }
 
+// NewMemory returns an empty in-memory broker that hands events to deliver.
+func NewMemory(deliver DeliverFunc, opts ...MemoryOption) *Memory {
+	m := &Memory{deliver: deliver, bufSize: DefaultBufferSize, rooms: make(map[string]*memRoom),
+		buffered: make(map[*memRoom]struct{}), timers: make(map[string]*time.Timer)}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// room returns room id's state, creating it (with a new epoch) on first
+// use. At most once per memSweepEvery it also drops every room's expired
+// session buffer, so an expired buffer does not stay in memory just because
+// its room is never touched again — without a goroutine.
 func (m *Memory) room(id string) *memRoom {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	r, ok := m.rooms[id]
 	if !ok {
-		r = &memRoom{members: make(map[string]*memMember)}
+		r = &memRoom{epoch: "m" + rand.Text(), members: make(map[string]*memMember)}
 		m.rooms[id] = r
 	}
+	var sweep []*memRoom
+	if len(m.buffered) > 0 {
+		if now := time.Now(); now.Sub(m.bufSwept) >= memSweepEvery {
+			m.bufSwept = now
+			for br := range m.buffered {
+				sweep = append(sweep, br)
+			}
+		}
+	}
+	m.mu.Unlock()
+	for _, br := range sweep {
+		br.mu.Lock()
+		br.bufferOnLocked(m, time.Now())
+		br.mu.Unlock()
+	}
 	return r
+}
+
+// bufferOnLocked reports whether r's session buffer is open at now; an
+// expired one is dropped (its events cleared) first.
+func (r *memRoom) bufferOnLocked(m *Memory, now time.Time) bool {
+	if r.bufUntil.IsZero() {
+		return false
+	}
+	if now.Before(r.bufUntil) {
+		return true
+	}
+	r.dropBufferLocked(m)
+	return false
+}
+
+// dropBufferLocked turns r's buffering off and clears its events.
+func (r *memRoom) dropBufferLocked(m *Memory) {
+	clear(r.buf) // no reference to an event's text stays in the backing array
+	r.buf, r.bufUntil = nil, time.Time{}
+	m.mu.Lock()
+	delete(m.buffered, r)
+	m.mu.Unlock()
 }
 
 // Subscribe starts delivery of room's events to this node. It never fails.
@@ -93,13 +158,27 @@ func (m *Memory) Publish(_ context.Context, room string, event []byte) (uint64, 
 	r := m.room(room)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.publishLocked(m.deliver, room, event), nil
+	return r.publishLocked(m, room, event), nil
 }
 
-func (r *memRoom) publishLocked(deliver DeliverFunc, room string, event []byte) uint64 {
+// publishLocked assigns r's next seq to event, delivers it if r is
+// subscribed and appends it to r's session buffer if that is open, evicting
+// the oldest event beyond m.bufSize.
+func (r *memRoom) publishLocked(m *Memory, room string, event []byte) uint64 {
 	r.seq++
+	buffer := r.bufferOnLocked(m, time.Now())
+	if !r.subscribed && !buffer {
+		return r.seq
+	}
+	frame := protocol.WithSeq(event, r.seq)
 	if r.subscribed {
-		deliver(room, protocol.WithSeq(event, r.seq))
+		m.deliver(room, frame) // frame is never modified afterwards, so the buffer may share it
+	}
+	if buffer {
+		r.buf = append(r.buf, frame)
+		if over := len(r.buf) - m.bufSize; over > 0 {
+			r.buf = slices.Delete(r.buf, 0, over) // clears the vacated tail
+		}
 	}
 	return r.seq
 }
@@ -118,7 +197,7 @@ func (m *Memory) Enter(_ context.Context, room, connID string, member protocol.M
 		return mm.info, 0, nil
 	}
 	r.members[member.MemberID] = &memMember{info: member, conns: map[string]struct{}{connID: {}}}
-	return member, r.publishLocked(m.deliver, room, joinedEvent), nil
+	return member, r.publishLocked(m, room, joinedEvent), nil
 }
 
 // Exit removes connection connID of memberID from room. If it was the
@@ -140,7 +219,7 @@ func (m *Memory) Exit(_ context.Context, room, connID, memberID string, leftEven
 		return 0, nil
 	}
 	delete(r.members, memberID)
-	return r.publishLocked(m.deliver, room, leftEvent), nil
+	return r.publishLocked(m, room, leftEvent), nil
 }
 
 // Members returns the members present in room, ordered by member id. It
@@ -190,7 +269,7 @@ func (m *Memory) PublishLimited(ctx context.Context, room string, event []byte, 
 		}
 	}
 	r.limits[key] = now.Add(every)
-	return r.publishLocked(m.deliver, room, event), 0, nil
+	return r.publishLocked(m, room, event), 0, nil
 }
 
 // Update changes room's shared value under key atomically: under the room's
@@ -254,7 +333,7 @@ func (m *Memory) Update(_ context.Context, room, key string, ttl time.Duration, 
 	}
 	var seq uint64
 	if len(event) > 0 {
-		seq = r.publishLocked(m.deliver, room, event)
+		seq = r.publishLocked(m, room, event)
 	}
 	return val, seq, nil
 }
@@ -271,6 +350,112 @@ func (r *memRoom) sweepLocked(now time.Time) {
 			delete(r.values, k)
 		}
 	}
+}
+
+// Epoch returns room's epoch (the id of its seq counter, "m" and 26
+// random base-32 characters, made when the room is first used; a new Memory
+// — a restarted process — gives every room a new one) and the last seq
+// assigned (0 before any event). Creating the counter eagerly means the
+// epoch a member is given before the room's first event stays valid for
+// that event. It never fails.
+func (m *Memory) Epoch(_ context.Context, room string) (string, uint64, error) {
+	r := m.room(room)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.epoch, r.seq, nil
+}
+
+// OpenBuffer turns room's session buffer on, empty, for maxAge: until
+// CloseBuffer or maxAge has passed, every event published to room with a
+// seq is kept (the most recent WithBufferSize of them, DefaultBufferSize
+// unless set) for Replay. Events published
+// before are not in it; calling it again empties the buffer and restarts
+// maxAge, so call it once, when a session starts. The buffer's events are
+// dropped when it expires (checked on access to the room, and for all rooms
+// at most once a second on any call). Errors: maxAge <= 0.
+func (m *Memory) OpenBuffer(_ context.Context, room string, maxAge time.Duration) error {
+	if err := checkMaxAge(maxAge); err != nil {
+		return err
+	}
+	r := m.room(room)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.buf)
+	r.buf, r.bufUntil = nil, time.Now().Add(maxAge)
+	m.mu.Lock()
+	m.buffered[r] = struct{}{}
+	m.mu.Unlock()
+	return nil
+}
+
+// CloseBuffer turns room's session buffer off and drops its events, in one
+// step under the room's lock: events published afterwards are not
+// buffered, and nothing of the buffer remains. Closing a closed buffer does
+// nothing. It never fails.
+func (m *Memory) CloseBuffer(_ context.Context, room string) error {
+	r := m.room(room)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.bufUntil.IsZero() || r.buf != nil {
+		r.dropBufferLocked(m)
+	}
+	return nil
+}
+
+// Replay returns the buffered events of room with seq > after, in seq
+// order, each byte for byte as it was delivered live (seq inserted; a
+// forgotten message as its stand-in), for a member reconnecting whose last
+// event was seq after of epoch. gap reports that events after `after` are
+// missing from events:
+//
+//   - epoch is empty or not room's current epoch (one of another counter:
+//     here, of an earlier process), or after is beyond the current seq:
+//     events is nil and gap is true — seqs of another counter cannot be
+//     compared with after. Epoch and Replay(newEpoch, 0) then give what the
+//     current counter's buffer holds.
+//   - after is the current seq: nil, false — nothing was missed.
+//   - otherwise gap is false only if the buffer holds every event from
+//     after+1 to the current seq. When it does not (buffering was off, or
+//     expired, or the oldest wanted events were evicted by newer ones),
+//     gap is true and events are those the buffer does hold after `after`
+//     (possibly none), so the client can show them and say that some
+//     messages could not be recovered.
+//
+// The returned slices are the caller's. It never fails.
+func (m *Memory) Replay(_ context.Context, room, epoch string, after uint64) ([][]byte, bool, error) {
+	r := m.room(room)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bufferOnLocked(m, time.Now())
+	events, gap := replayFrom(epoch, after, r.epoch, r.seq, r.buf)
+	for i, e := range events {
+		events[i] = bytes.Clone(e)
+	}
+	return events, gap, nil
+}
+
+// Forget removes a deleted message from room's session buffer: the
+// buffered `message` event with messageID is replaced by
+// {"seq":N,"type":"message_deleted","room":room,"message_id":messageID}
+// with the message's own seq N, so a replay has no hole in its seqs and no
+// trace of the text. Nothing else is changed; a message not in the buffer
+// (or no buffer) is not an error. It never fails.
+func (m *Memory) Forget(_ context.Context, room, messageID string) error {
+	r := m.room(room)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.bufferOnLocked(m, time.Now()) {
+		return nil
+	}
+	for i, f := range r.buf {
+		if isMessage(f, messageID) {
+			r.buf[i] = standIn(room, messageID)
+			if seq, ok := protocol.SeqOf(f); ok {
+				r.buf[i] = protocol.WithSeq(r.buf[i], seq)
+			}
+		}
+	}
+	return nil
 }
 
 // Schedule arranges for payload to be handed to the timer handler (see

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,11 @@ type RedisConfig struct {
 	Logger *slog.Logger
 	// PresenceRefresh overrides DefaultPresenceRefresh (tests shorten it).
 	PresenceRefresh time.Duration
+	// BufferSize is how many events a room's session buffer keeps (see
+	// Redis.OpenBuffer); DefaultBufferSize when <= 0. Every node of a
+	// deployment should use the same size: each trims the buffer to its own
+	// size when it publishes.
+	BufferSize int
 }
 
 // Redis keys of one room. The room id sits in a hash tag so every key of a
@@ -42,6 +48,21 @@ func seqKey(room string) string      { return "hearth:{" + room + "}:seq" }
 func presenceKey(room string) string { return "hearth:{" + room + "}:presence" }
 func membersKey(room string) string  { return "hearth:{" + room + "}:members" }
 func channel(room string) string     { return ChannelPrefix + room }
+
+// Session buffer keys of one room (see Redis.OpenBuffer and Redis.Epoch):
+// the epoch of the seq counter (a string), the buffer (a list of frames, in
+// seq order) and the flag whose existence means buffering is on (its TTL
+// is the buffer's maximum age).
+func epochKey(room string) string { return "hearth:{" + room + "}:epoch" }
+func bufKey(room string) string   { return "hearth:{" + room + "}:buf" }
+func bufOnKey(room string) string { return "hearth:{" + room + "}:bufon" }
+
+// publishKeys are the KEYS of a script that publishes (see luaPublish):
+// seq, then the script's own keys, then epoch, buf, bufon.
+func publishKeys(room string, own ...string) []string {
+	keys := append([]string{seqKey(room)}, own...)
+	return append(keys, epochKey(room), bufKey(room), bufOnKey(room))
+}
 
 // valueKey is the Redis key of room's shared value key (see Redis.Update),
 // in the room's hash slot.
@@ -65,24 +86,66 @@ const luaOthers = `local function others(member, except)
 end
 `
 
-// luaPublish defines publish(event): INCR the room's seq, PUBLISH the event
-// with "seq" inserted as its first field (as protocol.WithSeq does), return
-// the seq. INCR and PUBLISH in one script, so seqs reach subscribers in order.
-const luaPublish = `local function publish(channel, event)
+// luaEpoch defines ensureEpoch(seqKey, epochKey, bufKey), which makes sure
+// the room's seq counter has an epoch. A counter that does not exist (new,
+// or lost: Redis restarted without persistence, or the key was deleted)
+// is about to be created: it gets a new epoch, and the buffer — whose seqs
+// belong to the old counter — is deleted. A counter whose epoch key alone is
+// missing (written before epochs existed) gets a new epoch too; the buffer
+// stays, as its seqs are still this counter's. The epoch is "e" and the
+// Redis server's TIME in microseconds (seconds, then microseconds as six
+// digits): unique for a counter created later, as long as the server's
+// clock does not step back to that very microsecond. (Not math.random: Lua
+// scripts seed it identically on every call.) Returns true when it made a
+// new epoch.
+const luaEpoch = `local function ensureEpoch(seqKey, epochKey, bufKey)
+  if redis.call('EXISTS', seqKey, epochKey) == 2 then return false end
+  if redis.call('EXISTS', seqKey) == 0 then redis.call('DEL', bufKey) end
+  local t = redis.call('TIME')
+  redis.call('SET', epochKey, 'e' .. t[1] .. string.format('%06d', tonumber(t[2])))
+  return true
+end
+`
+
+// luaPublish defines publish(channel, event): make sure the counter has an
+// epoch (ensureEpoch), INCR the room's seq, PUBLISH the event with "seq"
+// inserted as its first field (as protocol.WithSeq does), append that same
+// frame to the session buffer if buffering is on, and return the seq. All in
+// one script, so seqs reach subscribers — and the buffer — in order.
+//
+// Conventions of every script that publishes: KEYS[1] is the seq key and
+// the last three KEYS are epoch, buf and bufon (publishKeys); the last ARGV
+// is the buffer capacity. Buffering is on while the bufon flag exists with a
+// TTL: the frame is RPUSHed, the list trimmed to the capacity (oldest
+// dropped) and given the flag's remaining TTL, so it never outlives the
+// flag. (A flag without a TTL is not one OpenBuffer sets; it is ignored, so
+// no buffer can be made that never expires.)
+const luaPublish = luaEpoch + `local function publish(channel, event)
+  local n = #KEYS
+  local epochKey, bufKey, onKey = KEYS[n - 2], KEYS[n - 1], KEYS[n]
+  ensureEpoch(KEYS[1], epochKey, bufKey)
   local seq = redis.call('INCR', KEYS[1])
   local rest = string.sub(event, 2)
   local sep = ','
   if string.sub(rest, 1, 1) == '}' then sep = '' end
-  redis.call('PUBLISH', channel, '{"seq":' .. seq .. sep .. rest)
+  local frame = '{"seq":' .. seq .. sep .. rest
+  redis.call('PUBLISH', channel, frame)
+  local ttl = redis.call('PTTL', onKey)
+  if ttl > 0 then
+    redis.call('RPUSH', bufKey, frame)
+    redis.call('LTRIM', bufKey, -tonumber(ARGV[#ARGV]), -1)
+    redis.call('PEXPIRE', bufKey, ttl)
+  end
   return seq
 end
 `
 
-// KEYS: seq. ARGV: channel, event.
+// KEYS: seq, epoch, buf, bufon. ARGV: channel, event, buffer capacity.
 var publishScript = redis.NewScript(luaPublish + `return publish(ARGV[1], ARGV[2])`)
 
-// KEYS: seq, presence, members. ARGV: entry, member id, ttl ms, member json,
-// channel, joined event. Returns {seq or 0, member json in effect}. The
+// KEYS: seq, presence, members, epoch, buf, bufon. ARGV: entry, member id,
+// ttl ms, member json, channel, joined event, buffer capacity. Returns
+// {seq or 0, member json in effect}. The
 // presence keys expire after four ttls unless refreshed, so display names of
 // a room whose nodes all died do not linger — and a late refresh still finds
 // the expired entries to purge (and tell the room about).
@@ -97,8 +160,9 @@ end
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
 return {publish(ARGV[5], ARGV[6]), ARGV[4]}`)
 
-// KEYS: seq, presence, members. ARGV: entry, member id, channel, left event.
-// Returns the seq of member_left, or 0 when the member is still present.
+// KEYS: seq, presence, members, epoch, buf, bufon. ARGV: entry, member id,
+// channel, left event, buffer capacity. Returns the seq of member_left, or 0
+// when the member is still present.
 var exitScript = redis.NewScript(luaNow + luaOthers + luaPublish + `
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
 if others(ARGV[2], ARGV[1]) > 0 then return 0 end
@@ -155,6 +219,7 @@ type Redis struct {
 	node    string
 	every   time.Duration
 	ttl     time.Duration
+	bufSize int // session buffer capacity, in events
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -190,6 +255,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig, deliver DeliverFunc) (*Redis
 		log:     cfg.Logger,
 		node:    rand.Text()[:10],
 		every:   cmp.Or(cfg.PresenceRefresh, DefaultPresenceRefresh),
+		bufSize: bufferSize(cfg.BufferSize),
 		cancel:  cancel,
 		waiting: make(map[string][]chan struct{}),
 		entries: make(map[string]map[string]struct{}),
@@ -303,7 +369,7 @@ func (r *Redis) Unsubscribe(ctx context.Context, room string) error {
 // round trip (one Lua script). Errors: ErrUnavailable; then nothing was
 // published.
 func (r *Redis) Publish(ctx context.Context, room string, event []byte) (uint64, error) {
-	seq, err := publishScript.Run(ctx, r.rdb, []string{seqKey(room)}, channel(room), event).Uint64()
+	seq, err := publishScript.Run(ctx, r.rdb, publishKeys(room), channel(room), event, r.bufSize).Uint64()
 	if err != nil {
 		return 0, unavailable("publish", err)
 	}
@@ -320,8 +386,8 @@ func roomKeys(room string) []string {
 // member's existing presence is returned. Errors: ErrUnavailable.
 func (r *Redis) Enter(ctx context.Context, room, connID string, member protocol.Member, joinedEvent []byte) (protocol.Member, uint64, error) {
 	entry := presenceEntry(member.MemberID, connID)
-	res, err := enterScript.Run(ctx, r.rdb, roomKeys(room), entry, member.MemberID,
-		r.ttl.Milliseconds(), protocol.Marshal(member), channel(room), joinedEvent).Slice()
+	res, err := enterScript.Run(ctx, r.rdb, publishKeys(room, presenceKey(room), membersKey(room)), entry, member.MemberID,
+		r.ttl.Milliseconds(), protocol.Marshal(member), channel(room), joinedEvent, r.bufSize).Slice()
 	if err != nil || len(res) != 2 {
 		return protocol.Member{}, 0, unavailable("enter", err)
 	}
@@ -352,7 +418,8 @@ func (r *Redis) Exit(ctx context.Context, room, connID, memberID string, leftEve
 		delete(r.entries, room)
 	}
 	r.mu.Unlock()
-	seq, err := exitScript.Run(ctx, r.rdb, roomKeys(room), entry, memberID, channel(room), leftEvent).Uint64()
+	seq, err := exitScript.Run(ctx, r.rdb, publishKeys(room, presenceKey(room), membersKey(room)),
+		entry, memberID, channel(room), leftEvent, r.bufSize).Uint64()
 	if err != nil {
 		return 0, unavailable("exit", err)
 	}
@@ -437,8 +504,9 @@ func (r *Redis) PublishControl(ctx context.Context, room string, msg []byte) err
 	return nil
 }
 
-// KEYS: seq, limit key. ARGV: channel, event, window ms. Returns {seq, 0} or
-// {0, ms left} when the limit key is still set.
+// KEYS: seq, limit key, epoch, buf, bufon. ARGV: channel, event, window ms,
+// buffer capacity. Returns {seq, 0} or {0, ms left} when the limit key is
+// still set.
 var limitedScript = redis.NewScript(luaPublish + `
 local left = redis.call('PTTL', KEYS[2])
 if left > 0 then return {0, left} end
@@ -450,16 +518,16 @@ return {publish(ARGV[1], ARGV[2]), 0}`)
 // the publish are one Lua script, so the limit holds across nodes.
 // Errors: ErrUnavailable.
 func (r *Redis) PublishLimited(ctx context.Context, room string, event []byte, key string, every time.Duration) (uint64, time.Duration, error) {
-	res, err := limitedScript.Run(ctx, r.rdb, []string{seqKey(room), "hearth:{" + room + "}:limit:" + key},
-		channel(room), event, every.Milliseconds()).Int64Slice()
+	res, err := limitedScript.Run(ctx, r.rdb, publishKeys(room, "hearth:{"+room+"}:limit:"+key),
+		channel(room), event, every.Milliseconds(), r.bufSize).Int64Slice()
 	if err != nil || len(res) != 2 {
 		return 0, 0, unavailable("publish", err)
 	}
 	return uint64(res[0]), time.Duration(res[1]) * time.Millisecond, nil
 }
 
-// KEYS: seq, value. ARGV: expected value, new value, ttl ms (0 = no
-// expiry), channel, event. An empty string stands for an absent value (GET
+// KEYS: seq, value, epoch, buf, bufon. ARGV: expected value, new value, ttl
+// ms (0 = no expiry), channel, event, buffer capacity. An empty string stands for an absent value (GET
 // returning nil compares equal to it), for deleting the key, and for no
 // event. Compare and set: returns -1 (updateConflict) and changes nothing
 // when the value is not the expected one; otherwise stores the new value
@@ -515,7 +583,7 @@ const (
 // or published, except that a failure while the script itself was running
 // leaves it unknown whether it ran.
 func (r *Redis) Update(ctx context.Context, room, key string, ttl time.Duration, fn func(old []byte) (val, event []byte, err error)) ([]byte, uint64, error) {
-	keys := []string{seqKey(room), valueKey(room, key)}
+	keys := publishKeys(room, valueKey(room, key))
 	var ms int64
 	if ttl > 0 {
 		ms = (ttl + time.Millisecond - 1).Milliseconds() // round up: a ttl never means "no expiry"
@@ -541,7 +609,7 @@ func (r *Redis) Update(ctx context.Context, room, key string, ttl time.Duration,
 		if bytes.Equal(val, old) && len(event) == 0 {
 			return old, 0, nil
 		}
-		res, err := updateScript.Run(ctx, r.rdb, keys, old, val, ms, channel(room), event).Int64()
+		res, err := updateScript.Run(ctx, r.rdb, keys, old, val, ms, channel(room), event, r.bufSize).Int64()
 		if err != nil {
 			return nil, 0, unavailable("update", err)
 		}
@@ -562,6 +630,161 @@ func (r *Redis) Update(ctx context.Context, room, key string, ttl time.Duration,
 		case <-t.C:
 		}
 	}
+}
+
+// KEYS: seq, epoch, buf. Creates the counter (at 0) with a new epoch if it
+// does not exist (see luaEpoch); returns {epoch, seq}.
+var epochScript = redis.NewScript(luaEpoch + `
+ensureEpoch(KEYS[1], KEYS[2], KEYS[3])
+redis.call('SET', KEYS[1], 0, 'NX')
+return {redis.call('GET', KEYS[2]), redis.call('GET', KEYS[1])}`)
+
+// Epoch returns room's epoch — the id of its seq counter, "e" followed by
+// the Redis server's time in microseconds when the counter was created —
+// and the last seq assigned (0 before any event). If the counter does not
+// exist (a new room, or Redis lost it) it is created now, at 0, with a new
+// epoch, so that the epoch a member is given before the room's next event
+// stays valid for that event; a counter created later (after a loss) always
+// gets a different epoch. Errors: ErrUnavailable.
+func (r *Redis) Epoch(ctx context.Context, room string) (string, uint64, error) {
+	res, err := epochScript.Run(ctx, r.rdb, []string{seqKey(room), epochKey(room), bufKey(room)}).StringSlice()
+	if err != nil || len(res) != 2 {
+		return "", 0, unavailable("epoch", err)
+	}
+	seq, err := strconv.ParseUint(res[1], 10, 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("broker: bad seq counter of room %s: %w", room, err)
+	}
+	return res[0], seq, nil
+}
+
+// OpenBuffer turns room's session buffer on, empty, for maxAge (the session
+// maximum), across nodes: until CloseBuffer or maxAge has passed, every
+// event published to room with a seq is kept (the last
+// RedisConfig.BufferSize of them) for Replay. It deletes any earlier buffer
+// and sets the flag
+// hearth:{<room>}:bufon with TTL maxAge (rounded up to whole ms) in one
+// MULTI; the buffer hearth:{<room>}:buf takes the flag's remaining TTL at
+// every append, so Redis drops both by maxAge at the latest. Events
+// published before are not in it; calling it again empties the buffer and
+// restarts maxAge, so call it once, when a session starts. Errors: maxAge
+// <= 0; ErrUnavailable (then it is unknown whether buffering is on).
+func (r *Redis) OpenBuffer(ctx context.Context, room string, maxAge time.Duration) error {
+	if err := checkMaxAge(maxAge); err != nil {
+		return err
+	}
+	ms := (maxAge + time.Millisecond - 1).Milliseconds()
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, bufKey(room))
+		p.Set(ctx, bufOnKey(room), "1", time.Duration(ms)*time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		return unavailable("open buffer", err)
+	}
+	return nil
+}
+
+// CloseBuffer turns room's session buffer off and deletes it, in one
+// command (DEL of the flag and the buffer): events published afterwards are
+// not buffered, and no key of the buffer remains. Closing a closed buffer
+// does nothing. Errors: ErrUnavailable (the buffer then still expires with
+// its maxAge).
+func (r *Redis) CloseBuffer(ctx context.Context, room string) error {
+	if err := r.rdb.Del(ctx, bufOnKey(room), bufKey(room)).Err(); err != nil {
+		return unavailable("close buffer", err)
+	}
+	return nil
+}
+
+// KEYS: seq, epoch, buf. ARGV: epoch, after. Returns {current epoch (empty
+// when none), current seq (0 when none), frames...}: the frames from the
+// one that should carry seq after+1 on (the buffer's seqs are consecutive;
+// replayFrom checks), none when the epoch differs or nothing is newer than
+// after. Read-only.
+var replayScript = redis.NewScript(`
+local epoch = redis.call('GET', KEYS[2]) or ''
+local seq = redis.call('GET', KEYS[1]) or '0'
+local out = {epoch, seq}
+local after = tonumber(ARGV[2])
+if epoch ~= ARGV[1] or after >= tonumber(seq) then return out end
+local first = redis.call('LINDEX', KEYS[3], 0)
+if not first then return out end
+local start = 0
+local fs = string.match(first, '^{"seq":(%d+)')
+if fs then start = math.max(0, after + 1 - tonumber(fs)) end
+for _, f in ipairs(redis.call('LRANGE', KEYS[3], start, -1)) do out[#out + 1] = f end
+return out`)
+
+// Replay returns the buffered events of room with seq > after, in seq
+// order, each byte for byte as it was delivered live (seq inserted; a
+// forgotten message as its stand-in), for a member reconnecting whose last
+// event was seq after of epoch; one read-only script, so it is a
+// consistent snapshot. gap reports that events after `after` are missing
+// from events:
+//
+//   - epoch is empty or not room's current epoch (its counter was lost and
+//     started again, or the room has no counter now), or after is beyond the
+//     current seq: events is nil and gap is true — even if the new counter's
+//     buffer holds events, their seqs cannot be compared with after. Epoch
+//     and Replay(newEpoch, 0) then give what the new counter's buffer holds.
+//   - after is the current seq: nil, false — nothing was missed.
+//   - otherwise gap is false only if the buffer holds every event from
+//     after+1 to the current seq. When it does not (buffering was off, or
+//     expired, or the oldest wanted events were evicted by newer ones),
+//     gap is true and events are those the buffer does hold after `after`
+//     (possibly none), so the client can show them and say that some
+//     messages could not be recovered.
+//
+// Errors: ErrUnavailable.
+func (r *Redis) Replay(ctx context.Context, room, epoch string, after uint64) ([][]byte, bool, error) {
+	res, err := replayScript.Run(ctx, r.rdb, []string{seqKey(room), epochKey(room), bufKey(room)}, epoch, after).StringSlice()
+	if err != nil || len(res) < 2 {
+		return nil, false, unavailable("replay", err)
+	}
+	cur, err := strconv.ParseUint(res[1], 10, 64)
+	if err != nil {
+		return nil, false, fmt.Errorf("broker: bad seq counter of room %s: %w", room, err)
+	}
+	buf := make([][]byte, len(res)-2)
+	for i, f := range res[2:] {
+		buf[i] = []byte(f)
+	}
+	events, gap := replayFrom(epoch, after, res[0], cur, buf)
+	return events, gap, nil
+}
+
+// KEYS: buf. ARGV: message id, stand-in event without seq. Replaces every
+// `message` event with that message_id by the stand-in with the message's
+// seq; returns how many. Entries are decoded (cjson) only when they contain
+// "type":"message", which JSON escaping keeps out of any string value.
+var forgetScript = redis.NewScript(`
+local n = 0
+for i, f in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if string.find(f, '"type":"message"', 1, true) then
+    local ok, e = pcall(cjson.decode, f)
+    if ok and type(e) == 'table' and e.type == 'message' and e.message_id == ARGV[1] then
+      local seq = string.match(f, '^{"seq":(%d+)')
+      local stand = ARGV[2]
+      if seq then stand = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2) end
+      redis.call('LSET', KEYS[1], i - 1, stand)
+      n = n + 1
+    end
+  end
+end
+return n`)
+
+// Forget removes a deleted message from room's session buffer, in one Lua
+// script: the buffered `message` event with messageID is replaced (LSET) by
+// {"seq":N,"type":"message_deleted","room":room,"message_id":messageID}
+// with the message's own seq N, so a replay has no hole in its seqs and the
+// buffer keeps no trace of the text. Nothing else is changed; a message not
+// in the buffer (or no buffer) is not an error. Errors: ErrUnavailable.
+func (r *Redis) Forget(ctx context.Context, room, messageID string) error {
+	if err := forgetScript.Run(ctx, r.rdb, []string{bufKey(room)}, messageID, standIn(room, messageID)).Err(); err != nil {
+		return unavailable("forget", err)
+	}
+	return nil
 }
 
 // Timer keys: a sorted set of timer ids scored by due time (unix ms) and a

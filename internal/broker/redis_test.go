@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -61,6 +62,9 @@ func TestRedisPurgesPresenceOfDeadNode(t *testing.T) {
 	if err := live.Subscribe(ctx, "r1"); err != nil {
 		t.Fatal(err)
 	}
+	if err := live.OpenBuffer(ctx, "r1", time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	ghost := protocol.Member{MemberID: "m1", DisplayName: "Gone", Role: protocol.RoleMember}
 	stay := protocol.Member{MemberID: "m2", DisplayName: "Here", Role: protocol.RoleMember}
 	joined := func(m protocol.Member) []byte {
@@ -81,5 +85,91 @@ func TestRedisPurgesPresenceOfDeadNode(t *testing.T) {
 	ms, err := live.Members(ctx, "r1")
 	if err != nil || len(ms) != 1 || ms[0] != stay {
 		t.Fatalf("Members = %v, %v; want only the live member", ms, err)
+	}
+	// The purge's member_left is buffered like every event with a seq.
+	ep, _, err := live.Epoch(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, gap, err := live.Replay(ctx, "r1", ep, 0)
+	if err != nil || gap || len(events) != 3 || !bytes.Equal(events[2], frames[2]) {
+		t.Fatalf("Replay = %q, %v, %v; want the three events as delivered", events, gap, err)
+	}
+}
+
+// A Redis restarted without persistence has lost the room's counter: the
+// next event starts it again under a new epoch, and a member replaying
+// with the old epoch is told of a gap rather than answered "nothing
+// missed".
+func TestRedisEpochChangesAfterRestart(t *testing.T) {
+	srv := redistest.Start(t)
+	a, _ := redisNode(t, srv.URL(), 0)
+	ctx := ctxT(t)
+	if err := a.OpenBuffer(ctx, "r1", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := a.Publish(ctx, "r1", ev("before")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ep1, seq1, err := a.Epoch(ctx, "r1")
+	if err != nil || seq1 != 2 {
+		t.Fatalf("Epoch = %q, %d, %v", ep1, seq1, err)
+	}
+	srv.Restart()
+	deadline := time.Now().Add(20 * time.Second)
+	for { // go-redis reconnects on its own schedule
+		short, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := a.Publish(short, "r1", ev("after"))
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no publish after the restart: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ep2, seq2, err := a.Epoch(ctx, "r1")
+	if err != nil || ep2 == ep1 || seq2 != 1 {
+		t.Fatalf("Epoch after restart = %q, %d, %v; want a new epoch (not %q) at seq 1", ep2, seq2, err, ep1)
+	}
+	for _, after := range []uint64{0, 1, 2} {
+		events, gap, err := a.Replay(ctx, "r1", ep1, after)
+		if err != nil || events != nil || !gap {
+			t.Fatalf("Replay(old epoch, %d) = %q, %v, %v; want nothing, gap", after, events, gap, err)
+		}
+	}
+}
+
+// A counter written before epochs existed (no epoch key) gets an epoch,
+// keeping its seq.
+func TestRedisEpochForCounterWithoutOne(t *testing.T) {
+	srv := redistest.Start(t)
+	a, _ := redisNode(t, srv.URL(), 0)
+	ctx := ctxT(t)
+	if err := a.Client().Set(ctx, seqKey("old"), 7, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ep, seq, err := a.Epoch(ctx, "old")
+	if err != nil || ep == "" || seq != 7 {
+		t.Fatalf("Epoch = %q, %d, %v; want an epoch at seq 7", ep, seq, err)
+	}
+	if seq, err := a.Publish(ctx, "old", ev("next")); err != nil || seq != 8 {
+		t.Fatalf("Publish = %d, %v; want 8", seq, err)
+	}
+	if e, _, _ := a.Epoch(ctx, "old"); e != ep {
+		t.Fatalf("epoch changed from %q to %q without the counter being lost", ep, e)
+	}
+	// The same for a counter whose first event comes without an Epoch call.
+	if err := a.Client().Set(ctx, seqKey("old2"), 3, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if seq, err := a.Publish(ctx, "old2", ev("next")); err != nil || seq != 4 {
+		t.Fatalf("Publish = %d, %v; want 4", seq, err)
+	}
+	if e, seq, err := a.Epoch(ctx, "old2"); err != nil || e == "" || seq != 4 {
+		t.Fatalf("Epoch = %q, %d, %v; want an epoch at seq 4", e, seq, err)
 	}
 }

@@ -211,7 +211,7 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 		return
 	}
 	lr.setState(adm.Room)
-	j := &joined{lr: lr, me: me, role: adm.Role, as: f.As}
+	j := &joined{lr: lr, me: me, role: adm.Role, as: f.As, resume: f.ResumeFrom, hidden: f.Hidden, doc: &adm.Room}
 	c.rooms[f.Room] = j
 	if adm.Wait {
 		j.waiting = true
@@ -229,10 +229,6 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 	}
 	if err := c.enter(ctx, f.ID, j); err != nil {
 		c.failJoin(f, err)
-		return
-	}
-	if adm.Role == room.RoleMember {
-		c.h.cfg.Rooms.MarkAdmitted(ctx, f.Room, me.MemberID)
 	}
 }
 
@@ -259,7 +255,7 @@ func checkCapacity(present []protocol.Member, capacity int) error {
 // again and j is forgotten.
 func (c *conn) enter(ctx context.Context, reqID string, j *joined) error {
 	roomID := j.lr.name
-	j.lr.addPending(c, j.me.MemberID, j.role.Facilitates())
+	j.lr.addPending(c, j.me.MemberID, j.role.Facilitates(), j.hidden)
 	ev := protocol.Marshal(protocol.MemberJoinedEvent{Type: protocol.TypeMemberJoined, Room: roomID, Member: j.me, TS: now()})
 	me, _, err := c.h.cfg.Broker.Enter(ctx, roomID, c.id, j.me, ev)
 	if err != nil {
@@ -292,9 +288,22 @@ func (c *conn) enter(ctx context.Context, reqID string, j *joined) error {
 		c.leave(ctx, roomID)
 		return err
 	}
+	epoch, seq, err := c.h.cfg.Broker.Epoch(ctx, roomID)
+	if err != nil {
+		c.leave(ctx, roomID)
+		return err
+	}
 	st := j.lr.state.Load()
+	if st == nil || j.doc.Version > st.Version {
+		st = j.doc
+	}
+	replayed, resume, through, err := c.replay(ctx, j, st, epoch, seq)
+	if err != nil {
+		c.leave(ctx, roomID)
+		return err
+	}
 	replies := [][]byte{protocol.Marshal(protocol.Joined{Type: protocol.TypeJoined, ID: reqID, Room: roomID, You: me, Members: members,
-		State: roomState(st), Share: share})}
+		State: roomState(st), Share: share, Epoch: epoch, Seq: seq, Resume: resume})}
 	if j.role.Facilitates() {
 		replies = append(replies, facilitatorState(st))
 	} else if st != nil {
@@ -302,9 +311,78 @@ func (c *conn) enter(ctx context.Context, reqID string, j *joined) error {
 			replies = append(replies, mutedNotice(roomID, m)) // a mute outlives sessions: say so on entry
 		}
 	}
-	j.lr.activate(c, replies...)
-	c.h.log.Debug("joined", "conn", c.id, "roomID", roomID, "member_id", me.MemberID)
+	j.lr.activate(c, through, append(replies, batchLines(replayed, maxBatchBytes)...)...)
+	if j.role == room.RoleMember {
+		c.h.cfg.Rooms.MarkAdmitted(ctx, roomID, me.MemberID, seq)
+	}
+	c.h.log.Debug("joined", "conn", c.id, "room", roomID, "member_id", me.MemberID, "replayed", len(replayed))
 	return nil
+}
+
+// batchLines joins frames into newline-separated batches of up to about
+// limit bytes, so a replay of hundreds of events takes a few places in the
+// connection's bounded queue instead of overflowing it.
+func batchLines(frames [][]byte, limit int) [][]byte {
+	var out [][]byte
+	var cur []byte
+	for _, f := range frames {
+		if len(cur) > 0 && len(cur)+1+len(f) > limit {
+			out, cur = append(out, cur), nil
+		}
+		if len(cur) > 0 {
+			cur = append(cur, '\n')
+		}
+		cur = append(cur, f...)
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// replay answers a join's resume_from: the events of the session buffer
+// after the resume point — never from before the member's latest admission
+// (facilitators see the whole session), with hidden members' messages as
+// stand-ins — and whether some could not be recovered, and the seq through
+// which the connection now has every event (0: none; live copies of those
+// are dropped). Without resume_from it returns nothing.
+func (c *conn) replay(ctx context.Context, j *joined, st *room.Room, epoch string, seq uint64) ([][]byte, *protocol.ResumeResult, uint64, error) {
+	rp := j.resume
+	if rp == nil {
+		return nil, nil, 0, nil
+	}
+	after := rp.Seq
+	if !j.role.Facilitates() {
+		floor, admitted := uint64(0), false
+		if st != nil {
+			floor, admitted = st.AdmittedSince(j.me.MemberID)
+		}
+		if !admitted {
+			floor = seq // a new admission: nothing before it
+		}
+		if rp.Epoch == epoch {
+			after = max(after, floor)
+		}
+	}
+	events, gap, err := c.h.cfg.Broker.Replay(ctx, j.lr.name, rp.Epoch, after)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	through := uint64(0)
+	if rp.Epoch == epoch {
+		through = after // the client has everything up to its resume point
+	}
+	hidden := map[string]bool{}
+	for _, m := range j.hidden {
+		hidden[m] = true
+	}
+	for i, ev := range events {
+		events[i] = standInIfHidden(j.lr.name, ev, hidden)
+		if s, ok := protocol.SeqOf(ev); ok {
+			through = max(through, s)
+		}
+	}
+	return events, &protocol.ResumeResult{Replayed: len(events), Gap: gap}, through, nil
 }
 
 func (c *conn) failJoin(f protocol.Frame, err error) {
@@ -408,8 +486,8 @@ func (c *conn) control(ctx context.Context, f protocol.Frame, j *joined) error {
 	switch f.Type {
 	case protocol.TypeStartSession:
 		if r, err = svc.StartSession(ctx, a, id, f.Minutes); err == nil {
+			h.SessionStarted(ctx, r)
 			h.publishState(ctx, r)
-			h.scheduleSessionTimers(ctx, r)
 		}
 	case protocol.TypeBeginClosing:
 		if r, err = svc.BeginClosing(ctx, a, id); err == nil {
@@ -529,6 +607,9 @@ func (c *conn) deleteMessage(ctx context.Context, f protocol.Frame, j *joined) e
 	_, err := c.h.cfg.Broker.Publish(ctx, f.Room, protocol.Marshal(protocol.MessageDeletedEvent{Type: protocol.TypeMessageDeleted, Room: f.Room, MessageID: f.MessageID}))
 	if err == nil {
 		c.h.forgetReactions(ctx, f.Room, f.MessageID)
+		if ferr := c.h.cfg.Broker.Forget(ctx, f.Room, f.MessageID); ferr != nil {
+			c.h.log.Warn("deleted message not removed from the session buffer; it expires with it", "room", f.Room, "err", ferr)
+		}
 	}
 	return err
 }

@@ -58,6 +58,11 @@ type joined struct {
 	role    room.Role
 	waiting bool   // in the lobby
 	as      string // the presence asked for at join ("": keep), applied on entering
+	// Asked for at join, used on entering: where to resume from, whose
+	// messages to hide from the start, and the room as read at join.
+	resume *protocol.ResumePoint
+	hidden []string
+	doc    *room.Room
 }
 
 func newConn(h *Hub, ws *websocket.Conn) *conn {

@@ -226,6 +226,17 @@ func (h *Hub) schedule(ctx context.Context, due time.Time, id string, t timer) {
 	}
 }
 
+// SessionStarted starts what a session needs besides its state: the
+// session buffer (for resumes; it lives at most SessionMax) and the
+// session's timers. The start_session command calls it; so does whoever
+// opens a session by other means (the -dev demo room).
+func (h *Hub) SessionStarted(ctx context.Context, r room.Room) {
+	if err := h.cfg.Broker.OpenBuffer(ctx, r.ID, h.cfg.SessionMax); err != nil {
+		h.log.Warn("session buffer not opened: resumes will report a gap", "room", r.ID, "err", err)
+	}
+	h.scheduleSessionTimers(ctx, r)
+}
+
 func (h *Hub) scheduleSessionTimers(ctx context.Context, r room.Room) {
 	s := r.Session
 	if s == nil {
@@ -283,14 +294,18 @@ func (h *Hub) OnTimer(payload []byte) {
 }
 
 // sessionEnded tells everyone that r's session ended (session_ended, the
-// new state), takes members' connections out of the room on every node and
-// empties the sharing state. Errors: the broker's, for session_ended.
+// new state), takes members' connections out of the room on every node,
+// empties the sharing state and deletes the session buffer. Errors: the broker's, for session_ended.
 func (h *Hub) sessionEnded(ctx context.Context, r room.Room) error {
 	_, err := h.cfg.Broker.Publish(ctx, r.ID, protocol.Marshal(protocol.SessionEndedEvent{Type: protocol.TypeSessionEnded, Room: r.ID}))
 	h.publishState(ctx, r)
 	h.publishControl(ctx, r.ID, control{Ctl: ctlEndSession})
 	if _, _, serr := h.cfg.Broker.Update(ctx, r.ID, shareKey, shareTTL, resetShare(r.ID)); serr != nil {
 		h.log.Warn("sharing state not reset at the end of the session; it expires", "room", r.ID, "err", serr)
+	}
+	// Last: what was said in the session is gone with it.
+	if berr := h.cfg.Broker.CloseBuffer(ctx, r.ID); berr != nil {
+		h.log.Warn("session buffer not deleted; it expires at the session maximum", "room", r.ID, "err", berr)
 	}
 	return err
 }

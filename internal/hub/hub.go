@@ -74,6 +74,41 @@ type Broker interface {
 	// have no side effects. It returns the value now stored and the event's
 	// seq (0 when none).
 	Update(ctx context.Context, room, key string, ttl time.Duration, fn func(old []byte) (val, event []byte, err error)) (cur []byte, seq uint64, err error)
+
+	// Epoch returns the epoch of room's seq counter (an opaque non-empty
+	// id, different for every counter ever created: a counter lost and
+	// started again, as when Redis restarts without persistence, gets a new
+	// one) and the last seq assigned (0 before any event). A seq means
+	// something only with its epoch. If the room has no counter it is
+	// created, at 0, so the epoch given out stays valid for the next event.
+	Epoch(ctx context.Context, room string) (epoch string, seq uint64, err error)
+	// OpenBuffer turns room's session buffer on, empty, for at most maxAge
+	// (> 0; the session maximum): until CloseBuffer or maxAge, every event
+	// that takes a seq (not control messages) is also kept, exactly as
+	// delivered, in seq order — the most recent broker.DefaultBufferSize
+	// (configurable) of them. Calling it again empties the buffer and
+	// restarts maxAge: call it once, when a session starts.
+	OpenBuffer(ctx context.Context, room string, maxAge time.Duration) error
+	// CloseBuffer turns room's session buffer off and deletes it in one
+	// atomic step: nothing of it remains, and later events are not
+	// buffered. Call it when the session ends.
+	CloseBuffer(ctx context.Context, room string) error
+	// Replay returns the buffered events of room with seq > after, in seq
+	// order, byte-identical to the live frames (seq inserted; forgotten
+	// messages as their stand-ins), for a reconnecting member whose last
+	// event was seq after of epoch. gap is true when events after `after`
+	// are missing from the answer: epoch is empty or not the current one,
+	// or after is beyond the current seq (then events is nil — never an
+	// empty "all recovered" after the counter was lost), or the buffer does
+	// not hold everything from after+1 to the current seq (off, expired,
+	// evicted — then events are whatever it holds after `after`, possibly
+	// none). after equal to the current seq of the current epoch gives nil,
+	// false.
+	Replay(ctx context.Context, room, epoch string, after uint64) (events [][]byte, gap bool, err error)
+	// Forget replaces the buffered `message` event with messageID by a
+	// message_deleted stand-in with the same seq, so no replay carries its
+	// text. A message not in the buffer is not an error.
+	Forget(ctx context.Context, room, messageID string) error
 }
 
 // Authenticator verifies bearer tokens.

@@ -38,8 +38,8 @@ func (c *conn) attached(ctx context.Context) {
 			c.h.log.Warn("personal channel not subscribed", "conn", c.id, "err", err)
 			continue
 		}
-		lr.addPending(c, "", true)
-		lr.activate(c)
+		lr.addPending(c, "", true, nil)
+		lr.activate(c, 0)
 		c.personal = append(c.personal, lr)
 	}
 	c.sendOpenAlerts(ctx)

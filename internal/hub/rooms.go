@@ -47,6 +47,9 @@ type roomConn struct {
 	waiting     bool
 	buf         [][]byte
 	hidden      map[string]bool // member ids whose messages this connection does not want
+	// skipThrough: events with a seq up to it were replayed to this
+	// connection already; copies still arriving live are dropped.
+	skipThrough uint64
 }
 
 // setState caches r if it is newer than what is cached.
@@ -74,6 +77,12 @@ func (lr *localRoom) deliver(frame []byte) {
 	}
 	var stand []byte // what a connection hiding the author gets instead, made once
 	for c, rc := range lr.members {
+		if rc.skipThrough > 0 {
+			if seq, ok := protocol.SeqOf(frame); ok && seq <= rc.skipThrough {
+				continue
+			}
+			rc.skipThrough = 0 // events arrive in seq order: no more copies
+		}
 		f := frame
 		if msg.From.MemberID != "" && rc.hidden[msg.From.MemberID] {
 			if stand == nil {
@@ -118,17 +127,27 @@ func (lr *localRoom) removeWaiting(c *conn) {
 	lr.mu.Unlock()
 }
 
-// addPending starts holding room events for c.
-func (lr *localRoom) addPending(c *conn, memberID string, facilitates bool) {
+// addPending starts holding room events for c, hiding the messages of
+// hidden members from the start.
+func (lr *localRoom) addPending(c *conn, memberID string, facilitates bool, hidden []string) {
+	rc := &roomConn{memberID: memberID, facilitates: facilitates, pending: true}
+	for _, m := range hidden {
+		if rc.hidden == nil {
+			rc.hidden = map[string]bool{}
+		}
+		rc.hidden[m] = true
+	}
 	lr.mu.Lock()
-	lr.members[c] = &roomConn{memberID: memberID, facilitates: facilitates, pending: true}
+	lr.members[c] = rc
 	lr.mu.Unlock()
 }
 
-// activate queues first (the joined reply and what goes with it), then
-// every event held while c was pending, then lets events flow to c directly
-// — all under one lock, so no event overtakes the reply or is lost between.
-func (lr *localRoom) activate(c *conn, first ...[]byte) {
+// activate queues first (the joined reply, what goes with it and any
+// replayed events), then every event held while c was pending except those
+// with a seq up to replayedThrough (already replayed), then lets events flow
+// to c directly — all under one lock, so no event overtakes the reply, is
+// lost between, or arrives twice.
+func (lr *localRoom) activate(c *conn, replayedThrough uint64, first ...[]byte) {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	rc := lr.members[c]
@@ -136,9 +155,25 @@ func (lr *localRoom) activate(c *conn, first ...[]byte) {
 		c.enqueue(f)
 	}
 	for _, f := range rc.buf {
+		if seq, ok := protocol.SeqOf(f); ok && seq <= replayedThrough {
+			continue
+		}
 		c.enqueue(f)
 	}
-	rc.pending, rc.buf = false, nil
+	rc.pending, rc.buf, rc.skipThrough = false, nil, replayedThrough
+}
+
+// standInIfHidden returns the hidden stand-in for frame if it is a message
+// by one of hidden, else frame.
+func standInIfHidden(roomID string, frame []byte, hidden map[string]bool) []byte {
+	if len(hidden) == 0 {
+		return frame
+	}
+	if msg, ok := parseMessage(frame); ok && msg.Type == protocol.TypeMessage && hidden[msg.From.MemberID] {
+		seq, _ := protocol.SeqOf(frame)
+		return protocol.Marshal(protocol.HiddenEvent{Seq: seq, Type: protocol.TypeHidden, Room: roomID})
+	}
+	return frame
 }
 
 func (lr *localRoom) remove(c *conn) {

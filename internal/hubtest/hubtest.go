@@ -58,6 +58,7 @@ type Options struct {
 	WebhookURL    string
 	WebhookSecret []byte
 	Logger        *slog.Logger
+	SessionMax    time.Duration // the longest session (and buffer life); 0 for the default
 }
 
 // Node is one running Hearth node.
@@ -90,7 +91,7 @@ func StartNode(t testing.TB, o Options) *Node {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	nd, err := node.New(ctx, node.Config{
 		RedisURL: o.RedisURL, DataDir: dir, Auth: auth.Config{Secret: Secret}, Logger: log, Hub: hc,
-		Crisis: o.Crisis, EscalateAfter: o.EscalateAfter, WebhookURL: o.WebhookURL, WebhookSecret: o.WebhookSecret,
+		Crisis: o.Crisis, EscalateAfter: o.EscalateAfter, WebhookURL: o.WebhookURL, WebhookSecret: o.WebhookSecret, SessionMax: o.SessionMax,
 		Static: fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Hearth</title>")}},
 	})
 	cancel()
@@ -132,6 +133,7 @@ func (n *Node) OpenRoom(t testing.TB, id, facilitator string, members ...string)
 	if err != nil {
 		t.Fatalf("open room %s: %v", id, err)
 	}
+	n.Hub.SessionStarted(context.Background(), r)
 	return r
 }
 

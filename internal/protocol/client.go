@@ -105,10 +105,23 @@ type Frame struct {
 	Mode        string `json:"mode,omitempty"`         // set_mode: ModeOpen or ModeRounds
 	As          string `json:"as,omitempty"`           // join (optional), set_presence: AsParticipant or AsObserver
 	Reaction    string `json:"reaction,omitempty"`     // react: one of Reactions
+	// ResumeFrom (join, optional) asks for the room events missed since the
+	// last one this member saw on an earlier connection.
+	ResumeFrom *ResumePoint `json:"resume_from,omitempty"`
+	// Hidden (join, optional) are member ids whose messages this connection
+	// hides from the start, replayed ones included (at most MaxHidden).
+	Hidden []string `json:"hidden,omitempty"`
 	// Agree (join, optional) is the version of the room's group agreement
 	// the person accepts: the "version" of the Guidelines carried by an
 	// agreement_required error (at most MaxRequestIDBytes bytes).
 	Agree string `json:"agree,omitempty"`
+}
+
+// ResumePoint is the last room event a client saw: its seq, with the
+// epoch of the room's seq counter that the seq belongs to (from joined).
+type ResumePoint struct {
+	Epoch string `json:"epoch"`
+	Seq   uint64 `json:"seq"`
 }
 
 // fieldCheck validates one field of a decoded frame in place.
@@ -190,6 +203,22 @@ func checkAs(required bool) fieldCheck {
 func checkAgree(f *Frame) *Error {
 	if len(f.Agree) > MaxRequestIDBytes {
 		return Errf(CodeBadField, "The field \"agree\" can be at most %d bytes long.", MaxRequestIDBytes)
+	}
+	return nil
+}
+
+// checkResume bounds join's resume_from and hidden.
+func checkResume(f *Frame) *Error {
+	if r := f.ResumeFrom; r != nil && (r.Epoch == "" || len(r.Epoch) > 64) {
+		return Errf(CodeBadField, "The field \"resume_from.epoch\" must be the epoch from joined.")
+	}
+	if len(f.Hidden) > MaxHidden {
+		return Errf(CodeBadField, "The field \"hidden\" can list at most %d members.", MaxHidden)
+	}
+	for _, m := range f.Hidden {
+		if m == "" || len(m) > 64 {
+			return Errf(CodeBadField, "The field \"hidden\" must list member ids.")
+		}
 	}
 	return nil
 }

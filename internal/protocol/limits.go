@@ -66,3 +66,7 @@ const (
 	// the upgrade before it is closed with CloseUnauthorized (4401).
 	AuthTimeout = 10 * time.Second
 )
+
+// MaxHidden bounds join's hidden list: more members than a room can seat
+// (room capacity is at most 50, plus facilitators).
+const MaxHidden = 64

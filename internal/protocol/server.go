@@ -86,6 +86,22 @@ type Joined struct {
 	Members []Member        `json:"members"`
 	State   *RoomStateEvent `json:"state,omitempty"` // the room's phase, lock, slow mode, pin, mode and share timer
 	Share   *QueueEvent     `json:"share,omitempty"` // the share queue, the floor and observers now
+	// Epoch and Seq are the room's seq counter when the join was answered:
+	// every room event after Seq reaches this connection. A client resumes
+	// later from the last seq it saw (Seq if none) with this epoch.
+	Epoch string `json:"epoch"`
+	Seq   uint64 `json:"seq"`
+	// Resume answers resume_from (absent without it).
+	Resume *ResumeResult `json:"resume,omitempty"`
+}
+
+// ResumeResult says how a resume went: Replayed events follow joined, in
+// order, before anything live; Gap is true when some events since the
+// resume point could not be recovered (the session buffer no longer holds
+// them, or the room's seq counter was lost) — the client then says so.
+type ResumeResult struct {
+	Replayed int  `json:"replayed"`
+	Gap      bool `json:"gap"`
 }
 
 // OK is the generic success reply to a frame with an id. Fields that do not

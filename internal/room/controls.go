@@ -50,19 +50,52 @@ func checkReason(reason string, required bool) (string, error) {
 func CheckReason(reason string) (string, error) { return checkReason(reason, false) }
 
 // MarkAdmitted records that memberID is in the current session, so a
-// reconnect is not held at the door if the room is locked later. Best
-// effort: a failure only means a later lock may hold them.
-func (s *Service) MarkAdmitted(ctx context.Context, id, memberID string) {
+// reconnect is not held at the door if the room is locked later, and, when
+// they had no admission yet, the room seq at which they entered (see
+// Session.AdmittedSeq). Best effort: a failure only means a later lock may
+// hold them, or a resume replays nothing.
+func (s *Service) MarkAdmitted(ctx context.Context, id, memberID string, seq uint64) {
+	marked := func(r *Room) bool {
+		_, ok := r.Session.AdmittedSeq[memberID]
+		return !sessionOpen(r) || (slices.Contains(r.Session.Admitted, memberID) && ok)
+	}
 	r, err := s.store.Room(ctx, id)
-	if err != nil || !sessionOpen(&r) || slices.Contains(r.Session.Admitted, memberID) {
+	if err != nil || marked(&r) {
 		return
 	}
 	_, _ = s.store.UpdateRoom(ctx, id, func(r *Room) error {
-		if sessionOpen(r) && !slices.Contains(r.Session.Admitted, memberID) {
+		if marked(r) {
+			return nil
+		}
+		if !slices.Contains(r.Session.Admitted, memberID) {
 			r.Session.Admitted = append(r.Session.Admitted, memberID)
+		}
+		if _, ok := r.Session.AdmittedSeq[memberID]; !ok {
+			if r.Session.AdmittedSeq == nil {
+				r.Session.AdmittedSeq = map[string]uint64{}
+			}
+			r.Session.AdmittedSeq[memberID] = seq
 		}
 		return nil
 	})
+}
+
+// AdmittedSince returns the room seq at which memberID was last admitted
+// in the open session, and false when they have no admission in it.
+func (r *Room) AdmittedSince(memberID string) (uint64, bool) {
+	if r.Session == nil {
+		return 0, false
+	}
+	seq, ok := r.Session.AdmittedSeq[memberID]
+	return seq, ok
+}
+
+// endAdmission forgets memberID's admission in the open session (removed
+// or banned): a later resume replays nothing from before they are back.
+func endAdmission(r *Room, memberID string) {
+	if r.Session != nil {
+		delete(r.Session.AdmittedSeq, memberID)
+	}
 }
 
 // memberActions are the controls that must name a member.
@@ -283,7 +316,7 @@ func (r *Room) ActiveMute(memberID string, now time.Time) (Mute, bool) {
 // Remove records that a member was removed from the live room (they may
 // rejoin).
 func (s *Service) Remove(ctx context.Context, a Actor, id, memberID string) (Room, error) {
-	return s.control(ctx, a, id, "remove", memberID, func(*Room) error { return nil })
+	return s.control(ctx, a, id, "remove", memberID, func(r *Room) error { endAdmission(r, memberID); return nil })
 }
 
 // Ban bans a member: they are removed from the live room and the lobby and
@@ -295,6 +328,7 @@ func (s *Service) Ban(ctx context.Context, a Actor, id, memberID string) (Room, 
 		if !slices.Contains(r.Banned, memberID) {
 			r.Banned = append(r.Banned, memberID)
 		}
+		endAdmission(r, memberID)
 		if r.Session != nil {
 			r.Session.Admitted = slices.DeleteFunc(r.Session.Admitted, func(m string) bool { return m == memberID })
 			r.Session.Waiting = slices.DeleteFunc(r.Session.Waiting, func(w Waiting) bool { return w.MemberID == memberID })

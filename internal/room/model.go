@@ -87,9 +87,13 @@ type Session struct {
 	// Mode is protocol.ModeOpen (also when empty) or protocol.ModeRounds.
 	Mode string `json:"mode,omitempty"`
 	// ShareTimerSec is the soft time box of each turn in seconds (0: off).
-	ShareTimerSec int       `json:"share_timer_sec,omitempty"`
-	Admitted      []string  `json:"admitted,omitempty"` // member ids admitted in this session
-	Waiting       []Waiting `json:"waiting,omitempty"`  // the lobby, in arrival order
+	ShareTimerSec int      `json:"share_timer_sec,omitempty"`
+	Admitted      []string `json:"admitted,omitempty"` // member ids admitted in this session
+	// AdmittedSeq is, per member id, the room seq when the member was last
+	// admitted in this session (a removal ends an admission): a resume never
+	// replays events from before it.
+	AdmittedSeq map[string]uint64 `json:"admitted_seq,omitempty"`
+	Waiting     []Waiting         `json:"waiting,omitempty"` // the lobby, in arrival order
 }
 
 // Room is a room's durable state. The store keeps it as one document and

@@ -774,7 +774,7 @@ func TestCheckJoin(t *testing.T) {
 		{"member, open and locked", false, lock, mem.UserID, "", room.RoleMember, true},
 		{"member, locked but admitted this session", false, func(t *testing.T, e env, id string) {
 			start(t, e, id)
-			e.svc.MarkAdmitted(ctx, id, "m-mem")
+			e.svc.MarkAdmitted(ctx, id, "m-mem", 1)
 			must(t)(e.svc.SetLock(ctx, lead, id, true))
 		}, mem.UserID, "", room.RoleMember, false},
 		{"member, waiting room but admitted from the lobby", true, func(t *testing.T, e env, id string) {
@@ -786,13 +786,13 @@ func TestCheckJoin(t *testing.T) {
 		}, mem.UserID, "", room.RoleMember, false},
 		{"admitted in the last session, locked in this one", false, func(t *testing.T, e env, id string) {
 			start(t, e, id)
-			e.svc.MarkAdmitted(ctx, id, "m-mem")
+			e.svc.MarkAdmitted(ctx, id, "m-mem", 1)
 			must(t)(e.svc.EndSession(ctx, lead, id, false))
 			lock(t, e, id)
 		}, mem.UserID, "", room.RoleMember, true},
 		{"another member admitted, locked", false, func(t *testing.T, e env, id string) {
 			start(t, e, id)
-			e.svc.MarkAdmitted(ctx, id, "m-mem2")
+			e.svc.MarkAdmitted(ctx, id, "m-mem2", 1)
 			must(t)(e.svc.SetLock(ctx, lead, id, true))
 		}, mem.UserID, "", room.RoleMember, true},
 		{"lead, idle", true, nil, lead.UserID, "", room.RoleFacilitator, false},
@@ -1087,7 +1087,7 @@ func TestBan(t *testing.T) {
 	e := newEnv(t)
 	a, _ := fixture(t, e, room.CreateParams{WaitingRoom: true})
 	must(t)(e.svc.StartSession(ctx, lead, a, 0))
-	e.svc.MarkAdmitted(ctx, a, "m-mem")
+	e.svc.MarkAdmitted(ctx, a, "m-mem", 1)
 	must(t)(e.svc.AddWaiting(ctx, a, "m-mem", "Sam"))
 	must(t)(e.svc.AddWaiting(ctx, a, "m-mem2", "Alex"))
 

@@ -30,7 +30,9 @@ func TestMain(m *testing.M) {
 //	token "noisy"     welcome and a message event batched in one frame
 //	bearer "good"     id-less welcome; any other bearer token: HTTP 401 JSON
 //
-//	join              joined (room "bad!" -> error invalid_room)
+//	join              joined (room "bad!" -> error invalid_room; room "agreed" ->
+//	                  error agreement_required unless "agree" is agreedVersion;
+//	                  display_name "Dr. Lee" -> error name_reserved)
 //	send              one frame: message event \n ok reply \n member_joined event
 //	                  (text longer than 10 bytes -> error text_too_long)
 //	leave             ok, or error not_joined for a room never joined
@@ -64,6 +66,9 @@ func newFakeServer(t *testing.T, configure func(*fakeServer)) *fakeServer {
 	})
 	return fs
 }
+
+// agreedVersion is the version of the fake server's group agreement.
+const agreedVersion = "0123456789abcdef"
 
 func (fs *fakeServer) url() string { return "ws" + strings.TrimPrefix(fs.URL, "http") + "/ws" }
 
@@ -149,8 +154,17 @@ func (fs *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 				write(`{"type":"error","id":` + qid + `,"room":` + qroom + `,"code":"invalid_room","message":"A room id is 1 to 64 letters, digits, '-' or '_'."}`)
 				continue
 			}
-			joined[room] = true
+			if agree, _ := f["agree"].(string); room == "agreed" && agree != agreedVersion {
+				write(`{"type":"error","id":` + qid + `,"room":` + qroom + `,"code":"agreement_required","message":"Please read the group agreement and accept it to join.",` +
+					`"guidelines":{"text":"Our group agreement\n\nWhat is shared here stays here.\n- 988: call or text.","version":"` + agreedVersion + `"}}`)
+				continue
+			}
 			name, _ := f["display_name"].(string)
+			if name == "Dr. Lee" {
+				write(`{"type":"error","id":` + qid + `,"room":` + qroom + `,"code":"name_reserved","message":"That name is kept for the group's facilitators or for Hearth itself. Please choose another."}`)
+				continue
+			}
+			joined[room] = true
 			me := `{"member_id":"k3v9","display_name":` + strconv.Quote(name) + `,"role":"member"}`
 			write(`{"type":"joined","id":` + qid + `,"room":` + qroom + `,"you":` + me +
 				`,"members":[` + me + `,{"member_id":"p0a8","display_name":"Dr. Lee","role":"facilitator"}]}`)
@@ -368,7 +382,7 @@ func TestBatchedFrame(t *testing.T) {
 	c := dial(t, fs, "good", nil)
 	ctx := testContext(t)
 
-	j, err := c.Join(ctx, "demo", "Robin")
+	j, err := c.Join(ctx, "demo", "Robin", nil)
 	if err != nil {
 		t.Fatalf("Join: %v", err)
 	}
@@ -406,7 +420,7 @@ func TestServerErrorReply(t *testing.T) {
 	fs := newFakeServer(t, nil)
 	c := dial(t, fs, "good", nil)
 	ctx := testContext(t)
-	if _, err := c.Join(ctx, "demo", "Robin"); err != nil {
+	if _, err := c.Join(ctx, "demo", "Robin", nil); err != nil {
 		t.Fatalf("Join: %v", err)
 	}
 	tests := []struct {
@@ -416,7 +430,7 @@ func TestServerErrorReply(t *testing.T) {
 		room string
 	}{
 		{"send too long", func() error { _, err := c.Send(ctx, "demo", "far too long a message"); return err }, "text_too_long", "demo"},
-		{"join invalid room", func() error { _, err := c.Join(ctx, "bad!", "Robin"); return err }, "invalid_room", "bad!"},
+		{"join invalid room", func() error { _, err := c.Join(ctx, "bad!", "Robin", nil); return err }, "invalid_room", "bad!"},
 		{"leave not joined", func() error { return c.Leave(ctx, "other") }, "not_joined", "other"},
 		{"request unknown type", func() error {
 			ev, err := c.Request(ctx, map[string]any{"type": "shout"})
@@ -609,7 +623,7 @@ func TestClose(t *testing.T) {
 		t.Fatalf("Dial: %v", err)
 	}
 	ctx := testContext(t)
-	if _, err := c.Join(ctx, "demo", "Robin"); err != nil {
+	if _, err := c.Join(ctx, "demo", "Robin", nil); err != nil {
 		t.Fatalf("Join: %v", err)
 	}
 	if _, err := c.Send(ctx, "demo", "hi"); err != nil { // leaves unread events buffered
@@ -735,7 +749,7 @@ func TestWithID(t *testing.T) {
 }
 
 // TestSharingState checks that room_state, queue and joined give their state
-// the same shape (State, Share), and that JoinAs sends "as".
+// the same shape (State, Share), and that Join sends JoinOptions.As as "as".
 func TestSharingState(t *testing.T) {
 	frame := strings.Join([]string{
 		`{"type":"joined","id":"j1","room":"demo","you":{"member_id":"k3v9","display_name":"Robin","role":"member"},"members":[],` +
@@ -770,17 +784,62 @@ func TestSharingState(t *testing.T) {
 
 	fs := newFakeServer(t, nil)
 	c := dial(t, fs, "good", nil)
-	if _, err := c.JoinAs(testContext(t), "demo", "Robin", AsObserver); err != nil {
+	if _, err := c.Join(testContext(t), "demo", "Robin", &JoinOptions{As: AsObserver}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Join(testContext(t), "other", "Robin"); err != nil {
+	if _, err := c.Join(testContext(t), "other", "Robin", nil); err != nil {
 		t.Fatal(err)
 	}
 	got := fs.received()
 	if len(got) != 3 || got[1]["as"] != AsObserver {
-		t.Fatalf("frames %v: JoinAs did not send \"as\":\"observer\"", got)
+		t.Fatalf("frames %v: Join did not send \"as\":\"observer\"", got)
 	}
 	if _, has := got[2]["as"]; has {
 		t.Errorf("Join sent %v; want no \"as\" (keep the presence the member has)", got[2])
+	}
+}
+
+// TestJoinAgreement checks that agreement_required comes back as a
+// *ServerError carrying the agreement, that Join sends JoinOptions.Agree as
+// "agree" (and nothing when it is empty), and that a name refusal carries
+// the server's sentence and no agreement.
+func TestJoinAgreement(t *testing.T) {
+	fs := newFakeServer(t, nil)
+	c := dial(t, fs, "good", nil)
+	ctx := testContext(t)
+
+	_, err := c.Join(ctx, "agreed", "Robin", nil)
+	var se *ServerError
+	if !errors.As(err, &se) || se.Code != "agreement_required" || se.Room != "agreed" || se.Message == "" {
+		t.Fatalf("Join without agree: %v, want agreement_required", err)
+	}
+	if se.Guidelines == nil || se.Guidelines.Version != agreedVersion ||
+		se.Guidelines.Text != "Our group agreement\n\nWhat is shared here stays here.\n- 988: call or text." {
+		t.Fatalf("Guidelines = %+v", se.Guidelines)
+	}
+	if _, err := c.Join(ctx, "agreed", "Robin", &JoinOptions{Agree: "fedcba9876543210"}); !errors.As(err, &se) || se.Code != "agreement_required" {
+		t.Fatalf("Join with an old version: %v, want agreement_required", err)
+	}
+	j, err := c.Join(ctx, "agreed", "Robin", &JoinOptions{Agree: se.Guidelines.Version})
+	if err != nil || j.Room != "agreed" {
+		t.Fatalf("Join with agree: %+v, %v", j, err)
+	}
+
+	_, err = c.Join(ctx, "demo", "Dr. Lee", nil)
+	if !errors.As(err, &se) || se.Code != "name_reserved" || !strings.HasPrefix(se.Message, "That name is kept") || se.Guidelines != nil {
+		t.Fatalf("Join as Dr. Lee: %v (%+v), want name_reserved without guidelines", err, se)
+	}
+
+	got := fs.received()
+	var agrees []string
+	for _, f := range got[1:] {
+		a, has := f["agree"]
+		if !has {
+			a = "-"
+		}
+		agrees = append(agrees, a.(string))
+	}
+	if want := "-,fedcba9876543210," + agreedVersion + ",-"; strings.Join(agrees, ",") != want {
+		t.Errorf("join frames had agree %q, want %q (absent: -)", strings.Join(agrees, ","), want)
 	}
 }

@@ -13,11 +13,25 @@
 // on '\n' (the server batches several JSON objects into one frame), decodes
 // each line into an [Event], hands replies to the request waiting for them,
 // and delivers everything else (room events, id-less errors) on
-// [Client.Events]. Requests ([Client.Join], [Client.JoinAs], [Client.Send],
-// [Client.Leave], [Client.Ping], and [Client.Request] for any other frame,
-// such as raise_hand) generate their own request ids and return when the
-// reply arrives, the context ends, or the connection ends. An error reply
-// from the server is returned as a [*ServerError].
+// [Client.Events]. Requests ([Client.Join], [Client.Send], [Client.Leave],
+// [Client.Ping], and [Client.Request] for any other frame, such as
+// raise_hand) generate their own request ids and return when the reply
+// arrives, the context ends, or the connection ends. An error reply from
+// the server is returned as a [*ServerError].
+//
+// # Joining
+//
+// A member joins a room only once they have accepted its group agreement.
+// The first [Client.Join] of someone who has not (or whose room changed its
+// text since) fails with a [*ServerError] of code "agreement_required"
+// whose Guidelines hold the text and its version: show the text to the
+// person, and if they accept, Join again with [JoinOptions].Agree set to the
+// version. The server remembers the acceptance until the text changes, so
+// later joins (a reconnect, another tab) need no Agree; when it has
+// changed, Join fails the same way again. A display name the room refuses
+// (codes name_taken, name_reserved, name_invisible, name_invalid_char,
+// name_too_long, name_empty) comes with a sentence in Message to show
+// before asking for another name.
 //
 // [Client.Close] ends the connection with close code 1000 and waits for the
 // reader goroutine to stop. When the server or the network ends the

@@ -33,6 +33,21 @@ type ServerError struct {
 	Message string
 	// Room is the room the failed request named, if any.
 	Room string
+	// Guidelines is the room's group agreement when Code is
+	// "agreement_required" (see Join), and nil otherwise.
+	Guidelines *Guidelines
+}
+
+// Guidelines is a room's group agreement, as an agreement_required error
+// carries it.
+type Guidelines struct {
+	// Text is the agreement: plain text in paragraphs separated by blank
+	// lines, with "- " bullets. Show it as text, never as markup or
+	// terminal control sequences: it is written by the room's facilitators.
+	Text string `json:"text"`
+	// Version names this text (16 hex characters); it changes whenever the
+	// text does. Send it as JoinOptions.Agree to accept the agreement.
+	Version string `json:"version"`
 }
 
 // Error implements error as "hearth: <code>: <message>".

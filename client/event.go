@@ -28,7 +28,7 @@ const (
 	ModeRounds = "rounds"
 )
 
-// Presence in a room (see JoinAs, and the "set_presence" frame): taking
+// Presence in a room (see JoinOptions.As, and the "set_presence" frame): taking
 // part, or observing (receiving everything without posting or raising a
 // hand). Only the member can change their own presence.
 const (
@@ -58,7 +58,8 @@ type Member struct {
 //   - welcome: ID (when answering auth), Role, HeartbeatMS
 //   - joined: ID, Room, You, Members, State, Share
 //   - ok: ID, Room; after send also MessageID and Seq
-//   - error: ID (when the failed frame had one), Room (when it named one), Code, Message
+//   - error: ID (when the failed frame had one), Room (when it named one), Code, Message;
+//     Guidelines for agreement_required
 //   - pong: ID
 //   - message: Seq, Room, MessageID, From, Text, TS
 //   - member_joined: Seq, Room, Member, TS
@@ -114,6 +115,9 @@ type Event struct {
 	Code string `json:"code,omitempty"`
 	// Message is the human sentence explaining Code (error).
 	Message string `json:"message,omitempty"`
+	// Guidelines is the room's group agreement to accept (an error with
+	// Code "agreement_required"); nil otherwise.
+	Guidelines *Guidelines `json:"guidelines,omitempty"`
 	// HeartbeatMS is the server's WebSocket ping interval in milliseconds
 	// (welcome).
 	HeartbeatMS int64 `json:"heartbeat_ms,omitempty"`

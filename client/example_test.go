@@ -6,14 +6,18 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 	"time"
 
 	"hearth/client"
 )
 
-// Example connects, joins a room, sends a message and prints the room's
-// events until the connection ends. It needs a running Hearth server and a
-// token in HEARTH_TOKEN, so it has no Output line and is only compiled.
+// Example connects, joins a room (accepting its group agreement when the
+// person agrees), sends a message and prints the room's events until the
+// connection ends. It needs a running Hearth server and a token in
+// HEARTH_TOKEN, so it has no Output line and is only compiled. (A real
+// terminal client strips control characters from the server's text before
+// printing it, as cmd/hearth does.)
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -28,14 +32,28 @@ func Example() {
 	}
 	defer c.Close()
 
-	joined, err := c.Join(ctx, "demo", "Robin")
+	joined, err := c.Join(ctx, "demo", "Robin", nil)
+	var se *client.ServerError
+	if errors.As(err, &se) && se.Code == "agreement_required" {
+		// Show the group agreement; join again once the person accepts it.
+		// The server remembers the acceptance until the text changes.
+		fmt.Println(se.Guidelines.Text)
+		fmt.Print("Type yes to agree and join: ")
+		var answer string
+		if _, err := fmt.Scanln(&answer); err != nil || answer != "yes" {
+			return
+		}
+		joined, err = c.Join(ctx, "demo", "Robin", &client.JoinOptions{Agree: se.Guidelines.Version})
+	}
+	if errors.As(err, &se) && strings.HasPrefix(se.Code, "name_") {
+		log.Fatal(se.Message) // for example: someone in the group already uses that name
+	}
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("members present:", len(joined.Members))
 
 	if _, err := c.Send(ctx, "demo", "Hello everyone"); err != nil {
-		var se *client.ServerError
 		if errors.As(err, &se) && se.Code == "text_too_long" {
 			log.Print("message too long")
 		} else {

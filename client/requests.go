@@ -24,6 +24,7 @@ type (
 		Room        string `json:"room"`
 		DisplayName string `json:"display_name"`
 		As          string `json:"as,omitempty"`
+		Agree       string `json:"agree,omitempty"`
 	}
 	sendFrame struct {
 		Type string `json:"type"`
@@ -42,23 +43,45 @@ type (
 	}
 )
 
-// Join joins room (1–64 characters from [A-Za-z0-9_-], starting with a
-// letter or digit) under displayName (1–32 code points, no control or
-// invisible characters). From then on the room's events arrive on Events.
-// A refusal (invalid_room, name_too_long, already_joined, too_many_rooms, …)
-// is returned as a wrapped *ServerError.
-func (c *Client) Join(ctx context.Context, room, displayName string) (Joined, error) {
-	return c.JoinAs(ctx, room, displayName, "")
+// JoinOptions are Join's optional settings. A nil *JoinOptions is the same
+// as the zero value: take part (or keep the presence the member already has
+// in the room), accepting no group agreement.
+type JoinOptions struct {
+	// As is the presence to join with: AsObserver to only listen (receive
+	// everything, neither post nor raise a hand), AsParticipant to take
+	// part, or "" to keep the presence the member already has in the room
+	// (from another connection), else take part. Facilitators always take
+	// part: as an observer they are refused with forbidden.
+	As string
+	// Agree is the version of the room's group agreement the person
+	// accepts: the Guidelines.Version of an agreement_required error, sent
+	// only once the person has read Guidelines.Text and said yes. Empty
+	// accepts nothing; a member who accepted the current version before
+	// need not send it again.
+	Agree string
 }
 
-// JoinAs is Join with a presence: AsObserver to only listen (receive
-// everything, neither post nor raise a hand), AsParticipant to take part,
-// or "" to keep the presence the member already has in the room (from
-// another connection), else take part. Facilitators always take part: as
-// an observer they are refused with forbidden.
-func (c *Client) JoinAs(ctx context.Context, room, displayName, as string) (Joined, error) {
+// Join joins room (1–64 characters from [A-Za-z0-9_-], starting with a
+// letter or digit) under displayName (1–32 code points, no control or
+// invisible characters), with opts (nil for none). From then on the room's
+// events arrive on Events.
+//
+// A refusal is returned as a wrapped *ServerError: invalid_room,
+// already_joined, too_many_rooms, not_member, banned, room_full; a display
+// name problem (name_empty, name_too_long, name_invalid_char,
+// name_invisible, name_reserved, name_taken), whose Message is a sentence
+// to show the person before asking for another name; or
+// agreement_required, when a member has not accepted the room's current
+// group agreement: ServerError.Guidelines then holds the agreement to show,
+// and once the person accepts it, Join again with JoinOptions.Agree set to
+// its Version.
+func (c *Client) Join(ctx context.Context, room, displayName string, opts *JoinOptions) (Joined, error) {
+	var o JoinOptions
+	if opts != nil {
+		o = *opts
+	}
 	id := c.newID()
-	ev, err := c.call(ctx, TypeJoined, joinFrame{Type: "join", ID: id, Room: room, DisplayName: displayName, As: as})
+	ev, err := c.call(ctx, TypeJoined, joinFrame{Type: "join", ID: id, Room: room, DisplayName: displayName, As: o.As, Agree: o.Agree})
 	if err != nil {
 		return Joined{}, fmt.Errorf("client: join: %w", err)
 	}
@@ -275,5 +298,5 @@ func replyError(ev Event) error {
 }
 
 func serverError(ev Event) *ServerError {
-	return &ServerError{Code: ev.Code, Message: ev.Message, Room: ev.Room}
+	return &ServerError{Code: ev.Code, Message: ev.Message, Room: ev.Room, Guidelines: ev.Guidelines}
 }

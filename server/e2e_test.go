@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -70,9 +71,30 @@ func startProcess(t *testing.T, bin string, env []string, args ...string) (*exec
 	return cmd, base, links
 }
 
+// joinAccepting joins room as a member who has not yet accepted the group
+// agreement, the way a real client does: the first join is refused with
+// agreement_required carrying the agreement (whose default text names the
+// 988 Lifeline), and the join again with agree set to its version succeeds.
+func joinAccepting(ctx context.Context, t *testing.T, c *client.Client, room, name string) client.Joined {
+	t.Helper()
+	_, err := c.Join(ctx, room, name, nil)
+	var se *client.ServerError
+	if !errors.As(err, &se) || se.Code != "agreement_required" {
+		t.Fatalf("first join: %v, want agreement_required", err)
+	}
+	if se.Guidelines == nil || se.Guidelines.Version == "" || !strings.Contains(se.Guidelines.Text, "988") {
+		t.Fatalf("agreement_required carries %+v, want the agreement, naming 988", se.Guidelines)
+	}
+	j, err := c.Join(ctx, room, name, &client.JoinOptions{Agree: se.Guidelines.Version})
+	if err != nil {
+		t.Fatalf("join accepting the agreement: %v", err)
+	}
+	return j
+}
+
 // The README's first command, for real: the built binary in -dev mode
-// prints four links; their tokens let the Go client join the demo room and
-// chat; SIGTERM closes the clients with 1012 and the process exits cleanly.
+// prints four links; their tokens let the Go client join the demo room (the
+// member accepting the group agreement first) and chat; SIGTERM closes the clients with 1012 and the process exits cleanly.
 func TestDevServerEndToEnd(t *testing.T) {
 	bin := buildServer(t)
 	cmd, base, links := startProcess(t, bin, []string{"HEARTH_JWT_SECRET="}, "-dev", "-addr", "127.0.0.1:0", "-data", t.TempDir())
@@ -104,13 +126,10 @@ func TestDevServerEndToEnd(t *testing.T) {
 	if fac.Welcome().Role != "facilitator" || mem.Welcome().Role != "member" {
 		t.Fatalf("roles: %q, %q", fac.Welcome().Role, mem.Welcome().Role)
 	}
-	if _, err := fac.Join(ctx, "demo", "Dr. Lee"); err != nil {
+	if _, err := fac.Join(ctx, "demo", "Dr. Lee", nil); err != nil {
 		t.Fatal(err)
 	}
-	j, err := mem.Join(ctx, "demo", "Robin")
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := joinAccepting(ctx, t, mem, "demo", "Robin")
 	if len(j.Members) != 2 {
 		t.Fatalf("joined.members = %v, want the facilitator and me", j.Members)
 	}
@@ -172,12 +191,8 @@ func TestTwoProcessesOverRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if _, err := a.Join(ctx, "demo", "A"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Join(ctx, "demo", "B"); err != nil {
-		t.Fatal(err)
-	}
+	joinAccepting(ctx, t, a, "demo", "A")
+	joinAccepting(ctx, t, b, "demo", "B")
 	for i := range 5 {
 		if _, err := a.Send(ctx, "demo", fmt.Sprint("ping ", i)); err != nil {
 			t.Fatal(err)

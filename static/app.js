@@ -1,15 +1,18 @@
 // app.js — the Hearth web client's user interface.
 //
 // Flow: read the sign-in link → connect and sign in (connection.js) →
-// choose a display name → join the room (perhaps waiting in the lobby
-// first) → chat. The page never stores anything: the token, the name and
-// the conversation live in memory only and are gone when the tab closes.
+// choose a display name → join the room, accepting its group agreement
+// first when the server asks (agreement.js), perhaps waiting in the lobby →
+// chat. The page never stores anything: the token, the name and the
+// conversation live in memory only and are gone when the tab closes, and
+// the conversation is cleared from the page as soon as the person is out of
+// the room (left, removed, or the session ended).
 //
 // Layout of this file:
 //   1. start-up: reading the link
 //   2. screens and the connection status
 //   3. connection lifecycle (ready, state, final)
-//   4. joining with a display name, and the lobby
+//   4. joining with a display name and the group agreement, and the lobby
 //   5. room events: one handler per event type (add new types to roomEventHandlers)
 //   6. drawing the room: people, state, composer
 //   7. sending, leaving, commands
@@ -22,8 +25,8 @@
 // tools), crisis.js ("Get help now", crisis resources, "I need support",
 // facilitators' crisis alerts), share.js (sharing: the mode, raised hands,
 // the floor, Pass, taking part or just listening), reactions.js (supportive
-// reactions under messages), dialog.js (confirmations and short forms),
-// dom.js (helpers).
+// reactions under messages), agreement.js (the group agreement), dialog.js
+// (confirmations, short forms and the agreement), dom.js (helpers).
 //
 // Safety: everything from people or the server is inserted as text
 // (textContent / text nodes via dom.js), never as HTML.
@@ -49,6 +52,7 @@ import {
   initShare, renderShare, composerBlock, composerHint, focusAfterBlock, announceShareChanges, onTimerElapsed,
 } from './share.js';
 import { initReactions, onReactions } from './reactions.js';
+import { showAgreement } from './agreement.js';
 import {
   initCrisis, onCrisisEvent, renderCrisis, setAlertsExpanded, hasOpenAlerts, openAlertsIn, alertSummary,
   setDeploymentResources,
@@ -78,7 +82,13 @@ const TEXT = {
   somethingWrong: 'Something went wrong. Please try again.',
   composerHint: 'Enter sends. Shift + Enter starts a new line.',
   lobbyTrouble: 'Something went wrong while letting you in.',
+  notJoined: 'You have not joined the group. Whenever you are ready, choose “Join the group” to read the agreement again.',
+  confidentialTitle: 'What is shared here stays here.',
+  confidentialText: 'Messages are not kept after the session.',
 };
+
+/** The error codes of a display name the room refuses; the server's message says why. */
+const NAME_CODES = new Set(['name_empty', 'name_too_long', 'name_invalid_char', 'name_invisible', 'name_reserved', 'name_taken']);
 
 /** The app's whole state, in memory only. */
 const app = {
@@ -259,15 +269,24 @@ function onConnectionReady({ welcome } = {}) {
   }
 }
 
-/** rejoin joins the room (or its lobby) again after a reconnect, with the same display name. */
-function rejoin() {
+/**
+ * rejoin joins the room (or its lobby) again after a reconnect, with the
+ * same display name; with agree, accepting that version of the group
+ * agreement. If the server asks for the agreement again (its text changed
+ * while the person was away), it is shown again. The promise settles when
+ * the answer has been handled; it rejects only when the connection dropped
+ * before an answer came while agreeing (the dialog then says so).
+ */
+function rejoin(agree = '') {
   const room = app.room;
   const wasLobby = app.lobby;
   const stillThere = () => (room ? app.room === room : app.lobby === wasLobby && app.lobby);
   // Facilitators always take part (the server refuses them as observers).
   const as = room?.facilitating ? PRESENCE_PARTICIPANT : app.presence;
-  app.conn.request(
-    { type: 'join', room: app.roomId, display_name: app.displayName, as },
+  const frame = { type: 'join', room: app.roomId, display_name: app.displayName, as };
+  if (agree) frame.agree = agree;
+  return app.conn.request(
+    frame,
     {
       onReply: (reply) => {
         if (!stillThere()) return; // left meanwhile
@@ -291,18 +310,36 @@ function rejoin() {
   ).catch((err) => {
     if (!stillThere()) return;
     const code = String(err?.code ?? '');
-    if (code === 'connection_lost' || code === 'not_connected') return; // the next 'ready' tries again
+    if (code === 'connection_lost' || code === 'not_connected' || code === 'timeout') {
+      // The next 'ready' tries again; while agreeing, the dialog says what happened.
+      if (agree) throw new Error(TEXT.lostJoin);
+      return;
+    }
     if (code === 'already_joined') return; // a late reply: we are in the room
+    if (code === 'agreement_required' && err.guidelines) {
+      // The agreement changed while the person was away: they accept it again, or leave.
+      showAgreement(err.guidelines, {
+        changed: true,
+        onAgree: (version) => (stillThere() ? rejoin(version) : Promise.resolve()),
+        onNotNow: () => {
+          if (!stillThere()) return;
+          leaveLocally();
+          backToStart();
+        },
+        focusAfter: () => (app.screen === 'name' ? $('name-input') : null),
+      });
+      return;
+    }
     if (code === 'forbidden' && as === PRESENCE_OBSERVER) {
       // This person now facilitates the room, and facilitators always take part.
       app.presence = PRESENCE_PARTICIPANT;
       rejoin();
       return;
     }
-    if (code.startsWith('name_')) {
-      // The name is no longer accepted (rules changed): ask for one again.
+    if (NAME_CODES.has(code)) {
+      // The name is no longer accepted (someone else took it meanwhile): ask for one again.
       leaveLocally();
-      showScreen('name', { focus: $('name-input') });
+      backToStart();
       setNameError(err.message || TEXT.somethingWrong);
       return;
     }
@@ -382,44 +419,101 @@ async function onJoinSubmit(event) {
   const name = input.value;
   const as = $('as-observer').checked ? PRESENCE_OBSERVER : PRESENCE_PARTICIPANT;
   clearNameError();
+  setText($('name-note'), '');
   if (!app.conn?.ready) {
     setNameError(TEXT.notConnected);
     return;
   }
-
+  // "Taking part" is not sent: a join without `as` keeps the presence
+  // this person already has here (another tab), else taking part.
+  const frame = { type: 'join', room: app.roomId, display_name: name };
+  if (as === PRESENCE_OBSERVER) frame.as = as;
   app.joining = true;
   $('name-submit').setAttribute('aria-disabled', 'true');
   try {
-    // "Taking part" is not sent: a join without `as` keeps the presence
-    // this person already has here (another tab), else taking part.
-    const frame = { type: 'join', room: app.roomId, display_name: name };
-    if (as === PRESENCE_OBSERVER) frame.as = as;
-    await app.conn.request(
-      frame,
-      {
-        // Applied synchronously so events right behind `joined` find the room.
-        onReply: (reply) => {
-          app.displayName = name;
-          const observing = reply.share?.observers?.includes(reply.you?.member_id);
-          app.presence = reply.type === 'joined' ? (observing ? PRESENCE_OBSERVER : PRESENCE_PARTICIPANT) : as;
-          if (reply.type === 'waiting') enterLobby();
-          else enterRoom(reply);
-        },
-      },
-    );
+    await join(frame);
   } catch (err) {
-    const code = err?.code ?? '';
-    let text = err?.message || TEXT.somethingWrong;
-    if (code === 'not_connected') text = TEXT.notConnected;
-    if (code === 'connection_lost' || code === 'timeout') text = TEXT.lostJoin;
-    setNameError(text);
-    input.focus();
+    joinRefused(err, frame);
   } finally {
     app.joining = false;
     $('name-submit').removeAttribute('aria-disabled');
   }
 }
 
+/**
+ * join sends a join from the name screen and, once answered, enters the
+ * room or its lobby. It rejects with the server's error (or a local one).
+ */
+function join(frame) {
+  return app.conn.request(frame, {
+    // Applied synchronously so events right behind `joined` find the room.
+    onReply: (reply) => {
+      app.displayName = frame.display_name;
+      const observing = reply.share?.observers?.includes(reply.you?.member_id);
+      app.presence = reply.type === 'joined' ? (observing ? PRESENCE_OBSERVER : PRESENCE_PARTICIPANT) : (frame.as ?? PRESENCE_PARTICIPANT);
+      if (reply.type === 'waiting') enterLobby();
+      else enterRoom(reply);
+    },
+  });
+}
+
+/**
+ * joinRefused explains a refused join on the name screen: the group
+ * agreement to accept first (in the dialog), or the server's sentence next
+ * to the name field, with the focus back in the field.
+ */
+function joinRefused(err, frame) {
+  const code = String(err?.code ?? '');
+  if (code === 'agreement_required' && err.guidelines) {
+    showAgreement(err.guidelines, {
+      onAgree: (version) => agreeAndJoin({ ...frame, agree: version }),
+      onNotNow: () => setText($('name-note'), TEXT.notJoined),
+      // After a refusal the field holds the focus (with its sentence); else the button.
+      focusAfter: () => (app.screen === 'name' ? $($('name-error').textContent ? 'name-input' : 'name-submit') : null),
+    });
+    return;
+  }
+  let text = err?.message || TEXT.somethingWrong;
+  if (code === 'not_connected') text = TEXT.notConnected;
+  if (code === 'connection_lost' || code === 'timeout') text = TEXT.lostJoin;
+  setNameError(text);
+  if (app.screen === 'name') $('name-input').focus();
+}
+
+/**
+ * agreeAndJoin is "I agree and join": the join again, with `agree`. A
+ * dropped connection is said inside the dialog (it stays open, to try
+ * again); any other refusal closes it and is explained on the name screen
+ * (a changed agreement opens it anew).
+ */
+async function agreeAndJoin(frame) {
+  if (!app.conn?.ready) throw new Error(TEXT.notConnected);
+  app.joining = true;
+  try {
+    await join(frame);
+  } catch (err) {
+    const code = String(err?.code ?? '');
+    if (code === 'connection_lost' || code === 'timeout' || code === 'not_connected') throw new Error(TEXT.lostJoin);
+    if (code !== 'agreement_required' && app.screen !== 'name') backToStart();
+    const asked = { ...frame };
+    delete asked.agree; // a changed agreement is accepted anew
+    joinRefused(err, asked);
+  } finally {
+    app.joining = false;
+  }
+}
+
+/** backToStart shows the name screen (the start screen), with the name last used. */
+function backToStart() {
+  const input = $('name-input');
+  if (app.displayName) input.value = app.displayName;
+  $(app.presence === PRESENCE_OBSERVER ? 'as-observer' : 'as-participant').checked = true;
+  clearNameError();
+  setText($('name-note'), '');
+  showScreen('name', { focus: input });
+}
+
+/** setNameError shows a sentence next to the name field (the server's, for a refused name). */
 function setNameError(text) {
   setText($('name-error'), text);
   $('name-input').setAttribute('aria-invalid', 'true');
@@ -453,6 +547,9 @@ function enterRoom(joined) {
   app.lobby = false;
   resendHides(room);
   enterChat();
+  // Once on entering, above the conversation; a re-join after a reconnect
+  // keeps the room (and this note, unless dismissed) and does not add it again.
+  addNotice({ key: 'confidential', tone: 'info', title: TEXT.confidentialTitle, text: TEXT.confidentialText });
 }
 
 function enterChat() {
@@ -1013,11 +1110,7 @@ function joinAgain() {
     onConnectionFinal({ code: app.finalCode });
     return;
   }
-  const input = $('name-input');
-  input.value = app.displayName;
-  $(app.presence === PRESENCE_OBSERVER ? 'as-observer' : 'as-participant').checked = true;
-  clearNameError();
-  showScreen('name', { focus: input });
+  backToStart();
 }
 
 // ---------------------------------------------------------------------------

@@ -69,7 +69,8 @@ export function isReconnectCode(code) {
 export class ProtocolError extends Error {
   /**
    * @param {object} [details] the `error` event itself, for the codes that
-   *   carry more: `muted` (reason, until) and `slow_mode` (retry_after_ms).
+   *   carry more: `muted` (reason, until), `slow_mode` (retry_after_ms) and
+   *   `agreement_required` (guidelines: the group agreement's text and version).
    */
   constructor(code, message, room, details = {}) {
     super(message);
@@ -79,6 +80,12 @@ export class ProtocolError extends Error {
     this.reason = typeof details.reason === 'string' ? details.reason : '';
     this.until = typeof details.until === 'string' ? details.until : '';
     this.retryAfterMs = Number.isFinite(details.retry_after_ms) ? details.retry_after_ms : 0;
+    /** @type {{text: string, version: string}|null} */
+    this.guidelines = null;
+    const g = details.guidelines;
+    if (g && typeof g === 'object' && typeof g.text === 'string' && typeof g.version === 'string' && g.version !== '') {
+      this.guidelines = { text: g.text, version: g.version };
+    }
   }
 }
 

@@ -1,5 +1,6 @@
-// dialog.js — one modal dialog for confirmations and short forms
-// ("End the session?", "Warn Robin", "Report this message").
+// dialog.js — one modal dialog for confirmations, short forms and longer
+// texts to read and accept ("End the session?", "Warn Robin", "Report this
+// message", the group agreement).
 //
 // It uses the page's <dialog id="dialog"> with showModal(), so the browser
 // keeps the focus inside it, Escape closes it, and the rest of the page is
@@ -8,7 +9,9 @@
 // controls, and the dialog stays open; when it succeeds the dialog closes and
 // the focus goes back to the control that opened it.
 //
-// Everything put in the dialog is text (textContent), never markup.
+// Everything put in the dialog is text (textContent), never markup. When
+// the dialog closes its words are taken off the page (a quoted message must
+// not linger in the DOM after the person left the room).
 
 import { h, $, setText } from './dom.js';
 
@@ -27,7 +30,7 @@ import { h, $, setText } from './dom.js';
  * @property {{value: string, label: string}[]} [options] for a select
  */
 
-/** The open dialog: {key, onConfirm, returnFocus, fallbackFocus, busy}, or null. */
+/** The open dialog: {key, onConfirm, onCancel, cancelled, returnFocus, fallbackFocus, focusAfter, busy}, or null. */
 let current = null;
 
 /**
@@ -36,12 +39,21 @@ let current = null;
  * @param {string} o.title
  * @param {string} [o.text]         a sentence under the title
  * @param {string} [o.quote]        quoted text (a message being reported or deleted)
+ * @param {Node[]} [o.body]         a longer text to read (elements built with dom.js, text only),
+ *                                  in a scrolling region that takes the focus first
+ * @param {string} [o.bodyLabel]    the accessible name of that region
  * @param {Field[]} [o.fields]
  * @param {string} o.confirmLabel
+ * @param {string} [o.cancelLabel]  default "Cancel"
  * @param {boolean} [o.danger]      a destructive action: red button, focus starts on Cancel
+ * @param {boolean} [o.long]        a dialog for reading: wider, and as tall as the screen allows
  * @param {string} [o.key]          names what the dialog is about, for closeDialogFor
  * @param {(values: Record<string,string>) => Promise<unknown>} o.onConfirm
+ * @param {() => void} [o.onCancel] called when the person chooses Cancel or presses Escape
+ *                                  (not when the page closes the dialog)
  * @param {() => HTMLElement|null} [o.fallbackFocus] where focus goes if the opener is gone
+ * @param {() => HTMLElement|null} [o.focusAfter] where focus goes when the dialog closes,
+ *                                  instead of back to the opener (null: leave it where it is)
  */
 export function openDialog(o) {
   const dialog = $('dialog');
@@ -52,11 +64,15 @@ export function openDialog(o) {
   current = {
     key: o.key ?? '',
     onConfirm: o.onConfirm,
+    onCancel: o.onCancel ?? null,
+    cancelled: false,
     returnFocus: replaced?.returnFocus ?? (document.activeElement instanceof HTMLElement ? document.activeElement : null),
     fallbackFocus: o.fallbackFocus ?? null,
+    focusAfter: o.focusAfter ?? null,
     busy: false,
     confirmLabel: o.confirmLabel,
   };
+  dialog.classList.toggle('dialog--long', o.long === true);
 
   setText($('dialog-title'), o.title);
   setText($('dialog-text'), o.text ?? '');
@@ -65,6 +81,12 @@ export function openDialog(o) {
   setText(quote, o.quote ?? '');
   quote.hidden = !o.quote;
   setText($('dialog-error'), '');
+  const body = $('dialog-body');
+  body.replaceChildren(...(o.body ?? []));
+  body.hidden = !o.body;
+  if (o.body) body.setAttribute('aria-label', o.bodyLabel ?? o.title);
+  else body.removeAttribute('aria-label');
+  body.scrollTop = 0;
 
   const fields = (o.fields ?? []).map(buildField);
   $('dialog-fields').replaceChildren(...fields.map((f) => f.wrapper));
@@ -73,11 +95,13 @@ export function openDialog(o) {
   setText(confirm, o.confirmLabel);
   confirm.className = o.danger ? 'button button--danger' : 'button button--primary';
   confirm.removeAttribute('aria-disabled');
+  setText($('dialog-cancel'), o.cancelLabel ?? 'Cancel');
   $('dialog-cancel').removeAttribute('aria-disabled');
 
   dialog.showModal();
   const first = fields[0]?.control;
-  if (first) first.focus();
+  if (o.body) body.focus(); // read from the top; Tab reaches the buttons
+  else if (first) first.focus();
   else if (o.danger) $('dialog-cancel').focus();
   else confirm.focus();
 }
@@ -165,17 +189,32 @@ async function onSubmit(event) {
   }
 }
 
+/** cancel: the person chose Cancel (or pressed Escape). */
+function cancel() {
+  if (current) current.cancelled = true;
+  closeDialog();
+}
+
 function onClose() {
   // The `close` event comes later than close(): if another dialog was opened
   // meanwhile, this one's close must not undo it.
   if ($('dialog').open) return;
   const closed = current;
   current = null;
+  // Nothing the dialog showed stays on the page.
   $('dialog-fields').replaceChildren();
+  $('dialog-body').replaceChildren();
+  for (const id of ['dialog-title', 'dialog-text', 'dialog-quote', 'dialog-error']) setText($(id), '');
   if (!closed) return;
-  let target = closed.returnFocus;
-  if (!target || !target.isConnected || target.closest('[hidden]') || target.disabled) {
-    target = closed.fallbackFocus?.() ?? null;
+  if (closed.cancelled) closed.onCancel?.();
+  let target;
+  if (closed.focusAfter) {
+    target = closed.focusAfter();
+  } else {
+    target = closed.returnFocus;
+    if (!target || !target.isConnected || target.closest('[hidden]') || target.disabled) {
+      target = closed.fallbackFocus?.() ?? null;
+    }
   }
   target?.focus();
 }
@@ -183,6 +222,8 @@ function onClose() {
 /** initDialog wires the dialog's form and buttons (once, at start-up). */
 export function initDialog() {
   $('dialog-form').addEventListener('submit', onSubmit);
-  $('dialog-cancel').addEventListener('click', closeDialog);
+  $('dialog-cancel').addEventListener('click', cancel);
+  // Escape: the browser closes the dialog itself; note that it was the person's choice.
+  $('dialog').addEventListener('cancel', () => { if (current) current.cancelled = true; });
   $('dialog').addEventListener('close', onClose);
 }

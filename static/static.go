@@ -5,7 +5,8 @@
 //
 // The client reads its sign-in token from the URL fragment
 // (/#token=…&room=…), removes the fragment at once and keeps everything in
-// memory only.
+// memory only; the conversation is cleared from the page when the person
+// leaves the room, is removed, or the session ends.
 package static
 
 import "embed"
@@ -25,8 +26,9 @@ import "embed"
 // crisis resources panel, "I need support", facilitators' crisis alerts),
 // share.js (sharing: the mode, raised hands, the floor, Pass, taking part
 // or just listening), reactions.js (supportive reactions under messages),
-// dialog.js (confirmations and short forms) and dom.js (text-only DOM
-// helpers), style.css and favicon.svg.
+// agreement.js (the group agreement a member accepts before joining),
+// dialog.js (confirmations, short forms and longer texts to accept) and
+// dom.js (text-only DOM helpers), style.css and favicon.svg.
 //
-//go:embed index.html app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js crisis.js share.js reactions.js dialog.js dom.js style.css favicon.svg
+//go:embed index.html app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js crisis.js share.js reactions.js agreement.js dialog.js dom.js style.css favicon.svg
 var FS embed.FS

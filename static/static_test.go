@@ -1,20 +1,23 @@
 package static
 
 import (
+	"encoding/json"
 	"html"
 	"io/fs"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 
 	"hearth/internal/crisis"
+	"hearth/internal/protocol"
 )
 
 // clientFiles are every file of the web client; static.go embeds each.
 var clientFiles = []string{
 	"index.html", "style.css", "favicon.svg",
 	"app.js", "connection.js", "room.js", "log.js", "people.js", "roomstate.js",
-	"notices.js", "dms.js", "facilitator.js", "crisis.js", "share.js", "reactions.js", "dialog.js", "dom.js",
+	"notices.js", "dms.js", "facilitator.js", "crisis.js", "share.js", "reactions.js", "agreement.js", "dialog.js", "dom.js",
 }
 
 func TestFilesPresent(t *testing.T) {
@@ -193,5 +196,177 @@ func TestSharingNeverForces(t *testing.T) {
 	live := regexp.MustCompile(`<p id="share-live"[^>]*>`).FindString(string(page))
 	if !strings.Contains(live, `aria-live="polite"`) {
 		t.Errorf(`#share-live must be a polite live region, got %q`, live)
+	}
+}
+
+// readFile returns an embedded file's text.
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := fs.ReadFile(FS, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// jsFunction returns the source of the top-level function name in src,
+// from "function name(" (async or not) to its closing brace at the start
+// of a line.
+func jsFunction(t *testing.T, src, file, name string) string {
+	t.Helper()
+	loc := regexp.MustCompile(`(?m)^(?:export )?(?:async )?function ` + regexp.QuoteMeta(name) + `\(`).FindStringIndex(src)
+	if loc == nil {
+		t.Fatalf("%s has no top-level function %s", file, name)
+	}
+	end := strings.Index(src[loc[0]:], "\n}\n")
+	if end < 0 {
+		t.Fatalf("%s: cannot find the end of function %s", file, name)
+	}
+	return src[loc[0] : loc[0]+end+2]
+}
+
+// The group agreement (docs/protocol.md, "The group agreement"): an
+// agreement_required refusal opens the agreement, "I agree and join" joins
+// again with agree set to its version, "Not now" goes back to the start
+// screen, and a refusal on a re-join after a reconnect shows it again.
+func TestAgreementFlow(t *testing.T) {
+	app := readFile(t, "app.js")
+	agreement := readFile(t, "agreement.js")
+	for _, want := range []string{"confirmLabel: 'I agree and join'", "cancelLabel: 'Not now'", "long: true"} {
+		if !strings.Contains(agreement, want) {
+			t.Errorf("agreement.js lacks %s", want)
+		}
+	}
+	// The text goes in as elements with text, never as markup.
+	nodes := jsFunction(t, agreement, "agreement.js", "agreementNodes")
+	if !strings.Contains(nodes, "h('p', { text:") || !strings.Contains(nodes, "h('li', { text:") {
+		t.Errorf("agreementNodes must build paragraphs and list items with dom.js text:\n%s", nodes)
+	}
+	refused := jsFunction(t, app, "app.js", "joinRefused")
+	for _, want := range []string{"'agreement_required'", "showAgreement(err.guidelines", "agree: version", "onNotNow"} {
+		if !strings.Contains(refused, want) {
+			t.Errorf("joinRefused (the first join) lacks %s", want)
+		}
+	}
+	rejoin := jsFunction(t, app, "app.js", "rejoin")
+	for _, want := range []string{"'agreement_required'", "showAgreement(err.guidelines", "changed: true", "rejoin(version)", "frame.agree = agree", "backToStart()"} {
+		if !strings.Contains(rejoin, want) {
+			t.Errorf("rejoin (after a reconnect) lacks %s", want)
+		}
+	}
+	if !strings.Contains(jsFunction(t, app, "app.js", "backToStart"), "showScreen('name'") {
+		t.Error(`backToStart ("Not now") must show the name screen, where joining starts`)
+	}
+	conn := readFile(t, "connection.js")
+	if !strings.Contains(conn, "details.guidelines") {
+		t.Error("ProtocolError must carry the agreement of an agreement_required error")
+	}
+}
+
+// A refused display name is explained with the server's own sentence next
+// to the name field, which gets the focus back; every name code of the
+// protocol is known to the page.
+func TestNameRefusals(t *testing.T) {
+	app := readFile(t, "app.js")
+	codes := regexp.MustCompile(`const NAME_CODES = new Set\(\[([^\]]*)\]\)`).FindStringSubmatch(app)
+	if codes == nil {
+		t.Fatal("app.js has no NAME_CODES")
+	}
+	for _, c := range []protocol.Code{protocol.CodeNameEmpty, protocol.CodeNameTooLong, protocol.CodeNameInvalidChar,
+		protocol.CodeNameInvisible, protocol.CodeNameReserved, protocol.CodeNameTaken} {
+		if !strings.Contains(codes[1], "'"+string(c)+"'") {
+			t.Errorf("NAME_CODES lacks %s", c)
+		}
+	}
+	refused := jsFunction(t, app, "app.js", "joinRefused")
+	if !strings.Contains(refused, "err?.message") || !strings.Contains(refused, "setNameError(text)") || !strings.Contains(refused, "$('name-input').focus()") {
+		t.Errorf("joinRefused must show the server's sentence by the name field and focus it:\n%s", refused)
+	}
+	page := readFile(t, "index.html")
+	input := regexp.MustCompile(`<input id="name-input"[^>]*>`).FindString(page)
+	if !strings.Contains(input, `aria-describedby="name-hint name-error"`) {
+		t.Errorf("the name field must be described by its error: %s", input)
+	}
+	if !regexp.MustCompile(`<p id="name-error"[^>]*aria-live="polite"`).MatchString(page) {
+		t.Error("#name-error must be a polite live region")
+	}
+}
+
+// The confidentiality reminder is shown once on entering the room (a
+// dismissible notice above the conversation), not again on a re-join after
+// a reconnect.
+func TestConfidentialityReminder(t *testing.T) {
+	app := readFile(t, "app.js")
+	for _, want := range []string{"'What is shared here stays here.'", "'Messages are not kept after the session.'"} {
+		if !strings.Contains(app, want) {
+			t.Errorf("app.js lacks the reminder %s", want)
+		}
+	}
+	if enter := jsFunction(t, app, "app.js", "enterRoom"); !strings.Contains(enter, "addNotice({ key: 'confidential'") {
+		t.Errorf("enterRoom must add the reminder:\n%s", enter)
+	}
+	if strings.Count(app, "key: 'confidential'") != 1 {
+		t.Error("the reminder must be added in one place only (enterRoom), never on a re-join")
+	}
+	if strings.Contains(jsFunction(t, app, "app.js", "rejoin"), "confidential") {
+		t.Error("rejoin must not repeat the reminder")
+	}
+}
+
+// When the person is out of the room — they left, were removed or banned,
+// or the session ended — the conversation is taken off the page: no
+// message text stays in the DOM (the log, private messages, notices quoting
+// a reported message, the text boxes, a dialog quoting a message).
+func TestConversationClearedWhenOut(t *testing.T) {
+	app := readFile(t, "app.js")
+	for _, fn := range []string{"leaveRoom", "onRemoved", "onSessionEnded", "enterLobby"} {
+		if body := jsFunction(t, app, "app.js", fn); !strings.Contains(body, "leaveLocally()") {
+			t.Errorf("%s must clear the conversation (leaveLocally):\n%s", fn, body)
+		}
+	}
+	if !strings.Contains(jsFunction(t, app, "app.js", "leaveLocally"), "clearConversation()") {
+		t.Error("leaveLocally must call clearConversation")
+	}
+	clear := jsFunction(t, app, "app.js", "clearConversation")
+	for _, want := range []string{"clearLog()", "clearDms()", "clearNotices()", "$('composer-text').value = ''"} {
+		if !strings.Contains(clear, want) {
+			t.Errorf("clearConversation lacks %s", want)
+		}
+	}
+	if !strings.Contains(jsFunction(t, app, "app.js", "showScreen"), "closeDialog()") {
+		t.Error("leaving the room screen must close the dialog")
+	}
+	onClose := jsFunction(t, readFile(t, "dialog.js"), "dialog.js", "onClose")
+	for _, want := range []string{"'dialog-quote'", "$('dialog-body').replaceChildren()", "$('dialog-fields').replaceChildren()"} {
+		if !strings.Contains(onClose, want) {
+			t.Errorf("a closed dialog must take its words off the page; onClose lacks %s", want)
+		}
+	}
+	if !strings.Contains(jsFunction(t, readFile(t, "dms.js"), "dms.js", "clearDms"), "$('dm-text').value = ''") {
+		t.Error("clearDms must empty the private message box")
+	}
+}
+
+// agreementBlocks, run by Node when it is installed: paragraphs, "- "
+// bullets and a heading, as plain strings.
+func TestAgreementBlocksInNode(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	text := "Our group agreement\r\n\r\nWelcome. Please read this.\nA second line.\n\nWhat we keep:\n- Messages: <b>not</b> kept.\n  Really.\n- Names: for this group only.\n\n\n<img src=x onerror=alert(1)>"
+	arg, _ := json.Marshal(text)
+	script := "import { agreementBlocks } from './agreement.js';\nconsole.log(JSON.stringify(agreementBlocks(" + string(arg) + ")));"
+	out, err := exec.Command(node, "--input-type=module", "-e", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	want := `[{"kind":"heading","text":"Our group agreement"},` +
+		`{"kind":"paragraph","text":"Welcome. Please read this.\nA second line."},` +
+		`{"kind":"paragraph","text":"What we keep:"},` +
+		`{"kind":"list","items":["Messages: <b>not</b> kept.\nReally.","Names: for this group only."]},` +
+		`{"kind":"paragraph","text":"<img src=x onerror=alert(1)>"}]`
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("agreementBlocks =\n%s\nwant\n%s", got, want)
 	}
 }

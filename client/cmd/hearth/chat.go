@@ -26,6 +26,8 @@ type chat struct {
 	url, token, room, name string
 	opts                   *client.Options // for Dial; nil for defaults
 	observe                bool            // join as an observer (just listening)
+	askName                bool            // the name was typed at a prompt: ask again when the room refuses it
+	agreed                 string          // the version of the group agreement accepted in this run; "" if none
 
 	in   *bufio.Reader
 	out  *printer
@@ -147,11 +149,9 @@ func (ch *chat) session(ctx context.Context, lines <-chan string, rejoin bool) (
 	if (!rejoin && ch.observe) || (rejoin && ch.view.observing()) {
 		as = client.AsObserver
 	}
-	jctx, cancel := context.WithTimeout(ctx, joinTimeout)
-	j, err := c.JoinAs(jctx, ch.room, ch.name, as)
-	cancel()
+	j, err := ch.join(ctx, c, lines, as)
 	if err != nil {
-		return false, ch.joinFailure(c, err)
+		return false, err
 	}
 	ch.out.lines(ch.view.joined(j, rejoin)...)
 
@@ -214,6 +214,76 @@ func (ch *chat) session(ctx context.Context, lines <-chan string, rejoin bool) (
 			}
 		}
 	}
+}
+
+// Prompts for what join asks the person.
+const (
+	agreePrompt = "Type yes to agree and join, or anything else to leave: "
+	namePrompt  = "Display name: "
+)
+
+// join joins the room on c, asking the person along the way: to accept the
+// room's group agreement when the server asks for it (the first time, and
+// again on a reconnect if its text changed meanwhile), and for another
+// display name when the room refuses the one given, if it was typed at the
+// prompt (a name from -name ends the chat with the server's sentence). The
+// error is errQuit when the person chose not to go on, else a *retryError
+// or a final error.
+func (ch *chat) join(ctx context.Context, c *client.Client, lines <-chan string, as string) (client.Joined, error) {
+	for {
+		jctx, cancel := context.WithTimeout(ctx, joinTimeout)
+		j, err := c.Join(jctx, ch.room, ch.name, &client.JoinOptions{As: as, Agree: ch.agreed})
+		cancel()
+		if err == nil {
+			return j, nil
+		}
+		var se *client.ServerError
+		switch {
+		case errors.As(err, &se) && se.Code == "agreement_required" && se.Guidelines != nil:
+			ch.out.lines(agreementLines(ch.room, se.Guidelines.Text, ch.agreed != "")...)
+			answer, ok := ch.ask(ctx, lines, agreePrompt)
+			if !ok || !strings.EqualFold(answer, "yes") {
+				ch.out.lines("* You have not joined " + sanitize(ch.room) + ". You are welcome to come back whenever you are ready.")
+				return client.Joined{}, errQuit
+			}
+			ch.agreed = se.Guidelines.Version
+		case errors.As(err, &se) && nameRefused(se.Code) && ch.askName:
+			ch.out.lines("! " + sanitize(se.Message))
+			name, ok := ch.ask(ctx, lines, namePrompt)
+			if !ok || parseInput(name).kind == inputQuit {
+				return client.Joined{}, errQuit
+			}
+			ch.name = name
+		default:
+			return client.Joined{}, ch.joinFailure(c, err)
+		}
+	}
+}
+
+// ask shows prompt and waits for the next typed line, trimmed. ok is false
+// at end of input or when ctx ends.
+func (ch *chat) ask(ctx context.Context, lines <-chan string, prompt string) (answer string, ok bool) {
+	ch.out.prompt(prompt)
+	select {
+	case <-ctx.Done():
+		return "", false
+	case line, ok := <-lines:
+		if !ok {
+			ch.out.lines("")
+			return "", false
+		}
+		return strings.TrimSpace(line), true
+	}
+}
+
+// nameRefused reports whether an error code says the room refused the
+// display name (the server's message then says why, for people).
+func nameRefused(code string) bool {
+	switch code {
+	case "name_taken", "name_reserved", "name_invisible", "name_invalid_char", "name_too_long", "name_empty":
+		return true
+	}
+	return false
 }
 
 // sendLoop sends the queued messages and commands in order, printing a
@@ -323,7 +393,11 @@ func (ch *chat) joinFailure(c *client.Client, err error) error {
 		case "unavailable", "internal", "shutting_down":
 			return &retryError{reason: "the server is briefly unavailable"}
 		}
-		return &finalError{msg: "could not join " + sanitize(ch.room) + ": " + sanitize(se.Message), err: err}
+		msg := "could not join " + sanitize(ch.room) + ": " + sanitize(se.Message)
+		if nameRefused(se.Code) {
+			msg += " (choose another name with -name)"
+		}
+		return &finalError{msg: msg, err: err}
 	}
 	select {
 	case <-c.Done():

@@ -101,6 +101,57 @@ func label(m client.Member) string {
 	return name
 }
 
+// agreementWidth is the width, in characters, to which agreementLines
+// wraps the group agreement (terminals are at least 80 wide).
+const agreementWidth = 76
+
+// agreementLines formats a room's group agreement for the terminal: a line
+// saying what it is (changed: it changed since this person accepted it),
+// then the text, sanitized, indented by two spaces and wrapped at
+// agreementWidth, its blank lines kept; a "- " bullet's continuation lines
+// are indented under its text.
+func agreementLines(room, text string, changed bool) []string {
+	head := "* Before you join " + sanitize(room) + ", please read the group agreement:"
+	if changed {
+		head = "* The group agreement of " + sanitize(room) + " has changed since you accepted it. Please read it again:"
+	}
+	lines := []string{head, ""}
+	for line := range strings.SplitSeq(strings.TrimSpace(text), "\n") {
+		line = strings.TrimRight(strings.ReplaceAll(line, "\t", "    "), " \r")
+		if line == "" {
+			lines = append(lines, "")
+			continue
+		}
+		hang := "  "
+		if strings.HasPrefix(strings.TrimLeft(line, " "), "- ") {
+			hang = "    "
+		}
+		lines = append(lines, wrap(sanitize(line), "  ", hang, agreementWidth)...)
+	}
+	return append(lines, "")
+}
+
+// wrap breaks text at spaces into lines of at most width characters (a
+// longer word gets a line of its own): the first line starts with first,
+// the others with hang.
+func wrap(text, first, hang string, width int) []string {
+	var lines []string
+	line := first
+	empty := true // line holds no word yet
+	for word := range strings.FieldsSeq(text) {
+		if !empty && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > width {
+			lines = append(lines, line)
+			line, empty = hang, true
+		}
+		if !empty {
+			line += " "
+		}
+		line += word
+		empty = false
+	}
+	return append(lines, line)
+}
+
 // errorLine formats an error from the server: "! error code: message".
 func errorLine(code, message string) string {
 	return "! error " + sanitize(code) + ": " + sanitize(message)
@@ -330,6 +381,13 @@ func (p *printer) lines(lines ...string) {
 	for _, l := range lines {
 		_, _ = io.WriteString(p.w, l+"\n") // nowhere to report a broken terminal
 	}
+}
+
+// prompt writes s without a line end, for the answer to follow it.
+func (p *printer) prompt(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, _ = io.WriteString(p.w, s)
 }
 
 func (p *printer) printf(format string, args ...any) {

@@ -4,7 +4,12 @@
 //
 // The token is read from HEARTH_TOKEN when -token is empty (prefer the
 // environment: command-line arguments are visible to other local users). If
-// -name is empty, hearth asks for a display name. With -observe the member
+// -name is empty, hearth asks for a display name, and asks again when the
+// room refuses it (taken, or kept for the facilitators), printing the
+// server's reason; a name given with -name that the room refuses ends
+// hearth with that reason. Before a member's first join, and again whenever
+// the room's group agreement has changed, hearth prints the agreement and
+// joins only if the member types "yes". With -observe the member
 // joins just listening (an observer). Every line typed is sent to the room;
 // empty lines are ignored; a line starting with "/" is a command and never
 // sent ("//" sends a line starting with "/"): /hand and /lower raise and
@@ -94,8 +99,9 @@ func runChat(ctx context.Context, args []string, env func(string) string, stdin 
 		return errors.New("no token: set HEARTH_TOKEN (or pass -token)")
 	}
 	in := bufio.NewReader(stdin)
-	if strings.TrimSpace(*name) == "" {
-		n, err := promptLine(in, stdout, "Display name: ")
+	askName := strings.TrimSpace(*name) == ""
+	if askName {
+		n, err := promptLine(in, stdout, namePrompt)
 		if err != nil {
 			return fmt.Errorf("reading display name: %w", err)
 		}
@@ -109,6 +115,7 @@ func runChat(ctx context.Context, args []string, env func(string) string, stdin 
 		token:    *token,
 		room:     *room,
 		name:     strings.TrimSpace(*name),
+		askName:  askName,
 		observe:  *observe,
 		in:       in,
 		out:      &printer{w: stdout},

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"go.uber.org/goleak"
@@ -760,5 +761,176 @@ func TestRunObserve(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(joins, ",") != "observer,observer" {
 		t.Errorf(`joins had "as" = %q, want observer both times`, joins)
+	}
+}
+
+// TestRunAgreement checks the group agreement: printed (sanitized, wrapped)
+// when the server asks for it, joined with "agree" once the member types
+// yes; after a reconnect the remembered version is sent, and when the text
+// has changed meanwhile it is shown again, and an answer other than yes
+// ends the chat calmly, without joining.
+func TestRunAgreement(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		agrees []string
+	)
+	refusal := func(id, text, version string) string {
+		b, _ := json.Marshal(map[string]any{"type": "error", "id": id, "room": "demo", "code": "agreement_required",
+			"message": "Please read the group agreement and accept it to join.", "guidelines": map[string]string{"text": text, "version": version}})
+		return string(b)
+	}
+	first := "Our group agreement\n\nWhat is shared here stays here. " + strings.Repeat("We listen. ", 12) + "\n- \x1b[2Jno escapes reach the terminal\n- 988: call or text, any time."
+	cs := newChatServer(t, func(ctx context.Context, n int, conn *websocket.Conn, recv func() map[string]any, send func(...string)) {
+		auth := recv()
+		send(`{"type":"welcome","id":` + strconv.Quote(str(auth["id"])) + `,"role":"member","heartbeat_ms":25000}`)
+		for join := recv(); join != nil; join = recv() {
+			if join["type"] != "join" {
+				continue
+			}
+			agree := str(join["agree"])
+			mu.Lock()
+			agrees = append(agrees, agree)
+			mu.Unlock()
+			id := str(join["id"])
+			switch {
+			case n == 1 && agree != "v1":
+				send(refusal(id, first, "v1"))
+			case n == 1:
+				me := `{"member_id":"k3v9","display_name":"Robin","role":"member"}`
+				send(`{"type":"joined","id":` + strconv.Quote(id) + `,"room":"demo","you":` + me + `,"members":[` + me + `]}`)
+				_ = conn.Close(websocket.StatusServiceRestart, "service restart")
+				return
+			default: // the facilitators changed the text meanwhile
+				send(refusal(id, "Our new agreement\n\nBe gentle.", "v2"))
+			}
+		}
+	})
+	stdin, typing := io.Pipe()
+	defer stdin.Close()
+	var out syncBuffer
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(t.Context(), []string{"-url", cs.wsURL(), "-room", "demo", "-name", "Robin"},
+			func(k string) string { return map[string]string{"HEARTH_TOKEN": "tok"}[k] }, stdin, &out)
+	}()
+
+	waitFor(t, &out, `^\* Before you join demo, please read the group agreement:\n\n  Our group agreement\n\n  What is shared here stays here\. We listen\.`)
+	waitFor(t, &out, `\n  - \\x1b\[2Jno escapes reach the terminal\n  - 988: call or text, any time\.\n\nType yes to agree and join, or anything else to leave: $`)
+	for _, l := range strings.Split(out.String(), "\n") {
+		if n := utf8.RuneCountInString(l); n > agreementWidth+len("Type yes to agree and join, or anything else to leave: ") {
+			t.Errorf("line of %d characters: %q", n, l)
+		}
+	}
+	if _, err := io.WriteString(typing, " YES \n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, &out, `\* You joined demo as Robin\. No one else is here yet\.\n`)
+	waitFor(t, &out, `\* connection lost \(the server is restarting\); reconnecting in .*\n`+
+		`\* The group agreement of demo has changed since you accepted it\. Please read it again:\n\n  Our new agreement\n\n  Be gentle\.\n\n`+
+		`Type yes to agree and join, or anything else to leave: $`)
+	if _, err := io.WriteString(typing, "not now\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, &out, `\* You have not joined demo\. You are welcome to come back whenever you are ready\.\n$`)
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("run: %v, want nil (leaving calmly)", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return after the agreement was declined")
+	}
+	_ = typing.Close()
+	if strings.ContainsRune(out.String(), 0x1b) {
+		t.Error("an ESC character reached the terminal")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(agrees, ","); got != ",v1,v1" {
+		t.Errorf(`joins had "agree" = %q, want "", "v1", then the remembered "v1"`, got)
+	}
+}
+
+// TestRunNameRefused checks that a name typed at the prompt and refused by
+// the room is followed by the server's sentence and the prompt again, until
+// one is accepted; a name refused after -name ends the chat with the
+// sentence.
+func TestRunNameRefused(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		names []string
+	)
+	sentences := map[string]string{
+		"Dr. Lee": `"code":"name_reserved","message":"That name is kept for the group's facilitators or for Hearth itself. Please choose another."`,
+		"Sam":     `"code":"name_taken","message":"Someone in this group already uses that name, or one that looks the same. Please choose another."`,
+		"":        `"code":"name_empty","message":"Please choose a display name."`,
+	}
+	cs := newChatServer(t, func(ctx context.Context, n int, conn *websocket.Conn, recv func() map[string]any, send func(...string)) {
+		auth := recv()
+		send(`{"type":"welcome","id":` + strconv.Quote(str(auth["id"])) + `,"role":"member","heartbeat_ms":25000}`)
+		for f := recv(); f != nil; f = recv() {
+			id := strconv.Quote(str(f["id"]))
+			switch f["type"] {
+			case "join":
+				name := str(f["display_name"])
+				mu.Lock()
+				names = append(names, name)
+				mu.Unlock()
+				if s, ok := sentences[name]; ok {
+					send(`{"type":"error","id":` + id + `,"room":"demo",` + s + `}`)
+					continue
+				}
+				me := `{"member_id":"k3v9","display_name":` + strconv.Quote(name) + `,"role":"member"}`
+				send(`{"type":"joined","id":` + id + `,"room":"demo","you":` + me + `,"members":[` + me + `]}`)
+			case "leave":
+				send(`{"type":"ok","id":` + id + `,"room":"demo"}`)
+			}
+		}
+	})
+	env := func(k string) string { return map[string]string{"HEARTH_TOKEN": "tok"}[k] }
+
+	t.Run("typed", func(t *testing.T) {
+		stdin, typing := io.Pipe()
+		defer stdin.Close()
+		var out syncBuffer
+		errc := make(chan error, 1)
+		go func() { errc <- run(t.Context(), []string{"-url", cs.wsURL(), "-room", "demo"}, env, stdin, &out) }()
+		for _, s := range []struct{ typed, want string }{
+			{"", `^Display name: $`},
+			{"Dr. Lee\n", `^Display name: ! That name is kept for the group's facilitators or for Hearth itself\. Please choose another\.\nDisplay name: $`},
+			{"Sam\n", `Display name: ! Someone in this group already uses that name, or one that looks the same\. Please choose another\.\nDisplay name: $`},
+			{"   \n", `Display name: ! Please choose a display name\.\nDisplay name: $`},
+			{"  Robin \n", `Display name: \* You joined demo as Robin\. No one else is here yet\.\n`},
+			{"/quit\n", `\* You left demo\.\n`},
+		} {
+			if s.typed != "" {
+				if _, err := io.WriteString(typing, s.typed); err != nil {
+					t.Fatalf("typing %q: %v", s.typed, err)
+				}
+			}
+			waitFor(t, &out, s.want)
+		}
+		if err := <-errc; err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		_ = typing.Close()
+	})
+
+	t.Run("flag", func(t *testing.T) {
+		var out syncBuffer
+		err := run(t.Context(), []string{"-url", cs.wsURL(), "-room", "demo", "-name", "Dr. Lee"}, env, strings.NewReader("Robin\n"), &out)
+		var fe *finalError
+		if !errors.As(err, &fe) || err.Error() != "could not join demo: That name is kept for the group's facilitators or for Hearth itself. Please choose another. (choose another name with -name)" {
+			t.Fatalf("run error = %v, want the server's sentence", err)
+		}
+		if strings.Contains(out.String(), "Display name:") {
+			t.Errorf("asked for a name although -name was given:\n%s", out.String())
+		}
+	})
+
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(names, "|"); got != "Dr. Lee|Sam||Robin|Dr. Lee" {
+		t.Errorf("joins had names %q", got)
 	}
 }

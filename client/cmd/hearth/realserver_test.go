@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -78,57 +76,25 @@ func startDevServer(t *testing.T) (string, map[string]string) {
 	return "", nil
 }
 
-// acceptAgreement makes sure the user of token has accepted the room's
-// group agreement, when the server asks for one, so that the terminal
-// client (which does not show the agreement) can join: a join without
-// "agree" is refused with agreement_required and the agreement's version,
-// and a join with that version records the acceptance for later joins.
-func acceptAgreement(ctx context.Context, t *testing.T, wsURL, token, room, name string) {
-	t.Helper()
-	c, err := client.Dial(ctx, wsURL, token, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	join := map[string]any{"type": "join", "room": room, "display_name": name}
-	ev, err := c.Request(ctx, join)
-	var se *client.ServerError
-	switch {
-	case err == nil:
-		return // no agreement to accept
-	case !errors.As(err, &se) || se.Code != "agreement_required":
-		t.Fatalf("join: %v", err)
-	}
-	var v struct {
-		Guidelines struct {
-			Version string `json:"version"`
-		} `json:"guidelines"`
-	}
-	if err := json.Unmarshal(ev.Raw, &v); err != nil || v.Guidelines.Version == "" {
-		t.Fatalf("agreement_required without a version: %s", ev.Raw)
-	}
-	join["agree"] = v.Guidelines.Version
-	if _, err := c.Request(ctx, join); err != nil {
-		t.Fatalf("join accepting the agreement: %v", err)
-	}
-}
-
 // TestRealServerSharing runs the terminal client against the real server in
-// -dev mode: a member raises a hand, a facilitator (package client) switches
-// to taking turns and gives the member the floor, the member passes, then
-// listens, is refused a hand while listening, and takes part again.
+// -dev mode. A member types the facilitator's name, is shown the group
+// agreement and accepts it by typing yes, is told the name is kept for the
+// facilitators and types another; then raises a hand, a facilitator
+// (package client) switches to taking turns and gives the member the floor,
+// the member passes, then listens, is refused a hand while listening, and
+// takes part again. After leaving, the member joins once more: the
+// agreement is not asked for again.
 func TestRealServerSharing(t *testing.T) {
 	wsURL, tokens := startDevServer(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	acceptAgreement(ctx, t, wsURL, tokens["member 1"], "demo", "Robin")
 
 	fac, err := client.Dial(ctx, wsURL, tokens["facilitator"], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fac.Close()
-	if _, err := fac.Join(ctx, "demo", "Dr. Lee"); err != nil {
+	if _, err := fac.Join(ctx, "demo", "Dr. Lee", nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -136,9 +102,9 @@ func TestRealServerSharing(t *testing.T) {
 	defer stdin.Close()
 	var out syncBuffer
 	errc := make(chan error, 1)
+	env := func(k string) string { return map[string]string{"HEARTH_TOKEN": tokens["member 1"]}[k] }
 	go func() {
-		errc <- run(ctx, []string{"-url", wsURL, "-room", "demo", "-name", "Robin"},
-			func(k string) string { return map[string]string{"HEARTH_TOKEN": tokens["member 1"]}[k] }, stdin, &out)
+		errc <- run(ctx, []string{"-url", wsURL, "-room", "demo"}, env, stdin, &out)
 	}()
 	typeLine := func(line string) {
 		t.Helper()
@@ -153,6 +119,13 @@ func TestRealServerSharing(t *testing.T) {
 		}
 	}
 
+	waitFor(t, &out, `^Display name: $`)
+	typeLine("Dr Lee")
+	waitFor(t, &out, `\* Before you join demo, please read the group agreement:\n\n  Our group agreement\n\n  Welcome\.`)
+	waitFor(t, &out, `988.*\n(.*\n)*\nType yes to agree and join, or anything else to leave: $`)
+	typeLine("yes")
+	waitFor(t, &out, `! That name is kept for the group's facilitators or for Hearth itself\. Please choose another\.\nDisplay name: $`)
+	typeLine("Robin")
 	waitFor(t, &out, `\* You joined demo as Robin\. Here now: Dr\. Lee \(facilitator\)\.`)
 	waitFor(t, &out, `\* The group is in open sharing\.\n`)
 	robin := ""
@@ -201,4 +174,13 @@ func TestRealServerSharing(t *testing.T) {
 		t.Errorf("a member id or the token was printed:\n%s", text)
 	}
 	t.Logf("the member's terminal:\n%s", out.String())
+
+	// The acceptance is remembered: joining again asks nothing.
+	var again syncBuffer
+	if err := run(ctx, []string{"-url", wsURL, "-room", "demo", "-name", "Robin"}, env, strings.NewReader("/quit\n"), &again); err != nil {
+		t.Fatalf("run again: %v", err)
+	}
+	if text := again.String(); strings.Contains(text, "agreement") || !strings.Contains(text, "* You joined demo as Robin.") {
+		t.Errorf("the second join:\n%s", text)
+	}
 }

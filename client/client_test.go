@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -32,7 +33,10 @@ func TestMain(m *testing.M) {
 //
 //	join              joined (room "bad!" -> error invalid_room; room "agreed" ->
 //	                  error agreement_required unless "agree" is agreedVersion;
-//	                  display_name "Dr. Lee" -> error name_reserved)
+//	                  display_name "Dr. Lee" -> error name_reserved); joined
+//	                  carries epoch "e1" and the fake's seq; with resume_from
+//	                  of epoch "e1" two messages after its seq follow joined
+//	                  (resume replayed 2), of another epoch none (gap)
 //	send              one frame: message event \n ok reply \n member_joined event
 //	                  (text longer than 10 bytes -> error text_too_long)
 //	leave             ok, or error not_joined for a room never joined
@@ -166,8 +170,21 @@ func (fs *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			joined[room] = true
 			me := `{"member_id":"k3v9","display_name":` + strconv.Quote(name) + `,"role":"member"}`
-			write(`{"type":"joined","id":` + qid + `,"room":` + qroom + `,"you":` + me +
-				`,"members":[` + me + `,{"member_id":"p0a8","display_name":"Dr. Lee","role":"facilitator"}]}`)
+			var resume string
+			var replay []string
+			if rf, ok := f["resume_from"].(map[string]any); ok {
+				resume = `,"resume":{"replayed":0,"gap":true}`
+				if from, _ := rf["seq"].(float64); rf["epoch"] == "e1" {
+					for i := range 2 {
+						s := strconv.Itoa(int(from) + 1 + i)
+						replay = append(replay, `{"seq":`+s+`,"type":"message","room":`+qroom+`,"message_id":"r`+s+`","from":{"member_id":"p0a8","display_name":"Dr. Lee","role":"facilitator"},"text":"missed `+s+`","ts":"2026-11-29T17:42:19.123Z"}`)
+					}
+					seq = max(seq, int(from)+2)
+					resume = `,"resume":{"replayed":2,"gap":false}`
+				}
+			}
+			write(append([]string{`{"type":"joined","id":` + qid + `,"room":` + qroom + `,"you":` + me +
+				`,"members":[` + me + `,{"member_id":"p0a8","display_name":"Dr. Lee","role":"facilitator"}],"epoch":"e1","seq":` + strconv.Itoa(seq) + resume + `}`}, replay...)...)
 		case "send":
 			text, _ := f["text"].(string)
 			if len(text) > 10 {
@@ -841,5 +858,49 @@ func TestJoinAgreement(t *testing.T) {
 	}
 	if want := "-,fedcba9876543210," + agreedVersion + ",-"; strings.Join(agrees, ",") != want {
 		t.Errorf("join frames had agree %q, want %q (absent: -)", strings.Join(agrees, ","), want)
+	}
+}
+
+// TestJoinResume checks that Join sends JoinOptions.ResumeFrom as
+// "resume_from" and Hidden as "hidden" (neither when unset), and returns
+// joined's epoch, seq and resume, with the replayed events on Events.
+func TestJoinResume(t *testing.T) {
+	fs := newFakeServer(t, nil)
+	c := dial(t, fs, "good", nil)
+	ctx := testContext(t)
+
+	j, err := c.Join(ctx, "demo", "Robin", nil)
+	if err != nil || j.Epoch != "e1" || j.Seq != 0 || j.Resume != nil {
+		t.Fatalf("Join = %+v, %v; want epoch e1, seq 0, no resume", j, err)
+	}
+	j, err = c.Join(ctx, "demo", "Robin", &JoinOptions{ResumeFrom: &ResumePoint{Epoch: j.Epoch, Seq: 40}, Hidden: []string{"s4m0"}})
+	if err != nil || j.Epoch != "e1" || j.Seq != 42 || j.Resume == nil || *j.Resume != (Resume{Replayed: 2}) {
+		t.Fatalf("resuming Join = %+v (resume %+v), %v; want seq 42, 2 replayed, no gap", j, j.Resume, err)
+	}
+	for _, want := range []uint64{41, 42} {
+		if ev := nextEvent(t, c); ev.Type != TypeMessage || ev.Seq != want || ev.Text != fmt.Sprint("missed ", want) {
+			t.Fatalf("replayed event = %+v, want the message of seq %d", ev, want)
+		}
+	}
+	j, err = c.Join(ctx, "demo", "Robin", &JoinOptions{ResumeFrom: &ResumePoint{Epoch: "e0", Seq: 3}})
+	if err != nil || j.Resume == nil || *j.Resume != (Resume{Gap: true}) {
+		t.Fatalf("Join resuming another epoch = %+v (resume %+v), %v; want a gap", j, j.Resume, err)
+	}
+	noEvent(t, c)
+
+	got := fs.received()
+	if len(got) != 4 {
+		t.Fatalf("frames %v", got)
+	}
+	for _, k := range []string{"resume_from", "hidden"} {
+		if _, has := got[1][k]; has {
+			t.Errorf("a plain Join sent %q: %v", k, got[1])
+		}
+	}
+	if rf, _ := got[2]["resume_from"].(map[string]any); rf["epoch"] != "e1" || rf["seq"] != 40.0 || fmt.Sprint(got[2]["hidden"]) != "[s4m0]" {
+		t.Errorf("resuming join frame = %v", got[2])
+	}
+	if _, has := got[3]["hidden"]; has {
+		t.Errorf("Join without Hidden sent hidden: %v", got[3])
 	}
 }

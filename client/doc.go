@@ -33,6 +33,20 @@
 // name_too_long, name_empty) comes with a sentence in Message to show
 // before asking for another name.
 //
+// # Resuming
+//
+// When a connection drops, the room's events sent meanwhile can be
+// recovered. Keep, per room, the [Joined].Epoch and the highest Seq seen (see
+// [ResumePoint]); after reconnecting, Join
+// with [JoinOptions].ResumeFrom set to them (and [JoinOptions].Hidden to the
+// members this person hides, since hides last only as long as a
+// connection). [Joined].Resume.Replayed events then follow on
+// [Client.Events], in order and exactly once, before live ones; when
+// [Joined].Resume.Gap is true, or the Epoch differs from the one resumed
+// from, some could not be recovered, and the person should be told so.
+// After leaving a room, or once its session has ended, join without
+// ResumeFrom.
+//
 // [Client.Close] ends the connection with close code 1000 and waits for the
 // reader goroutine to stop. When the server or the network ends the
 // connection, [Client.Done] is closed, [Client.Events] is closed after the

@@ -18,6 +18,7 @@ const (
 	TypeRoomState    = "room_state"    // the room's public state changed (phase, mode, …)
 	TypeQueue        = "queue"         // the share queue, the floor or the observers changed
 	TypeTimerElapsed = "timer_elapsed" // a turn's soft time box ran out (speaker and facilitators only)
+	TypeHidden       = "hidden"        // stands in, with its Seq, for a message of a member this connection hides
 )
 
 // Room modes (RoomState.Mode while a session is open): in ModeOpen anyone
@@ -56,7 +57,8 @@ type Member struct {
 // fields of its Type are set, the others are zero.
 //
 //   - welcome: ID (when answering auth), Role, HeartbeatMS
-//   - joined: ID, Room, You, Members, State, Share
+//   - joined: ID, Room, You, Members, State, Share, Epoch, Seq; Resume when
+//     the join had JoinOptions.ResumeFrom
 //   - ok: ID, Room; after send also MessageID and Seq
 //   - error: ID (when the failed frame had one), Room (when it named one), Code, Message;
 //     Guidelines for agreement_required
@@ -67,6 +69,7 @@ type Member struct {
 //   - room_state: Seq, Room, State
 //   - queue: Seq, Room, Share
 //   - timer_elapsed: Room, MemberID (the speaker), TimerSec
+//   - hidden: Seq, Room
 //
 // A line that is not a JSON object is delivered with an empty Type and the
 // line in Raw, so that a test can see exactly what the server sent.
@@ -77,9 +80,15 @@ type Event struct {
 	// Room is the room the event is about.
 	Room string `json:"room,omitempty"`
 	// Seq is the per-room sequence number of a room event: strictly
-	// increasing per room, so a jump means events were missed. Zero for
-	// replies other than the ok to send, where it is the new message's seq.
+	// increasing per room, so a jump means events were missed. In joined
+	// it is the room's counter when the join was answered; in the ok to
+	// send, the new message's seq; zero for other replies.
 	Seq uint64 `json:"seq,omitempty"`
+	// Epoch names the room's seq counter (joined); a seq means something
+	// only with its epoch. See JoinOptions.ResumeFrom.
+	Epoch string `json:"epoch,omitempty"`
+	// Resume says how a resuming join went (joined); nil otherwise.
+	Resume *Resume `json:"resume,omitempty"`
 	// MessageID names a message (message events, and the ok to send).
 	MessageID string `json:"message_id,omitempty"`
 	// From is the author of a message.
@@ -206,6 +215,28 @@ type Joined struct {
 	// Share is the room's sharing state on entry (queue, floor, observers);
 	// nil if the server sent none.
 	Share *Share
+	// Epoch and Seq are the room's seq counter when the join was answered:
+	// every room event after Seq reaches this connection. To resume after a
+	// dropped connection, join with JoinOptions.ResumeFrom set to this Epoch
+	// and the Seq of the last room event seen since (this Seq if none).
+	// Epoch is empty when the server sent none (nothing to resume from).
+	Epoch string
+	Seq   uint64
+	// Resume says how a join with JoinOptions.ResumeFrom went; nil for a
+	// join without it.
+	Resume *Resume
+}
+
+// Resume answers a join with JoinOptions.ResumeFrom.
+type Resume struct {
+	// Replayed is how many missed room events follow the joined reply on
+	// Events, in order, before any live event.
+	Replayed int `json:"replayed"`
+	// Gap is true when some events since the resume point could not be
+	// recovered: the server no longer holds them, or the epoch is not the
+	// current one (then nothing is replayed). Tell the person so ("Some
+	// messages could not be recovered.").
+	Gap bool `json:"gap"`
 }
 
 // SendResult is the result of a successful Send.

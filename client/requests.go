@@ -19,12 +19,14 @@ type (
 		Token string `json:"token"`
 	}
 	joinFrame struct {
-		Type        string `json:"type"`
-		ID          string `json:"id"`
-		Room        string `json:"room"`
-		DisplayName string `json:"display_name"`
-		As          string `json:"as,omitempty"`
-		Agree       string `json:"agree,omitempty"`
+		Type        string       `json:"type"`
+		ID          string       `json:"id"`
+		Room        string       `json:"room"`
+		DisplayName string       `json:"display_name"`
+		As          string       `json:"as,omitempty"`
+		Agree       string       `json:"agree,omitempty"`
+		ResumeFrom  *ResumePoint `json:"resume_from,omitempty"`
+		Hidden      []string     `json:"hidden,omitempty"`
 	}
 	sendFrame struct {
 		Type string `json:"type"`
@@ -59,6 +61,33 @@ type JoinOptions struct {
 	// accepts nothing; a member who accepted the current version before
 	// need not send it again.
 	Agree string
+	// ResumeFrom, when not nil, asks for the room events this member missed
+	// while their connection was down: after joined (whose Resume then says
+	// how it went), the server sends, in order and exactly once, the room
+	// events after ResumeFrom that it still holds, then live events. Set it
+	// when joining again after a dropped connection (see ResumePoint). Nil
+	// joins as a late joiner, who sees only what is sent from now on; so
+	// does a join after leaving the room or after its session ended.
+	ResumeFrom *ResumePoint
+	// Hidden are the member ids whose messages this connection hides from
+	// the start, replayed ones included (at most 64): each such message
+	// arrives as an event of type TypeHidden that carries only its Seq. A
+	// hide lasts as long as the connection, so pass the hides again on
+	// every join after a reconnect.
+	Hidden []string
+}
+
+// ResumePoint is the last room event a client saw: its Seq, with the Epoch
+// of the room's seq counter that the seq belongs to (from Joined). A seq
+// means something only with its epoch.
+type ResumePoint struct {
+	// Epoch is the Joined.Epoch of the connection that saw the events.
+	Epoch string `json:"epoch"`
+	// Seq is the highest seq of the room events seen on that connection,
+	// counting its Joined.Seq as seen — except while the events a resume
+	// replays are still arriving: the Joined.Seq of a resuming join counts
+	// only once all Resume.Replayed of them have come.
+	Seq uint64 `json:"seq"`
 }
 
 // Join joins room (1–64 characters from [A-Za-z0-9_-], starting with a
@@ -75,17 +104,23 @@ type JoinOptions struct {
 // group agreement: ServerError.Guidelines then holds the agreement to show,
 // and once the person accepts it, Join again with JoinOptions.Agree set to
 // its Version.
+//
+// With JoinOptions.ResumeFrom, the events missed since that point follow
+// the reply on Events (see Joined.Resume); with it or without, Joined.Epoch
+// and Joined.Seq are where a later join resumes from if nothing else comes.
 func (c *Client) Join(ctx context.Context, room, displayName string, opts *JoinOptions) (Joined, error) {
 	var o JoinOptions
 	if opts != nil {
 		o = *opts
 	}
 	id := c.newID()
-	ev, err := c.call(ctx, TypeJoined, joinFrame{Type: "join", ID: id, Room: room, DisplayName: displayName, As: o.As, Agree: o.Agree})
+	ev, err := c.call(ctx, TypeJoined, joinFrame{Type: "join", ID: id, Room: room, DisplayName: displayName,
+		As: o.As, Agree: o.Agree, ResumeFrom: o.ResumeFrom, Hidden: o.Hidden})
 	if err != nil {
 		return Joined{}, fmt.Errorf("client: join: %w", err)
 	}
-	return Joined{Room: ev.Room, You: ev.You, Members: ev.Members, State: ev.State, Share: ev.Share}, nil
+	return Joined{Room: ev.Room, You: ev.You, Members: ev.Members, State: ev.State, Share: ev.Share,
+		Epoch: ev.Epoch, Seq: ev.Seq, Resume: ev.Resume}, nil
 }
 
 // Send sends text (1–4000 code points, not only white space) to room, which

@@ -34,7 +34,7 @@
 import { HearthConnection } from './connection.js';
 import {
   RoomState, ROOM_ID_RE, MAX_TEXT_CODE_POINTS, MAX_REASON_CODE_POINTS, codePoints,
-  PRESENCE_PARTICIPANT, PRESENCE_OBSERVER,
+  PRESENCE_PARTICIPANT, PRESENCE_OBSERVER, MAX_HIDDEN,
 } from './room.js';
 import { h, $, setText, formatClock, formatWhen, minutesUntil, plural } from './dom.js';
 import {
@@ -78,6 +78,7 @@ const TEXT = {
   lostJoin: 'The connection dropped while joining. Please try again.',
   lostCommand: 'The connection dropped before an answer came. Check whether it took effect before trying again.',
   missing: 'Some messages may be missing.',
+  notRecovered: 'Some messages could not be recovered.',
   restored: 'Connection restored.',
   somethingWrong: 'Something went wrong. Please try again.',
   composerHint: 'Enter sends. Shift + Enter starts a new line.',
@@ -117,9 +118,13 @@ const app = {
   finalCode: null,
   /**
    * member_ids this person has hidden ("Hide this person"). The server
-   * forgets a hide with the connection, so it is sent again after each join.
+   * forgets a hide with the connection, so each join carries them
+   * (`hidden`, applied from the start, replayed messages included); any
+   * beyond what a join can carry are sent again after it (resendHides).
    */
   hidden: new Set(),
+  /** The `hidden` of the last join sent. */
+  hiddenSent: [],
   /** Timers: a mute's end (a fallback for a missed `unmuted`), slow mode's wait. */
   muteTimer: 0,
   slowTimer: 0,
@@ -283,8 +288,13 @@ function rejoin(agree = '') {
   const stillThere = () => (room ? app.room === room : app.lobby === wasLobby && app.lobby);
   // Facilitators always take part (the server refuses them as observers).
   const as = room?.facilitating ? PRESENCE_PARTICIPANT : app.presence;
-  const frame = { type: 'join', room: app.roomId, display_name: app.displayName, as };
+  const frame = withHidden({ type: 'join', room: app.roomId, display_name: app.displayName, as });
   if (agree) frame.agree = agree;
+  // Back in the room after a drop: resume where this page left off, so the
+  // server sends what was said meanwhile (after `joined`, before anything
+  // live), or says that it cannot.
+  const from = room?.resumePoint() ?? null;
+  if (from) frame.resume_from = from;
   return app.conn.request(
     frame,
     {
@@ -298,13 +308,20 @@ function rejoin(agree = '') {
           enterRoom(reply);
           return;
         }
-        const changes = room.applyJoined(reply);
-        syncPresence(room, reply.share);
-        room.markRejoined();
         resendHides(room);
-        drawRoom();
+        if (!from) {
+          room.noteJoined(reply);
+          room.markRejoined();
+          addNote(TEXT.restored);
+          applyRejoined(room, reply);
+          return;
+        }
+        const { gap, replaying } = room.beginResume(reply, from);
         addNote(TEXT.restored);
-        for (const note of stateChangeNotes(room.state, changes)) addNote(note);
+        if (gap) addNote(TEXT.notRecovered, 'note--warn');
+        // With events to replay, the room stays as it was until they have
+        // been applied (replayStep); then joined's picture is applied.
+        if (replaying === 0) applyRejoined(room, reply);
       },
     },
   ).catch((err) => {
@@ -354,6 +371,18 @@ function rejoin(agree = '') {
     }
     showBanner(err?.message || TEXT.somethingWrong, { retry: false });
   });
+}
+
+/**
+ * applyRejoined applies the `joined` of a re-join (at once, or after the
+ * events it replays): who is here, the room's state and sharing, and notes
+ * for what changed.
+ */
+function applyRejoined(room, joined) {
+  const changes = room.applyJoined(joined);
+  syncPresence(room, joined.share);
+  drawRoom();
+  for (const note of stateChangeNotes(room.state, changes)) addNote(note);
 }
 
 /** onConnectionFinal: the connection closed with a final code and will not come back by itself. */
@@ -426,7 +455,7 @@ async function onJoinSubmit(event) {
   }
   // "Taking part" is not sent: a join without `as` keeps the presence
   // this person already has here (another tab), else taking part.
-  const frame = { type: 'join', room: app.roomId, display_name: name };
+  const frame = withHidden({ type: 'join', room: app.roomId, display_name: name });
   if (as === PRESENCE_OBSERVER) frame.as = as;
   app.joining = true;
   $('name-submit').setAttribute('aria-disabled', 'true');
@@ -542,6 +571,7 @@ function enterLobby() {
 function enterRoom(joined) {
   const room = new RoomState(app.roomId);
   room.applyJoined(joined);
+  room.noteJoined(joined);
   syncPresence(room, joined.share);
   app.room = room;
   app.lobby = false;
@@ -636,6 +666,11 @@ function onServerEvent(event) {
   }
   const room = app.room;
   if (!room || typeof event.room !== 'string' || event.room !== room.id) return;
+  // After a resumed join, the replayed events come first, applied like
+  // live ones (each handler is idempotent: a message already shown is not
+  // shown again); joined's picture of the room is applied once they have.
+  const pastReplay = room.replayStep(event.seq, false);
+  if (pastReplay) applyRejoined(room, pastReplay);
   const gap = room.noteSeq(event.seq);
   // A hidden member's messages arrive as {"type":"hidden"} stand-ins that
   // carry their seq, so hiding someone leaves no gap; only excuseGap (set
@@ -644,6 +679,8 @@ function onServerEvent(event) {
   if (Number.isSafeInteger(event.seq)) room.excuseGap = false;
   if (gap && !excused) addNote(TEXT.missing, 'note--warn');
   roomEventHandlers[event.type]?.(event, room);
+  const replayed = app.room === room ? room.replayStep(event.seq, true) : null;
+  if (replayed) applyRejoined(room, replayed);
 }
 
 function onMessage(event, room) {
@@ -759,6 +796,7 @@ function onSessionEnded(event, room) {
   }
   closeDialog();
   room.clearConversation();
+  room.forgetResumePoint(); // the session's events are gone: the next join is a fresh one
   clearLog();
   clearDms();
   clearNotices();
@@ -1199,9 +1237,22 @@ async function unhidePerson(memberId, name) {
   $('log').focus();
 }
 
-/** resendHides tells a fresh join who this person has hidden (the server forgets with the connection). */
+/**
+ * withHidden adds to a join frame who this person has hidden (the server
+ * forgets a hide with the connection), so that it applies from the start —
+ * to replayed messages too — and notes what was sent.
+ */
+function withHidden(frame) {
+  app.hiddenSent = [...app.hidden].slice(0, MAX_HIDDEN);
+  if (app.hiddenSent.length > 0) frame.hidden = app.hiddenSent;
+  return frame;
+}
+
+/** resendHides sends, after a join, the hides the join could not carry (more than MAX_HIDDEN, or hidden since it was sent). */
 function resendHides(room) {
+  const sent = new Set(app.hiddenSent);
   for (const memberId of app.hidden) {
+    if (sent.has(memberId)) continue;
     app.conn.request({ type: 'hide', room: room.id, member_id: memberId }).catch(() => {});
   }
 }

@@ -3,7 +3,8 @@
 // A RoomState keeps the members present now (from `joined`, `member_joined`,
 // `member_left`), who "you" are in the room, the messages already shown (so a
 // repeated event is not shown twice) and the last room `seq` seen, to notice
-// missed events; the room's public state (`room_state`: phase, session clock,
+// missed events and to resume after a dropped connection (with the epoch of
+// `joined`; in memory only); the room's public state (`room_state`: phase, session clock,
 // lock, slow mode, pin), what facilitators alone are told
 // (`facilitator_state`: who is muted, who waits), this person's own mute, and
 // the private-message threads, the sharing state (`queue` / `joined.share`:
@@ -52,6 +53,9 @@ export const DEFAULT_SESSION_MINUTES = 90;
 /** ROOM_ID_RE is the room id form of protocol v1: 1–64 of [A-Za-z0-9_-], starting with a letter or digit. */
 export const ROOM_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+/** How many hidden members a join can carry (`hidden`, protocol.MaxHidden). */
+export const MAX_HIDDEN = 64;
+
 /** Longest message text and display name, in Unicode code points after NFC. */
 export const MAX_TEXT_CODE_POINTS = 4000;
 export const MAX_NAME_CODE_POINTS = 32;
@@ -73,6 +77,22 @@ export class RoomState {
     this.you = null;
     /** The highest room seq seen, or null before the first event. */
     this.lastSeq = null;
+    /**
+     * The resume point (see resumePoint): the epoch of the room's seq
+     * counter, from the last `joined` (null: nothing to resume from), and
+     * that joined's seq once it counts as seen. Like everything here it
+     * lives in memory only — nothing is kept in the browser — so a page
+     * reload is a fresh join, and so is a join after leaving the room or
+     * after the session ended (the RoomState is gone, or forgetResumePoint).
+     */
+    this.epoch = null;
+    this.joinedSeq = null;
+    /**
+     * While the events a resumed join replays are arriving:
+     * {left: how many are still to come, seq: that joined's seq, joined};
+     * null otherwise (see beginResume).
+     */
+    this.replay = null;
     /** True from a re-join until the first event after it (see noteSeq). */
     this.rejoined = false;
     /** True from "Show again" until the next room event: a seq gap then comes from the hide. */
@@ -354,7 +374,89 @@ export class RoomState {
       || '';
   }
 
-  /** markRejoined is called when the room is joined again after a reconnect. */
+  /** noteJoined records the resume point of a join without resume_from: the epoch and seq of its `joined`. */
+  noteJoined(joined) {
+    this.replay = null;
+    this.epoch = typeof joined?.epoch === 'string' && joined.epoch !== '' ? joined.epoch : null;
+    this.joinedSeq = Number.isSafeInteger(joined?.seq) ? joined.seq : null;
+  }
+
+  /**
+   * resumePoint returns the `resume_from` of a join after a dropped
+   * connection — {epoch, seq}: the highest room seq seen, counting the last
+   * joined's seq as seen — or null when there is nothing to resume from
+   * (the join is then a fresh one). While a replay is under way the joined's
+   * seq does not count yet, so a drop during the replay loses nothing.
+   */
+  resumePoint() {
+    if (this.epoch === null) return null;
+    return { epoch: this.epoch, seq: Math.max(this.lastSeq ?? 0, this.joinedSeq ?? 0) };
+  }
+
+  /** forgetResumePoint makes the next join a fresh one (after the session ended). */
+  forgetResumePoint() {
+    this.epoch = null;
+    this.joinedSeq = null;
+  }
+
+  /**
+   * beginResume takes the `joined` that answered a join with resume_from
+   * `from`, and returns {gap, replaying}: gap is true when some events
+   * since `from` could not be recovered — the server says so, or the epoch
+   * is not the one resumed from (the counter was lost: nothing is
+   * replayed); replaying is how many replayed room events follow, in
+   * order, before live ones. While they arrive, the room keeps what it
+   * knew before the drop, so that each replayed event is applied like a
+   * live one; replayStep ends the replay and returns the joined to apply.
+   */
+  beginResume(joined, from) {
+    const resume = joined.resume && typeof joined.resume === 'object' ? joined.resume : null;
+    const epoch = typeof joined.epoch === 'string' && joined.epoch !== '' ? joined.epoch : null;
+    const seq = Number.isSafeInteger(joined.seq) ? joined.seq : null;
+    this.rejoined = false;
+    this.replay = null;
+    this.epoch = epoch;
+    if (resume === null || epoch === null || epoch !== from.epoch) {
+      // Another counter (or no answer to resume_from): seqs start afresh.
+      this.lastSeq = seq;
+      this.joinedSeq = seq;
+      return { gap: true, replaying: 0 };
+    }
+    const gap = resume.gap === true;
+    // The first replayed event follows the resume point, unless events
+    // could not be recovered: then the jump is the gap already told.
+    this.lastSeq = from.seq;
+    this.excuseGap = gap;
+    const replaying = Number.isSafeInteger(resume.replayed) && resume.replayed > 0 && seq !== null ? resume.replayed : 0;
+    if (replaying > 0) {
+      this.joinedSeq = null;
+      this.replay = { left: replaying, seq, joined };
+    } else {
+      this.joinedSeq = seq;
+      if (seq !== null) this.lastSeq = Math.max(from.seq, seq);
+    }
+    return { gap, replaying };
+  }
+
+  /**
+   * replayStep is called for each room event with a seq while a replay is
+   * under way: before the event is applied (done false) and after it
+   * (done true). It returns the resumed `joined` when the replay is over —
+   * after its last event, or before an event past the joined's seq (fewer
+   * came than announced) — for the caller to apply; else null.
+   */
+  replayStep(seq, done) {
+    const replay = this.replay;
+    if (replay === null || !Number.isSafeInteger(seq)) return null;
+    if (!done && seq <= replay.seq) return null;
+    if (done && --replay.left > 0) return null;
+    this.replay = null;
+    this.joinedSeq = replay.seq;
+    this.lastSeq = Math.max(this.lastSeq ?? 0, replay.seq);
+    return replay.joined;
+  }
+
+  /** markRejoined is called when the room is joined again after a reconnect without resuming. */
   markRejoined() {
     this.rejoined = true;
   }

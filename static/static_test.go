@@ -370,3 +370,73 @@ func TestAgreementBlocksInNode(t *testing.T) {
 		t.Errorf("agreementBlocks =\n%s\nwant\n%s", got, want)
 	}
 }
+
+// Resuming after a dropped connection (docs/protocol.md, "Epoch, seq and
+// resuming"): a re-join carries resume_from and the hidden members, a gap
+// is told with the calm sentence, the resume point is forgotten when the
+// session ends, and nothing of it is kept in the browser.
+func TestResumeFlow(t *testing.T) {
+	app := readFile(t, "app.js")
+	rejoin := jsFunction(t, app, "app.js", "rejoin")
+	for _, want := range []string{"room?.resumePoint()", "frame.resume_from = from", "withHidden(", "room.beginResume(reply, from)", "addNote(TEXT.notRecovered, 'note--warn')"} {
+		if !strings.Contains(rejoin, want) {
+			t.Errorf("rejoin lacks %s", want)
+		}
+	}
+	if !strings.Contains(app, "notRecovered: 'Some messages could not be recovered.'") {
+		t.Error("app.js lacks the sentence for a gap")
+	}
+	if !strings.Contains(jsFunction(t, app, "app.js", "onJoinSubmit"), "withHidden(") {
+		t.Error("the first join must carry the hidden members too")
+	}
+	if !strings.Contains(jsFunction(t, app, "app.js", "onSessionEnded"), "room.forgetResumePoint()") {
+		t.Error("onSessionEnded must forget the resume point (facilitators stay in the room)")
+	}
+	if !strings.Contains(jsFunction(t, app, "app.js", "onMessage"), "room.seenMessages.has(event.message_id)") {
+		t.Error("onMessage must not show a message twice")
+	}
+}
+
+// The resume point of room.js, run by Node when it is installed: the
+// joined's seq until events come, then the highest seq seen; during a
+// replay the point resumed from (so a drop during it loses nothing), and
+// joined's picture once the replay is over; a new epoch is a gap.
+func TestResumePointInNode(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	script := `import { RoomState } from './room.js';
+const out = [];
+const r = new RoomState('demo');
+const p = () => { const x = r.resumePoint(); out.push(x ? x.epoch + '/' + x.seq : '-'); };
+p();
+const you = { member_id: 'k3v9', display_name: 'Robin', role: 'member' };
+r.applyJoined({ you, members: [you] });
+r.noteJoined({ epoch: 'e1', seq: 10 });
+p();
+r.noteSeq(11); p();
+let res = r.beginResume({ epoch: 'e1', seq: 15, resume: { replayed: 3, gap: false } }, r.resumePoint());
+out.push(JSON.stringify(res)); p();
+for (const [seq, gap] of [[12, r.noteSeq(12)], [13, r.noteSeq(13)]]) { out.push(seq + ':' + gap + ':' + (r.replayStep(seq, true) !== null)); }
+p();
+out.push('14:' + r.noteSeq(14) + ':' + (r.replayStep(14, true) !== null)); p();
+out.push('16:' + (r.replayStep(16, false) !== null) + ':' + r.noteSeq(16));
+res = r.beginResume({ epoch: 'e1', seq: 30, resume: { replayed: 2, gap: true } }, r.resumePoint());
+out.push(JSON.stringify(res) + ':' + r.excuseGap);
+out.push('27:' + (r.replayStep(27, false) !== null)); r.noteSeq(27); r.replayStep(27, true);
+out.push('31:' + (r.replayStep(31, false) !== null)); r.noteSeq(31); p();
+res = r.beginResume({ epoch: 'e2', seq: 4, resume: { replayed: 0, gap: true } }, r.resumePoint());
+out.push(JSON.stringify(res)); p();
+r.forgetResumePoint(); p();
+console.log(out.join(' '));`
+	out, err := exec.Command(node, "--input-type=module", "-e", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	want := `- e1/10 e1/11 {"gap":false,"replaying":3} e1/11 12:false:false 13:false:false e1/13 14:false:true e1/15 ` +
+		`16:false:false {"gap":true,"replaying":2}:true 27:false 31:true e1/31 {"gap":true,"replaying":0} e2/4 -`
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("resume points =\n%s\nwant\n%s", got, want)
+	}
+}

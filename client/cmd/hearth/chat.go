@@ -149,7 +149,13 @@ func (ch *chat) session(ctx context.Context, lines <-chan string, rejoin bool) (
 	if (!rejoin && ch.observe) || (rejoin && ch.view.observing()) {
 		as = client.AsObserver
 	}
-	j, err := ch.join(ctx, c, lines, as)
+	// A rejoin resumes where the dropped connection left off: the server
+	// sends what was said meanwhile (or says it cannot) right after joined.
+	var from *client.ResumePoint
+	if rejoin {
+		from = ch.view.resumePoint()
+	}
+	j, err := ch.join(ctx, c, lines, as, from)
 	if err != nil {
 		return false, err
 	}
@@ -222,17 +228,18 @@ const (
 	namePrompt  = "Display name: "
 )
 
-// join joins the room on c, asking the person along the way: to accept the
-// room's group agreement when the server asks for it (the first time, and
-// again on a reconnect if its text changed meanwhile), and for another
-// display name when the room refuses the one given, if it was typed at the
-// prompt (a name from -name ends the chat with the server's sentence). The
+// join joins the room on c, resuming from from when it is not nil, and
+// asks the person along the way: to accept the room's group agreement when
+// the server asks for it (the first time, and again on a reconnect if its
+// text changed meanwhile), and for another display name when the room
+// refuses the one given, if it was typed at the prompt (a name from -name
+// ends the chat with the server's sentence). The
 // error is errQuit when the person chose not to go on, else a *retryError
 // or a final error.
-func (ch *chat) join(ctx context.Context, c *client.Client, lines <-chan string, as string) (client.Joined, error) {
+func (ch *chat) join(ctx context.Context, c *client.Client, lines <-chan string, as string, from *client.ResumePoint) (client.Joined, error) {
 	for {
 		jctx, cancel := context.WithTimeout(ctx, joinTimeout)
-		j, err := c.Join(jctx, ch.room, ch.name, &client.JoinOptions{As: as, Agree: ch.agreed})
+		j, err := c.Join(jctx, ch.room, ch.name, &client.JoinOptions{As: as, Agree: ch.agreed, ResumeFrom: from})
 		cancel()
 		if err == nil {
 			return j, nil

@@ -161,27 +161,95 @@ func errorLine(code, message string) string {
 // who is present (member id -> label) so that member_left, the share queue
 // and the floor, which carry only member ids, can be printed with names,
 // and the room's mode and sharing state, so that it prints only what
-// changed.
+// changed. It also keeps the point a join after a dropped connection
+// resumes from (see resumePoint), and the messages already printed, so
+// that none is printed twice.
 type view struct {
 	room    string
 	loc     *time.Location // time zone for message times
 	me      string         // this connection's member id
 	names   map[string]string
-	lastSeq uint64        // last room seq seen on this connection; 0 before any
+	lastSeq uint64        // highest room seq seen in the current epoch; 0 before any
 	mode    string        // the room's mode as last shown; "" before a session
 	share   *client.Share // the sharing state last applied; nil before any
+
+	// The resume point, kept in memory only: epoch is the last joined's
+	// ("" when there is nothing to resume from: before a join, from a
+	// server without resuming, or once the session has ended), joinedSeq
+	// its seq once that counts as seen. The seq is max(lastSeq, joinedSeq).
+	epoch     string
+	joinedSeq uint64
+	// While a resuming join's replay arrives: how many replayed events are
+	// still to come, and the seq of that joined (room state and sharing
+	// events up to it are older than what joined showed).
+	replaying int
+	replayTo  uint64
+	// resumedFrom is the seq the last join resumed from: a room event up to
+	// it was seen before the drop, so a repeat of it is not printed.
+	resumedFrom uint64
+	excuseJump  bool // the next jump in seq was already told as a gap
+
+	printed      map[string]bool // message ids printed, the newest maxRemembered
+	printedOrder []string
 }
 
+// maxRemembered bounds how many message ids a view remembers to print each
+// message once (a resume never replays more than 500 events).
+const maxRemembered = 2048
+
+// gapLine tells the person that some of what was said while the connection
+// was down could not be recovered.
+const gapLine = "* Some messages could not be recovered."
+
 func newView(room string, loc *time.Location) *view {
-	return &view{room: room, loc: loc, names: make(map[string]string)}
+	return &view{room: room, loc: loc, names: make(map[string]string), printed: make(map[string]bool)}
+}
+
+// resumePoint returns where a join after a dropped connection resumes
+// from, or nil when there is nothing to resume from (then the join is a
+// fresh one: only what is sent from then on is seen).
+func (v *view) resumePoint() *client.ResumePoint {
+	if v.epoch == "" {
+		return nil
+	}
+	return &client.ResumePoint{Epoch: v.epoch, Seq: max(v.lastSeq, v.joinedSeq)}
+}
+
+// forgetResumePoint makes the next join a fresh one.
+func (v *view) forgetResumePoint() {
+	v.epoch, v.joinedSeq, v.replaying, v.replayTo = "", 0, 0, 0
 }
 
 // joined records the members present after a (re)join and returns the
-// lines announcing it.
+// lines announcing it. After a join with a resume point, the replayed
+// events follow it; when some could not be recovered (the server says so,
+// or the room's seq counter is not the one resumed from), it says so.
 func (v *view) joined(j client.Joined, rejoin bool) []string {
 	v.me = j.You.MemberID
-	v.lastSeq = 0 // seqs missed while disconnected are not reported as a gap
-	clear(v.names)
+	v.replaying, v.replayTo, v.resumedFrom, v.excuseJump = 0, 0, 0, false
+	gap := false
+	switch {
+	case j.Resume != nil && j.Epoch != "" && j.Epoch == v.epoch:
+		// The replay continues from the resume point; people who left
+		// meanwhile keep their names for the member_left to come.
+		v.lastSeq = max(v.lastSeq, v.joinedSeq)
+		v.resumedFrom = v.lastSeq
+		v.replaying, v.replayTo = j.Resume.Replayed, j.Seq
+		v.joinedSeq = 0
+		if v.replaying <= 0 {
+			v.endReplay()
+		}
+		gap = j.Resume.Gap
+		v.excuseJump = gap
+	case j.Resume != nil:
+		gap = true // another epoch: nothing could be replayed
+		fallthrough
+	default:
+		v.lastSeq = 0 // seqs missed while disconnected are not reported as a gap
+		v.joinedSeq = j.Seq
+		clear(v.names)
+	}
+	v.epoch = j.Epoch
 	var others []string
 	for _, m := range j.Members {
 		v.names[m.MemberID] = label(m)
@@ -199,6 +267,9 @@ func (v *view) joined(j client.Joined, rejoin bool) []string {
 		head += " Here now: " + strings.Join(others, ", ") + "."
 	}
 	lines := []string{head}
+	if gap {
+		lines = append(lines, gapLine)
+	}
 	if !rejoin {
 		lines = append(lines, "* Type /help for the commands.")
 	}
@@ -324,16 +395,33 @@ func (v *view) event(ev client.Event) []string {
 		return nil
 	}
 	var lines []string
+	stale := false // a replayed room state or sharing state older than joined's
 	if ev.Seq != 0 {
-		if v.lastSeq != 0 && ev.Seq > v.lastSeq+1 {
+		if v.resumedFrom != 0 && ev.Seq <= v.resumedFrom {
+			return nil // seen before the connection dropped
+		}
+		if v.replaying > 0 && ev.Seq > v.replayTo {
+			v.endReplay() // fewer came than announced
+		}
+		stale = v.replaying > 0
+		if v.lastSeq != 0 && ev.Seq > v.lastSeq+1 && !v.excuseJump {
 			lines = append(lines, fmt.Sprintf("* (%d room events were missed)", ev.Seq-v.lastSeq-1))
 		}
+		v.excuseJump = false
 		if ev.Seq > v.lastSeq {
 			v.lastSeq = ev.Seq
+		}
+		if v.replaying > 0 {
+			if v.replaying--; v.replaying == 0 {
+				v.endReplay()
+			}
 		}
 	}
 	switch ev.Type {
 	case client.TypeMessage:
+		if !v.firstPrint(ev.MessageID) {
+			return lines
+		}
 		ts, err := ev.Time()
 		if err == nil {
 			ts = ts.In(v.loc)
@@ -354,9 +442,15 @@ func (v *view) event(ev client.Event) []string {
 			lines = append(lines, "* "+name+" left")
 		}
 	case client.TypeRoomState:
-		lines = append(lines, v.roomState(ev.State)...)
+		if !stale {
+			lines = append(lines, v.roomState(ev.State)...)
+		}
 	case client.TypeQueue:
-		lines = append(lines, v.applyShare(ev.Share)...)
+		if !stale {
+			lines = append(lines, v.applyShare(ev.Share)...)
+		}
+	case "session_ended":
+		v.forgetResumePoint() // a later join is a fresh one
 	case client.TypeTimerElapsed:
 		// Only the speaker and the facilitators get this.
 		if ev.MemberID == v.me {
@@ -366,6 +460,32 @@ func (v *view) event(ev client.Event) []string {
 		}
 	}
 	return lines
+}
+
+// endReplay ends a resuming join's replay: from now on the joined's seq
+// counts as seen.
+func (v *view) endReplay() {
+	v.replaying = 0
+	v.joinedSeq = v.replayTo
+	v.lastSeq = max(v.lastSeq, v.replayTo)
+}
+
+// firstPrint reports whether the message id has not been printed yet, and
+// remembers it. Messages without an id are always printed.
+func (v *view) firstPrint(id string) bool {
+	if id == "" {
+		return true
+	}
+	if v.printed[id] {
+		return false
+	}
+	v.printed[id] = true
+	v.printedOrder = append(v.printedOrder, id)
+	if len(v.printedOrder) > maxRemembered {
+		delete(v.printed, v.printedOrder[0])
+		v.printedOrder = v.printedOrder[1:]
+	}
+	return true
 }
 
 // printer writes whole lines to the terminal; it is shared by the goroutines

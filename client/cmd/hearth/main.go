@@ -18,9 +18,11 @@
 // "/quit" (or end of input) leaves the room and exits. The room's mode, the
 // floor, the raised hands and who is listening are shown as they change.
 // The connection is re-established with backoff when the server restarts or
-// the network drops (a listener rejoins listening); hearth stops with a
-// message when the server's close code is final (for example a refused
-// token).
+// the network drops (a listener rejoins listening), and the rejoin resumes
+// where the dropped connection left off: what was said meanwhile is printed
+// like live events, each message once, or "* Some messages could not be
+// recovered." says that some of it is lost; hearth stops with a message
+// when the server's close code is final (for example a refused token).
 package main
 
 import (

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -932,5 +933,170 @@ func TestRunNameRefused(t *testing.T) {
 	defer mu.Unlock()
 	if got := strings.Join(names, "|"); got != "Dr. Lee|Sam||Robin|Dr. Lee" {
 		t.Errorf("joins had names %q", got)
+	}
+}
+
+// TestRunResume checks resuming after a dropped connection: the rejoin
+// carries resume_from (the joined's epoch and the last seq seen), the
+// replayed events are printed like live ones, a message that comes twice is
+// printed once, and a resume the server cannot serve in full (here a new
+// epoch) says that some messages could not be recovered, without a line
+// about missed events. After session_ended the next join is a fresh one.
+func TestRunResume(t *testing.T) {
+	const lee = `"from":{"member_id":"p0a8","display_name":"Dr. Lee","role":"facilitator"}`
+	msg := func(seq int, id, text string) string {
+		return `{"seq":` + strconv.Itoa(seq) + `,"type":"message","room":"demo","message_id":"` + id + `",` + lee + `,"text":"` + text + `","ts":"2026-11-29T17:42:21.000Z"}`
+	}
+	var (
+		mu      sync.Mutex
+		resumes []string // each join's resume_from, as "epoch/seq" ("-" when absent)
+	)
+	drop := make([]chan struct{}, 4)
+	for i := range drop {
+		drop[i] = make(chan struct{})
+	}
+	cs := newChatServer(t, func(ctx context.Context, n int, conn *websocket.Conn, recv func() map[string]any, send func(...string)) {
+		if n > len(drop) {
+			return
+		}
+		auth := recv()
+		send(`{"type":"welcome","id":` + strconv.Quote(str(auth["id"])) + `,"role":"member","heartbeat_ms":25000}`)
+		join := recv()
+		from := "-"
+		if rf, ok := join["resume_from"].(map[string]any); ok {
+			from = fmt.Sprintf("%v/%v", rf["epoch"], rf["seq"])
+		}
+		mu.Lock()
+		resumes = append(resumes, from)
+		mu.Unlock()
+		me := `{"member_id":"k3v9","display_name":"Robin","role":"member"}`
+		joined := func(extra string) string {
+			return `{"type":"joined","id":` + strconv.Quote(str(join["id"])) + `,"room":"demo","you":` + me + `,"members":[` + me + `]` + extra + `}`
+		}
+		switch n {
+		case 1:
+			send(joined(`,"epoch":"e1","seq":10`),
+				msg(11, "m1", "before the drop"),
+				`{"seq":12,"type":"member_joined","room":"demo","member":{"member_id":"s4m0","display_name":"Sam","role":"member"},"ts":"2026-11-29T17:42:20.001Z"}`)
+		case 2:
+			send(joined(`,"epoch":"e1","seq":16,"resume":{"replayed":4,"gap":false}`),
+				msg(13, "m2", "while away 1"),
+				`{"seq":14,"type":"member_left","room":"demo","member_id":"s4m0","ts":"2026-11-29T17:42:22.000Z"}`,
+				`{"seq":15,"type":"hidden","room":"demo"}`,
+				msg(16, "m3", "while away 2"))
+			send(msg(17, "m4", "live again"), msg(16, "m3", "while away 2"))
+		case 3:
+			send(joined(`,"epoch":"e2","seq":3,"resume":{"replayed":0,"gap":true}`), msg(4, "n1", "a fresh start"))
+			send(`{"seq":5,"type":"session_ended","room":"demo"}`)
+		case 4:
+			send(joined(`,"epoch":"e2","seq":6`))
+		}
+		select {
+		case <-drop[n-1]:
+		case <-ctx.Done():
+		}
+		// Returning drops the connection without a close frame (1006).
+	})
+	stdin, typing := io.Pipe()
+	defer typing.Close()
+	var out syncBuffer
+	c := &chat{
+		url: cs.wsURL(), token: "tok", room: "demo", name: "Robin",
+		in:       bufio.NewReader(stdin),
+		out:      &printer{w: &out},
+		view:     newView("demo", time.UTC),
+		minDelay: 10 * time.Millisecond, maxDelay: 40 * time.Millisecond,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.run(t.Context()) }()
+
+	waitFor(t, &out, `\] Dr\. Lee \(facilitator\): before the drop\n\* Sam joined\n$`)
+	close(drop[0])
+	waitFor(t, &out, `\* connection lost \(the network connection dropped\); reconnecting in .*\n`+
+		`\* Reconnected to demo\. No one else is here yet\.\n`+
+		`\[17:42:21\] Dr\. Lee \(facilitator\): while away 1\n`+
+		`\* Sam left\n`+
+		`\[17:42:21\] Dr\. Lee \(facilitator\): while away 2\n`+
+		`\[17:42:21\] Dr\. Lee \(facilitator\): live again\n$`)
+	time.Sleep(50 * time.Millisecond) // the repeat of "while away 2" must not be printed
+	close(drop[1])
+	waitFor(t, &out, `\* Reconnected to demo\. No one else is here yet\.\n`+
+		regexp.QuoteMeta(gapLine)+`\n`+
+		`\[17:42:21\] Dr\. Lee \(facilitator\): a fresh start\n$`)
+	close(drop[2])
+	waitFor(t, &out, `a fresh start\n\* connection lost .*\n\* Reconnected to demo\. No one else is here yet\.\n$`)
+	close(drop[3])
+	_ = typing.Close() // end of input: quit
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return at the end of input")
+	}
+	text := out.String()
+	if n := strings.Count(text, "while away 2"); n != 1 {
+		t.Errorf("a replayed message was printed %d times:\n%s", n, text)
+	}
+	if strings.Contains(text, "were missed") {
+		t.Errorf("a resumed stream was reported as missing events:\n%s", text)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(resumes, " "); got != "- e1/12 e1/17 -" {
+		t.Errorf("joins resumed from %q, want a fresh join, e1/12, e1/17, then (after session_ended) a fresh join", got)
+	}
+}
+
+// TestViewResume checks the view's resume point across joins: the
+// joined's seq until events come, the last event seen after them, the
+// resume point itself while a replay is under way (so a drop during it
+// loses nothing), and nothing after the session ended.
+func TestViewResume(t *testing.T) {
+	v := newView("demo", time.UTC)
+	robin := client.Member{MemberID: "k3v9", DisplayName: "Robin", Role: client.RoleMember}
+	point := func() string {
+		if p := v.resumePoint(); p != nil {
+			return fmt.Sprintf("%s/%d", p.Epoch, p.Seq)
+		}
+		return "-"
+	}
+	ev := func(seq uint64) client.Event {
+		return client.Event{Type: client.TypeMessage, Room: "demo", Seq: seq, MessageID: fmt.Sprint("m", seq), Text: "hi"}
+	}
+	if got := point(); got != "-" {
+		t.Errorf("before joining: %s", got)
+	}
+	v.joined(client.Joined{Room: "demo", You: robin, Epoch: "e1", Seq: 10}, false)
+	if got := point(); got != "e1/10" {
+		t.Errorf("after joined: %s, want e1/10", got)
+	}
+	v.event(client.Event{Type: client.TypeMemberJoined, Room: "demo", Seq: 9, Member: robin}) // held for the joiner
+	v.event(ev(11))
+	if got := point(); got != "e1/11" {
+		t.Errorf("after seq 11: %s", got)
+	}
+	v.joined(client.Joined{Room: "demo", You: robin, Epoch: "e1", Seq: 20, Resume: &client.Resume{Replayed: 3}}, true)
+	if got := point(); got != "e1/11" {
+		t.Errorf("replay announced: %s, want still e1/11", got)
+	}
+	if got := v.event(ev(12)); len(got) != 1 {
+		t.Errorf("replayed message: %q", got)
+	}
+	if got := point(); got != "e1/12" {
+		t.Errorf("during the replay: %s, want e1/12", got)
+	}
+	v.event(ev(13))
+	v.event(client.Event{Type: client.TypeHidden, Room: "demo", Seq: 14})
+	if got := point(); got != "e1/20" {
+		t.Errorf("after the replay: %s, want e1/20", got)
+	}
+	if got := v.event(ev(11)); got != nil {
+		t.Errorf("an event from before the resume point was printed: %q", got)
+	}
+	v.event(client.Event{Type: "session_ended", Room: "demo", Seq: 21})
+	if got := point(); got != "-" {
+		t.Errorf("after session_ended: %s, want none", got)
 	}
 }

@@ -3,12 +3,16 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,5 +186,163 @@ func TestRealServerSharing(t *testing.T) {
 	}
 	if text := again.String(); strings.Contains(text, "agreement") || !strings.Contains(text, "* You joined demo as Robin.") {
 		t.Errorf("the second join:\n%s", text)
+	}
+}
+
+// dropProxy forwards TCP connections to target. Down cuts every connection
+// it carries, without a close frame (a network drop, close code 1006 for
+// both ends), and refuses new ones until it is up again.
+type dropProxy struct {
+	ln     net.Listener
+	target string
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	down  bool
+	conns []net.Conn
+}
+
+func newDropProxy(t *testing.T, target string) *dropProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &dropProxy{ln: ln, target: target}
+	p.wg.Go(p.serve)
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.setDown(true)
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *dropProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		pipe := func(dst, src net.Conn) {
+			_, _ = io.Copy(dst, src)
+			_ = dst.Close()
+			_ = src.Close()
+		}
+		p.wg.Go(func() { pipe(up, c) })
+		p.wg.Go(func() { pipe(c, up) })
+	}
+}
+
+// setDown cuts every connection and refuses new ones (down), or lets them
+// through again.
+func (p *dropProxy) setDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	if down {
+		for _, c := range p.conns {
+			_ = c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// TestRealServerResume runs the terminal client against the real server
+// through a proxy that cuts its connection: what the facilitator says
+// while the member is away is printed after the reconnect, in order, once,
+// with no line about missed events or lost messages.
+func TestRealServerResume(t *testing.T) {
+	wsURL, tokens := startDevServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	u, err := url.Parse(wsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newDropProxy(t, u.Host)
+
+	fac, err := client.Dial(ctx, wsURL, tokens["facilitator"], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fac.Close()
+	if _, err := fac.Join(ctx, "demo", "Dr. Lee", nil); err != nil {
+		t.Fatal(err)
+	}
+	go func() { // the facilitator's events are not looked at
+		for range fac.Events() {
+		}
+	}()
+	say := func(text string) {
+		t.Helper()
+		if _, err := fac.Send(ctx, "demo", text); err != nil {
+			t.Fatalf("facilitator send: %v", err)
+		}
+	}
+
+	stdin, typing := io.Pipe()
+	defer stdin.Close()
+	var out syncBuffer
+	c := &chat{
+		url: "ws://" + proxy.ln.Addr().String() + u.Path, token: tokens["member 2"], room: "demo", name: "Robin",
+		in:       bufio.NewReader(stdin),
+		out:      &printer{w: &out},
+		view:     newView("demo", time.Local),
+		minDelay: 50 * time.Millisecond, maxDelay: 200 * time.Millisecond,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.run(ctx) }()
+	waitFor(t, &out, `Type yes to agree and join, or anything else to leave: $`)
+	if _, err := io.WriteString(typing, "yes\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, &out, `\* You joined demo as Robin\.`)
+	say("before the drop")
+	waitFor(t, &out, `\] Dr\. Lee \(facilitator\): before the drop\n`)
+
+	proxy.setDown(true)
+	waitFor(t, &out, `\* connection lost \(the network connection dropped\); reconnecting in`)
+	for i := 1; i <= 5; i++ {
+		say(fmt.Sprintf("while you were away %d", i))
+	}
+	proxy.setDown(false)
+	waitFor(t, &out, `\* Reconnected to demo\. Here now: Dr\. Lee \(facilitator\)\.\n(.*\n)*`+
+		`\[[\d:]+\] Dr\. Lee \(facilitator\): while you were away 1\n`+
+		`\[[\d:]+\] Dr\. Lee \(facilitator\): while you were away 2\n`+
+		`\[[\d:]+\] Dr\. Lee \(facilitator\): while you were away 3\n`+
+		`\[[\d:]+\] Dr\. Lee \(facilitator\): while you were away 4\n`+
+		`\[[\d:]+\] Dr\. Lee \(facilitator\): while you were away 5\n`)
+	say("live again")
+	waitFor(t, &out, `\] Dr\. Lee \(facilitator\): live again\n`)
+	if _, err := io.WriteString(typing, "/quit\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	text := out.String()
+	t.Logf("the member's terminal:\n%s", text)
+	for i := 1; i <= 5; i++ {
+		if n := strings.Count(text, fmt.Sprintf("while you were away %d\n", i)); n != 1 {
+			t.Errorf("message %d printed %d times", i, n)
+		}
+	}
+	if strings.Contains(text, "were missed") || strings.Contains(text, gapLine) {
+		t.Errorf("the resume was reported as incomplete:\n%s", text)
 	}
 }

@@ -21,11 +21,13 @@ var allowedImports = map[string][]string{
 	"hearth/internal/webhook":  {"hearth/internal/room"},
 	"hearth/internal/broker":   {"hearth/internal/protocol"},
 	"hearth/internal/room":     {"hearth/internal/protocol"},
-	"hearth/internal/store":    {"hearth/internal/room"},
-	"hearth/internal/hub":      {"hearth/internal/auth", "hearth/internal/protocol", "hearth/internal/room"},
-	"hearth/internal/httpapi":  {"hearth/internal/auth", "hearth/internal/config", "hearth/internal/protocol", "hearth/internal/room"},
+	"hearth/internal/checkin":  {"hearth/internal/protocol"},
+	"hearth/internal/store":    {"hearth/internal/room", "hearth/internal/checkin"},
+	"hearth/internal/hub":      {"hearth/internal/auth", "hearth/internal/protocol", "hearth/internal/room", "hearth/internal/checkin"},
+	"hearth/internal/httpapi": {"hearth/internal/auth", "hearth/internal/config", "hearth/internal/protocol", "hearth/internal/room",
+		"hearth/internal/checkin"},
 	"hearth/internal/node": {"hearth/internal/auth", "hearth/internal/broker", "hearth/internal/crisis", "hearth/internal/httpapi",
-		"hearth/internal/hub", "hearth/internal/room", "hearth/internal/store", "hearth/internal/webhook"},
+		"hearth/internal/hub", "hearth/internal/room", "hearth/internal/store", "hearth/internal/webhook", "hearth/internal/checkin"},
 	// Test-only helpers.
 	"hearth/internal/redistest": {},
 	"hearth/internal/hubtest": {"hearth/internal/auth", "hearth/internal/hub", "hearth/internal/node",
@@ -50,6 +52,9 @@ var forbidden = []struct{ from, to string }{
 	{"hearth/internal/crisis", "hearth/internal/"},
 	{"hearth/internal/checkin", "hearth/internal/hub"},
 	{"hearth/internal/checkin", "hearth/internal/httpapi"},
+	{"hearth/internal/checkin", "hearth/internal/broker"},
+	{"hearth/internal/checkin", "hearth/internal/store"},
+	{"hearth/internal/checkin", "hearth/internal/room"},
 	{"hearth/internal/protocol", "hearth/"},
 }
 

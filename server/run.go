@@ -96,6 +96,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		AllowedOrigins: cfg.AllowedOrigins, Static: static.FS, Logger: log,
 		CrisisResources: cfg.CrisisResources, EscalateAfter: cfg.EscalateAfter,
 		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, SessionMax: cfg.SessionMax,
+		CheckInRetention: cfg.CheckInRetention,
 	})
 	cancel()
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,11 @@ type Config struct {
 	WebhookURL      string            // escalated alerts are POSTed here when set
 	WebhookSecret   []byte            // signs the webhook body
 
+	// CheckInRetention is how long between-session check-ins are kept
+	// before the store deletes them (MinCheckInRetention to
+	// MaxCheckInRetention; 30 days by default).
+	CheckInRetention time.Duration
+
 	// SecretGenerated is true when Dev made up a random JWTSecret.
 	SecretGenerated bool
 }
@@ -61,6 +67,7 @@ var Settings = []Setting{
 	{"redis", "HEARTH_REDIS_URL", "", "Redis URL for distributed mode (redis://host:6379/0): pub/sub, presence and the session buffer, best run without persistence; empty runs one node with an in-memory broker"},
 	{"store", "HEARTH_STORE_URL", "", "Redis URL of the durable store in distributed mode (rooms, rosters, agreements, audit; run with appendonly); HEARTH_REDIS_URL when empty"},
 	{"session-max", "HEARTH_SESSION_MAX", "4h", "the longest a session may run: it then ends by itself, and its message buffer expires with it"},
+	{"checkin-retention", "HEARTH_CHECKIN_RETENTION", "30d", "how long between-session check-ins are kept before they are deleted: whole days (30d) or a duration (36h), from 1h to 365d"},
 	{"data", "HEARTH_DATA_DIR", "./data", "directory of the embedded store (hearth.db, bbolt) used in embedded mode"},
 	{"", "HEARTH_JWT_SECRET", "", "HS256 key for tokens, at least 32 bytes; required unless -dev"},
 	{"", "HEARTH_JWT_ISSUER", "", "when set, tokens must carry this iss"},
@@ -157,6 +164,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if c.SessionMax, err = time.ParseDuration(get("HEARTH_SESSION_MAX")); err != nil || c.SessionMax < time.Minute || c.SessionMax > 24*time.Hour {
 		errs = append(errs, errors.New("-session-max / HEARTH_SESSION_MAX must be a duration from 1m to 24h, such as 4h"))
 	}
+	if c.CheckInRetention, err = ParseRetention(get("HEARTH_CHECKIN_RETENTION")); err != nil {
+		errs = append(errs, fmt.Errorf("-checkin-retention / HEARTH_CHECKIN_RETENTION: %w", err))
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("HEARTH_LOG_LEVEL"))); err != nil {
 		errs = append(errs, errors.New("-log-level / HEARTH_LOG_LEVEL must be debug, info, warn or error"))
 	}
@@ -193,6 +203,35 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		c.Addr = DevAddr // a development server is not for the network unless asked
 	}
 	return c, nil
+}
+
+// Bounds of HEARTH_CHECKIN_RETENTION.
+const (
+	MinCheckInRetention = time.Hour
+	MaxCheckInRetention = 365 * 24 * time.Hour
+)
+
+// ParseRetention reads a check-in retention: whole days with a "d" suffix
+// ("30d") or a Go duration ("36h", "90m"), from MinCheckInRetention to
+// MaxCheckInRetention. Errors say what is expected.
+func ParseRetention(s string) (time.Duration, error) {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || strings.HasPrefix(days, "+") {
+			return 0, fmt.Errorf("%q is not a number of days such as 30d", s)
+		}
+		d = time.Duration(min(n, 1<<20)) * 24 * time.Hour // no overflow: anything that long is out of range below
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("%q is not whole days (30d) or a duration (36h)", s)
+		}
+	}
+	if d < MinCheckInRetention || d > MaxCheckInRetention {
+		return 0, fmt.Errorf("%s is out of range: check-ins are kept from 1h to 365d", s)
+	}
+	return d, nil
 }
 
 // DevAddr is where -dev listens when no address is given: loopback only.

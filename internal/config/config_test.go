@@ -25,6 +25,9 @@ func TestLoad(t *testing.T) {
 	if c.ShutdownTimeout != 3*time.Second || c.RedisURL == "" || c.Dev {
 		t.Errorf("config %+v", c)
 	}
+	if c.CheckInRetention != 30*24*time.Hour {
+		t.Errorf("check-in retention %v, want 30 days by default", c.CheckInRetention)
+	}
 	if c.StoreURL != c.RedisURL || c.SessionMax != 4*time.Hour {
 		t.Errorf("store %q (want the Redis URL when unset), session max %v (want 4h)", c.StoreURL, c.SessionMax)
 	}
@@ -61,6 +64,9 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 		{"session max too long", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_SESSION_MAX": "48h"}, "HEARTH_SESSION_MAX"},
 		{"session max not a duration", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_SESSION_MAX": "4"}, "HEARTH_SESSION_MAX"},
 		{"stray argument", []string{"serve"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "unexpected argument"},
+		{"check-in retention not a duration", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_CHECKIN_RETENTION": "a month"}, "HEARTH_CHECKIN_RETENTION"},
+		{"check-in retention too short", []string{"-checkin-retention", "30m"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "HEARTH_CHECKIN_RETENTION"},
+		{"check-in retention too long", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_CHECKIN_RETENTION": "400d"}, "out of range"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,5 +124,34 @@ func TestCrisisResourcesFile(t *testing.T) {
 		if _, err := Load(nil, env(tc.env)); err == nil {
 			t.Errorf("Load(%v) accepted a bad setting", tc.env)
 		}
+	}
+}
+
+func TestParseRetention(t *testing.T) {
+	day := 24 * time.Hour
+	cases := []struct {
+		in   string
+		want time.Duration // 0: refused
+	}{
+		{"30d", 30 * day}, {"1d", day}, {"365d", 365 * day}, {"36h", 36 * time.Hour}, {"1h", time.Hour}, {"90m", 90 * time.Minute},
+		{"8760h", 365 * day},
+		{"", 0}, {"0d", 0}, {"0", 0}, {"59m", 0}, {"366d", 0}, {"-1d", 0}, {"1.5d", 0}, {"d", 0}, {"30 d", 0}, {"soon", 0},
+		{"99999999999999999999d", 0}, {"8761h", 0},
+	}
+	for _, tc := range cases {
+		got, err := ParseRetention(tc.in)
+		if tc.want == 0 {
+			if err == nil {
+				t.Errorf("ParseRetention(%q) = %v, want an error", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseRetention(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	c, err := Load([]string{"-checkin-retention", "7d"}, env(map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_CHECKIN_RETENTION": "90d"}))
+	if err != nil || c.CheckInRetention != 7*day {
+		t.Errorf("Load with -checkin-retention 7d: %v, %v (the flag must win)", c.CheckInRetention, err)
 	}
 }

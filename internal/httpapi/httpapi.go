@@ -13,20 +13,33 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 
 	"hearth/internal/auth"
+	"hearth/internal/checkin"
 	"hearth/internal/config"
 	"hearth/internal/protocol"
 	"hearth/internal/room"
 )
 
-// Hub serves upgraded WebSockets (internal/hub implements it).
+// Hub serves upgraded WebSockets and hears of new check-ins
+// (internal/hub implements it).
 type Hub interface {
 	// Serve runs ws until it ends; ident is set when the upgrade carried a
 	// valid Authorization header.
 	Serve(ctx context.Context, ws *websocket.Conn, ident *auth.Identity)
+	// CheckinPosted is called by POST /api/checkins once c is stored (so
+	// it is durable before anyone hears of it): the hub runs the crisis
+	// detector on c.Note, stores crisis alerts for the facilitators of
+	// c.Rooms (facilitators only, whatever c.Visibility), and sends the
+	// live checkin events. It returns the crisis resources (a JSON array,
+	// as in the crisis_resources event) when the note tripped the
+	// detector, which the response then carries as "resources", or nil.
+	// ctx is not cancelled when the client goes away, and ends after
+	// checkinPostedTimeout (10 s). It must never log c.Note.
+	CheckinPosted(ctx context.Context, c checkin.CheckIn) (resources json.RawMessage)
 }
 
 // Verifier checks bearer tokens (internal/auth implements it).
@@ -43,6 +56,14 @@ type Config struct {
 	AllowedOrigins []string
 	// Rooms serves the REST API for rooms under /api/; nil leaves it out.
 	Rooms *room.Service
+	// CheckIns serves the check-in REST API (/api/checkins and
+	// /api/rooms/{id}/checkins…, see checkins.go) with Rooms deciding who
+	// belongs where; nil, or a nil Rooms, leaves it out.
+	CheckIns checkin.Store
+	// CheckInRetention is how long CheckIns keeps a check-in; responses
+	// show each check-in's author when it will be deleted (expires_at).
+	// 0 leaves expires_at out.
+	CheckInRetention time.Duration
 	// Static is the web client, served at /.
 	Static fs.FS
 	// Ready reports whether the node can serve (broker reachable, not
@@ -86,6 +107,9 @@ func New(cfg Config) http.Handler {
 	})
 	if cfg.Rooms != nil {
 		cfg.roomRoutes(mux)
+	}
+	if cfg.Rooms != nil && cfg.CheckIns != nil {
+		cfg.checkInRoutes(mux)
 	}
 	mux.Handle("GET /", http.FileServerFS(cfg.Static))
 	return securityHeaders(mux)

@@ -181,6 +181,24 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		rm, err := s.RemoveMember(r.Context(), a, r.PathValue("id"), r.PathValue("user"))
 		roomResult(w, a, rm, err)
 	})
+	// DELETE /api/me erases the caller from every room, deletes the invites
+	// they created (room.Service.DeleteUser) and their check-ins: 204, or 409
+	// last_facilitator naming the rooms they alone facilitate, with nothing
+	// deleted.
+	handle("DELETE /api/me", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		if err := s.DeleteUser(r.Context(), a.UserID); err != nil {
+			fail(w, err)
+			return
+		}
+		// Then their check-ins, every one, in every room.
+		if cfg.CheckIns != nil {
+			if _, err := cfg.CheckIns.DeleteUser(r.Context(), a.UserID); err != nil {
+				fail(w, cfg.checkInErr(err))
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	handle("POST /api/rooms/{id}/facilitators", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		var b userBody
 		if decode(w, r, &b) {

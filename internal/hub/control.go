@@ -20,10 +20,11 @@ const (
 	ctlReload         = "reload"          // Room: the room's new state, for every node's cache
 	ctlToMember       = "to_member"       // deliver Frame to MemberID's connections in the room
 	ctlToFacilitators = "to_facilitators" // deliver Frame to the room's facilitators (but Except)
+	ctlToMembers      = "to_members"      // deliver Frame to the members in the room (not facilitators, not the lobby)
 	ctlAdmit          = "admit"           // let MemberID (everyone waiting when empty) in
 	ctlDeny           = "deny"            // turn MemberID away with Frame
 	ctlRemove         = "remove"          // take MemberID out of the room with Frame
-	ctlEndSession     = "end_session"     // members' connections leave the room
+	ctlEndSession     = "end_session"     // members' connections leave the room; the node forgets the session's messages
 )
 
 // control is one control message.
@@ -136,6 +137,12 @@ func (h *Hub) onControl(lr *localRoom, frame []byte) {
 				conn.enqueue(c.Frame)
 			}
 		})
+	case ctlToMembers:
+		lr.each(func(conn *conn, rc *roomConn) {
+			if !rc.facilitates && !rc.waiting {
+				conn.enqueue(c.Frame)
+			}
+		})
 	case ctlAdmit:
 		lr.each(func(conn *conn, rc *roomConn) {
 			if rc.waiting && (c.MemberID == "" || rc.memberID == c.MemberID) {
@@ -150,6 +157,7 @@ func (h *Hub) onControl(lr *localRoom, frame []byte) {
 			}
 		})
 	case ctlEndSession:
+		lr.forgetSession()
 		lr.each(func(conn *conn, rc *roomConn) {
 			if !rc.facilitates && !rc.waiting {
 				h.spawn(func(ctx context.Context) { conn.drop(ctx, lr.name) })
@@ -297,15 +305,17 @@ func (h *Hub) OnTimer(payload []byte) {
 // new state), takes members' connections out of the room on every node,
 // empties the sharing state and deletes the session buffer. Errors: the broker's, for session_ended.
 func (h *Hub) sessionEnded(ctx context.Context, r room.Room) error {
+	// First: what was said in the session goes with it, and nothing
+	// published from here on is kept (a new session started by someone who
+	// saw session_ended opens a fresh buffer that this cannot delete).
+	if berr := h.cfg.Broker.CloseBuffer(ctx, r.ID); berr != nil {
+		h.log.Warn("session buffer not deleted; it expires at the session maximum", "room", r.ID, "err", berr)
+	}
 	_, err := h.cfg.Broker.Publish(ctx, r.ID, protocol.Marshal(protocol.SessionEndedEvent{Type: protocol.TypeSessionEnded, Room: r.ID}))
 	h.publishState(ctx, r)
 	h.publishControl(ctx, r.ID, control{Ctl: ctlEndSession})
 	if _, _, serr := h.cfg.Broker.Update(ctx, r.ID, shareKey, shareTTL, resetShare(r.ID)); serr != nil {
 		h.log.Warn("sharing state not reset at the end of the session; it expires", "room", r.ID, "err", serr)
-	}
-	// Last: what was said in the session is gone with it.
-	if berr := h.cfg.Broker.CloseBuffer(ctx, r.ID); berr != nil {
-		h.log.Warn("session buffer not deleted; it expires at the session maximum", "room", r.ID, "err", berr)
 	}
 	return err
 }

@@ -137,9 +137,16 @@ func (h *Hub) crisisMatched(ctx context.Context, roomID string, me protocol.Memb
 			Severity: m.Severity, Gentle: m.Severity == "gentle", Resources: h.cfg.Crisis.Resources(m)})
 		h.publishControl(ctx, roomID, control{Ctl: ctlToMember, MemberID: me.MemberID, Frame: card})
 	}
-	a, created, rose, err := h.cfg.Rooms.RaiseAlert(ctx, roomID, me.MemberID, m.Category, m.Severity, messageID)
+	h.raiseAlert(ctx, roomID, me.MemberID, me.DisplayName, m, messageID)
+}
+
+// raiseAlert stores (or updates) the member's open alert in the room and
+// sends it to the room's facilitators wherever they are connected, with the
+// escalation timer for a new or more severe one.
+func (h *Hub) raiseAlert(ctx context.Context, roomID, memberID, name string, m CrisisMatch, messageID string) {
+	a, created, rose, err := h.cfg.Rooms.RaiseAlert(ctx, roomID, memberID, m.Category, m.Severity, messageID)
 	if err != nil {
-		h.log.Error("crisis alert not stored", "room", roomID, "member_id", me.MemberID, "err", err)
+		h.log.Error("crisis alert not stored", "room", roomID, "member_id", memberID, "err", err)
 		return
 	}
 	r, err := h.cfg.Rooms.Load(ctx, roomID)
@@ -147,8 +154,8 @@ func (h *Hub) crisisMatched(ctx context.Context, roomID string, me protocol.Memb
 		h.log.Error("crisis alert not delivered: room not loaded", "room", roomID, "err", err)
 		return
 	}
-	h.log.Info("crisis alert", "room", roomID, "member_id", me.MemberID, "alert_id", a.ID, "severity", a.Severity, "category", a.Category, "new", created)
-	h.toFacilitatorUsers(ctx, &r, alertFrame(roomID, a, me.DisplayName))
+	h.log.Info("crisis alert", "room", roomID, "member_id", memberID, "alert_id", a.ID, "severity", a.Severity, "category", a.Category, "new", created)
+	h.toFacilitatorUsers(ctx, &r, alertFrame(roomID, a, name))
 	if a.Severity != "gentle" && (created || rose) && a.EscalatedAt.IsZero() {
 		h.schedule(ctx, time.Now().Add(h.cfg.EscalateAfter), "escalate:"+a.ID, timer{Kind: timerEscalate, Room: roomID, AlertID: a.ID})
 	}

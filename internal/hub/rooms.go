@@ -233,6 +233,17 @@ func (r *recentMessages) add(id, author, text string) {
 
 func (r *recentMessages) forget(id string) { delete(r.byID, id) }
 
+// forgetSession drops every message this node remembers of the room: the
+// session they were said in has ended, and its words go with it (no
+// report, reaction or deletion can reach them afterwards, and no report
+// can carry their text).
+func (lr *localRoom) forgetSession() {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	clear(lr.recent.byID)
+	lr.recent = recentMessages{}
+}
+
 func (r *recentMessages) get(id string) (string, string, bool) {
 	v, ok := r.byID[id]
 	return v[0], v[1], ok

@@ -17,6 +17,7 @@ import (
 
 	"hearth/internal/auth"
 	"hearth/internal/broker"
+	"hearth/internal/checkin"
 	"hearth/internal/crisis"
 	"hearth/internal/httpapi"
 	"hearth/internal/hub"
@@ -58,6 +59,9 @@ type Config struct {
 	// SessionMax is the longest a session may run (hub.DefaultSessionMax
 	// when 0).
 	SessionMax time.Duration
+	// CheckInRetention is how long check-ins are kept before the store
+	// deletes them (checkin.DefaultRetention when 0).
+	CheckInRetention time.Duration
 }
 
 // broker is what a node needs of either broker.
@@ -76,9 +80,12 @@ type nodeStore interface {
 // Node is one assembled node. Serve Handler over HTTP, run Hub.Run, and on
 // the way out call Hub.Shutdown, then Close.
 type Node struct {
-	Hub     *hub.Hub
-	Rooms   *room.Service
-	Handler http.Handler
+	Hub   *hub.Hub
+	Rooms *room.Service
+	// CheckIns is the check-in store, in the same bbolt file or Redis
+	// database as the rooms.
+	CheckIns checkin.Store
+	Handler  http.Handler
 	// Mode is "embedded" or "distributed".
 	Mode string
 
@@ -88,6 +95,7 @@ type Node struct {
 	ping     func(context.Context) error
 	broker   nodeBroker
 	store    nodeStore
+	checkIns interface{ Close() error } // closed before store
 }
 
 // New builds a node. Errors: an invalid secret, an unreadable or locked
@@ -111,7 +119,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.broker, n.store = broker.NewMemory(deliver), bs
+		ci, err := store.OpenBoltCheckIns(bs, store.CheckInOptions{Retention: cfg.CheckInRetention, Logger: log})
+		if err != nil {
+			_ = bs.Close()
+			return nil, err
+		}
+		n.broker, n.store, n.CheckIns, n.checkIns = broker.NewMemory(deliver), bs, ci, ci
 	} else {
 		n.Mode = "distributed"
 		rb, err := broker.NewRedis(ctx, broker.RedisConfig{URL: cfg.RedisURL, Logger: log, PresenceRefresh: cfg.PresenceRefresh}, deliver)
@@ -123,7 +136,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 			_ = rb.Close()
 			return nil, err
 		}
-		n.broker, n.store = rb, rs
+		ci := store.NewRedisCheckIns(rs, store.CheckInOptions{Retention: cfg.CheckInRetention})
+		n.broker, n.store, n.CheckIns, n.checkIns = rb, rs, ci, ci
 		n.ping = func(ctx context.Context) error { return rb.Client().Ping(ctx).Err() }
 	}
 	memberIDs := auth.NewMemberIDs(auth.DeriveMemberKey(cfg.Auth.Secret))
@@ -146,6 +160,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.base, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	n.Handler = httpapi.New(httpapi.Config{
 		Hub: n.Hub, Verifier: verifier, Rooms: n.Rooms, AllowedOrigins: cfg.AllowedOrigins, Static: cfg.Static,
+		CheckIns: n.CheckIns, CheckInRetention: cmp.Or(cfg.CheckInRetention, checkin.DefaultRetention),
 		BaseContext: n.base, Logger: log, Ready: n.ready,
 	})
 	return n, nil
@@ -166,9 +181,10 @@ func (n *Node) ready(ctx context.Context) error {
 // before its connections are closed.
 func (n *Node) Stopping() { n.stopping.Store(true) }
 
-// Close ends the served WebSockets' context and closes the broker and the
-// store. Call it after Hub.Shutdown.
+// Close ends the served WebSockets' context and closes the broker, the
+// check-in store (stopping its sweep) and the store. Call it after
+// Hub.Shutdown.
 func (n *Node) Close() error {
 	n.cancel()
-	return errors.Join(n.broker.Close(), n.store.Close())
+	return errors.Join(n.broker.Close(), n.checkIns.Close(), n.store.Close())
 }

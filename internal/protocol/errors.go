@@ -70,6 +70,13 @@ const (
 	// CodeAgreementRequired refuses a join until the member accepts the
 	// room's current group agreement; the error carries it (Error.Guidelines).
 	CodeAgreementRequired Code = "agreement_required"
+
+	// Between-session check-ins (internal/checkin).
+	CodeInvalidMood       Code = "invalid_mood"       // a mood outside MinMood–MaxMood
+	CodeNoteTooLong       Code = "note_too_long"      // a note over MaxCheckInNoteRunes
+	CodeInvalidNote       Code = "invalid_note"       // a note (or check-in body) that is not valid UTF-8, or holds control characters
+	CodeInvalidVisibility Code = "invalid_visibility" // a visibility other than "facilitators" or "group"
+	CodeNotInRoom         Code = "not_in_room"        // a check-in for a group the member is not on the roster of (or is banned from)
 )
 
 var messages = map[Code]string{
@@ -126,6 +133,12 @@ var messages = map[Code]string{
 	CodeUnauthorized:     "A valid bearer token is required.",
 
 	CodeAgreementRequired: "Please read the group agreement and accept it to join.",
+
+	CodeInvalidMood:       fmt.Sprintf("Please choose a mood from %d (very low) to %d (very good).", MinMood, MaxMood),
+	CodeNoteTooLong:       fmt.Sprintf("A check-in note can be at most %d characters long.", MaxCheckInNoteRunes),
+	CodeInvalidNote:       "A check-in note must be plain text (valid UTF-8, without control characters).",
+	CodeInvalidVisibility: "Choose who sees a check-in: \"facilitators\" (only your group's facilitators) or \"group\" (the other members too).",
+	CodeNotInRoom:         "You can only check in with groups you are a member of.",
 }
 
 // HTTPStatus is the status a REST response carries with this code.
@@ -133,14 +146,15 @@ func (c Code) HTTPStatus() int {
 	switch c {
 	case CodeUnauthorized, CodeInvalidToken, CodeTokenExpired, CodeNotAuthenticated:
 		return 401
-	case CodeForbidden, CodeNotMember, CodeBanned, CodeOriginRefused, CodeAgreementRequired:
+	case CodeForbidden, CodeNotMember, CodeBanned, CodeOriginRefused, CodeAgreementRequired, CodeNotInRoom:
 		return 403
 	case CodeNotFound, CodeInviteInvalid:
 		return 404
 	case CodeLastFacilitator, CodeRoomFull, CodeAlreadyJoined, CodeNoSession, CodeSessionOpen, CodeNotWaiting, CodeOpenAlerts,
 		CodeNameTaken, CodeNameReserved:
 		return 409
-	case CodeInvalidRequest, CodeMissingField, CodeBadField, CodeInvalidRoom:
+	case CodeInvalidRequest, CodeMissingField, CodeBadField, CodeInvalidRoom,
+		CodeInvalidMood, CodeNoteTooLong, CodeInvalidNote, CodeInvalidVisibility:
 		return 422
 	case CodeRateLimited:
 		return 429

@@ -70,3 +70,14 @@ const (
 // MaxHidden bounds join's hidden list: more members than a room can seat
 // (room capacity is at most 50, plus facilitators).
 const MaxHidden = 64
+
+// Limits of between-session check-ins (internal/checkin, REST /api/checkins).
+const (
+	// MinMood and MaxMood bound a check-in's mood: 1 (very low) to 5 (very
+	// good) (CodeInvalidMood).
+	MinMood = 1
+	MaxMood = 5
+	// MaxCheckInNoteRunes is the longest check-in note, in code points
+	// after trimming and NFC normalization (CodeNoteTooLong).
+	MaxCheckInNoteRunes = 500
+)

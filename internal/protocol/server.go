@@ -38,6 +38,7 @@ const (
 	TypeQueue        = "queue"         // the share queue, the floor and observers changed (room event)
 	TypeReactions    = "reactions"     // a message's reaction counts changed (room event)
 	TypeTimerElapsed = "timer_elapsed" // a turn's soft time box ran out (speaker and facilitators only)
+	TypeCheckin      = "checkin"       // a check-in between sessions (facilitators; members for group-visible ones)
 )
 
 // Roles a person can have. Tokens carry member or facilitator (which decides
@@ -413,6 +414,25 @@ type CrisisResourcesEvent struct {
 	Severity  string          `json:"severity"`
 	Gentle    bool            `json:"gentle"`
 	Resources json.RawMessage `json:"resources"`
+}
+
+// CheckinEvent tells who may see it of a check-in just posted: the room's
+// facilitators wherever they are connected, and, for a group-visible one,
+// the members connected to the room. It carries no seq (it is not a room
+// event and is not kept in the session buffer). DisplayName is the author's
+// current name in the room, looked up when sent; Mood is 1–5 with its
+// label; TS is when it was posted.
+type CheckinEvent struct {
+	Type        string `json:"type"`
+	Room        string `json:"room"`
+	CheckinID   string `json:"checkin_id"`
+	MemberID    string `json:"member_id"`
+	DisplayName string `json:"display_name,omitempty"`
+	Mood        int    `json:"mood"`
+	MoodLabel   string `json:"mood_label"`
+	Note        string `json:"note,omitempty"`
+	Visibility  string `json:"visibility"`
+	TS          string `json:"ts"`
 }
 
 // CrisisAlertEvent goes privately to a room's facilitators (and

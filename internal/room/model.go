@@ -174,9 +174,13 @@ type Alert struct {
 // Invite is a single-use code that adds whoever redeems it to a room's
 // roster.
 type Invite struct {
-	Code      string    `json:"code"`
-	RoomID    string    `json:"room_id"`
-	CreatedBy string    `json:"created_by"` // user id of the facilitator
+	Code   string `json:"code"`
+	RoomID string `json:"room_id"`
+	// CreatedBy is the member id, in RoomID, of the facilitator who made
+	// the invite: a keyed one-way hash of their user id, never the user id
+	// itself (invites stored before this rule hold the user id; they expire
+	// within MaxInviteTTL, and DeleteUser deletes both kinds).
+	CreatedBy string    `json:"created_by"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
@@ -217,6 +221,11 @@ type Store interface {
 	// TakeInvite removes and returns the invite with code, if it exists and
 	// has not expired at now. Errors: ErrNotFound (also for an expired one).
 	TakeInvite(ctx context.Context, code string, now time.Time) (Invite, error)
+	// DeleteInvites deletes every stored invite for which match returns
+	// true and returns how many it deleted. It reads every invite (there is
+	// no index by creator), so it is for rare requests such as DeleteUser.
+	// match must be quick and must not call the store.
+	DeleteInvites(ctx context.Context, match func(Invite) bool) (int, error)
 
 	// AppendAudit adds an entry to the room's audit log, assigning its Seq.
 	AppendAudit(ctx context.Context, roomID string, e AuditEntry) error

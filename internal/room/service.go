@@ -383,7 +383,7 @@ func (s *Service) CreateInvite(ctx context.Context, a Actor, id string, ttl time
 	if !role.Facilitates() {
 		return Invite{}, protocol.Err(protocol.CodeForbidden)
 	}
-	inv := Invite{Code: strings.ToLower(rand.Text()), RoomID: r.ID, CreatedBy: a.UserID, ExpiresAt: s.now().Add(ttl).UTC()}
+	inv := Invite{Code: strings.ToLower(rand.Text()), RoomID: r.ID, CreatedBy: s.memberID(r.ID, a.UserID), ExpiresAt: s.now().Add(ttl).UTC()}
 	if err := s.store.PutInvite(ctx, inv); err != nil {
 		return Invite{}, storeErr(err)
 	}

@@ -509,7 +509,7 @@ func TestInvites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv.RoomID != a || inv.CreatedBy != co.UserID || len(inv.Code) < 16 {
+	if inv.RoomID != a || inv.CreatedBy != memberID(a, co.UserID) || len(inv.Code) < 16 {
 		t.Errorf("invite = %+v", inv)
 	}
 	if d := inv.ExpiresAt.Sub(start); d < room.DefaultInviteTTL-time.Minute || d > room.DefaultInviteTTL+time.Minute {

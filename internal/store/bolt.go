@@ -121,10 +121,10 @@ func updateIndex(tx *bolt.Tx, roomID string, added, removed []string) error {
 	for _, u := range added {
 		b, err := users.CreateBucketIfNotExists([]byte(u))
 		if err != nil {
-			return fmt.Errorf("store: index room %s under user %s: %w", roomID, u, err)
+			return fmt.Errorf("store: index room %s under one of its people: %w", roomID, err)
 		}
 		if err := b.Put([]byte(roomID), []byte{}); err != nil {
-			return fmt.Errorf("store: index room %s under user %s: %w", roomID, u, err)
+			return fmt.Errorf("store: index room %s under one of its people: %w", roomID, err)
 		}
 	}
 	for _, u := range removed {
@@ -133,11 +133,11 @@ func updateIndex(tx *bolt.Tx, roomID string, added, removed []string) error {
 			continue
 		}
 		if err := b.Delete([]byte(roomID)); err != nil {
-			return fmt.Errorf("store: unindex room %s under user %s: %w", roomID, u, err)
+			return fmt.Errorf("store: unindex room %s under one of its former people: %w", roomID, err)
 		}
 		if k, _ := b.Cursor().First(); k == nil { // the user's last room
 			if err := users.DeleteBucket([]byte(u)); err != nil {
-				return fmt.Errorf("store: unindex user %s: %w", u, err)
+				return fmt.Errorf("store: unindex a former person of room %s: %w", roomID, err)
 			}
 		}
 	}
@@ -325,6 +325,49 @@ func (s *Bolt) TakeInvite(ctx context.Context, code string, now time.Time) (room
 		return room.Invite{}, room.ErrNotFound
 	}
 	return inv, nil
+}
+
+// DeleteInvites deletes every stored invite for which match returns true
+// (expired ones not yet swept included), with their expiry entries, in one
+// write transaction that reads every invite; it returns how many it
+// deleted. match runs while the file's write lock is held: it must be quick
+// and must not call the store.
+func (s *Bolt) DeleteInvites(ctx context.Context, match func(room.Invite) bool) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		invites, expiry := tx.Bucket(bucketInvites), tx.Bucket(bucketInviteExpiry)
+		var doomed []room.Invite
+		err := invites.ForEach(func(_, doc []byte) error {
+			inv, err := decodeInvite(doc)
+			if err != nil {
+				return err
+			}
+			if match(inv) {
+				doomed = append(doomed, inv)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, inv := range doomed { // not while iterating: bbolt forbids deleting under ForEach
+			if err := invites.Delete([]byte(inv.Code)); err != nil {
+				return fmt.Errorf("store: delete invite of room %s: %w", inv.RoomID, err)
+			}
+			if err := expiry.Delete(expiryKey(inv)); err != nil {
+				return fmt.Errorf("store: delete invite of room %s: %w", inv.RoomID, err)
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // AppendAudit appends e to the audit log of the room with roomID, assigning

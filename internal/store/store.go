@@ -2,10 +2,15 @@
 // facilitators' audit logs — behind the room.Store interface. It has two
 // implementations that pass one conformance suite: Bolt, an embedded bbolt
 // file for a single node, and Redis, shared by every node in distributed
-// mode.
+// mode. Between-session check-ins live beside them behind checkin.Store:
+// BoltCheckIns in the same bbolt file, RedisCheckIns in the same Redis
+// database, with their own conformance suite (checkins*.go); their errors
+// carry check-in ids at most, never a note, and the only log line is the
+// bbolt sweep's failure (its error).
 //
 // Privacy: no method logs, and no error message carries a display name, a
-// message text or an invite code; room and user ids may appear.
+// message text, an invite code or a user id (errors may reach a log); room
+// ids may appear.
 package store
 
 import (

@@ -143,6 +143,7 @@ func runConformance(t *testing.T, open, reopen storeFunc) {
 		{"RoomsOfFollowsRosterAndFacilitators", testRoomsOf},
 		{"InvitesAreSingleUse", testInvites},
 		{"InviteTakenOnceUnderRace", testInviteRace},
+		{"DeleteInvitesByMatch", testDeleteInvites},
 		{"AuditPagesNewestFirst", testAudit},
 		{"AuditPageIsCapped", testAuditCap},
 		{"Durable", testDurable},
@@ -535,6 +536,62 @@ func testInvites(t *testing.T, open, _ storeFunc) {
 	}
 }
 
+// DeleteInvites deletes exactly the invites match picks, whoever stored
+// them (another node included), and only those; it survives a restart.
+func testDeleteInvites(t *testing.T, open, reopen storeFunc) {
+	s := open(t)
+	ctx := ctxT(t)
+	other := s
+	if m, ok := s.(multiNode); ok {
+		other = m.otherNode(t)
+	}
+	exp := time.Now().Add(time.Hour).Truncate(time.Millisecond).UTC()
+	invs := []room.Invite{
+		{Code: "d-1", RoomID: "r1", CreatedBy: "fac-1", ExpiresAt: exp},
+		{Code: "d-2", RoomID: "r2", CreatedBy: "fac-1", ExpiresAt: exp},
+		{Code: "d-3", RoomID: "r1", CreatedBy: "fac-2", ExpiresAt: exp},
+		{Code: "d-4", RoomID: "r1", CreatedBy: "m-fac-1", ExpiresAt: exp},
+	}
+	for i, inv := range invs {
+		if err := []room.Store{s, other}[i%2].PutInvite(ctx, inv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.DeleteInvites(ctx, func(room.Invite) bool { return false }); n != 0 || err != nil {
+		t.Fatalf("DeleteInvites(none) = %d, %v", n, err)
+	}
+	var seen []string
+	n, err := s.DeleteInvites(ctx, func(inv room.Invite) bool {
+		seen = append(seen, inv.Code)
+		return inv.CreatedBy == "fac-1" || inv.CreatedBy == "m-fac-1"
+	})
+	if n != 3 || err != nil {
+		t.Fatalf("DeleteInvites(fac-1) = %d, %v; want 3", n, err)
+	}
+	slices.Sort(seen)
+	if !slices.Equal(slices.Compact(seen), []string{"d-1", "d-2", "d-3", "d-4"}) {
+		t.Errorf("match saw %v, want every invite", seen)
+	}
+	s = reopen(t)
+	for _, inv := range invs {
+		got, err := s.TakeInvite(ctx, inv.Code, time.Now())
+		if inv.Code == "d-3" {
+			if err != nil || got != inv {
+				t.Errorf("the other facilitator's invite: %+v, %v", got, err)
+			}
+		} else if !errors.Is(err, room.ErrNotFound) {
+			t.Errorf("invite %s after DeleteInvites: %+v, %v; want ErrNotFound", inv.Code, got, err)
+		}
+	}
+	if n, err := s.DeleteInvites(ctx, func(room.Invite) bool { return true }); n != 0 || err != nil {
+		t.Errorf("DeleteInvites on no invites = %d, %v", n, err)
+	}
+	// A code deleted is free to be issued again.
+	if err := s.PutInvite(ctx, invs[0]); err != nil {
+		t.Errorf("PutInvite of a deleted code: %v", err)
+	}
+}
+
 func testInviteRace(t *testing.T, open, _ storeFunc) {
 	s := open(t)
 	nodes := []room.Store{s}
@@ -703,6 +760,7 @@ func testCanceled(t *testing.T, open, _ storeFunc) {
 		{"UpdateRoom", func() error { _, err := s.UpdateRoom(ctx, "r1", func(*room.Room) error { return nil }); return err }},
 		{"CreateRoom", func() error { return s.CreateRoom(ctx, sampleRoom("r2")) }},
 		{"AppendAudit", func() error { return s.AppendAudit(ctx, "r1", room.AuditEntry{Action: "mute"}) }},
+		{"DeleteInvites", func() error { _, err := s.DeleteInvites(ctx, func(room.Invite) bool { return true }); return err }},
 	}
 	for _, c := range calls {
 		if err := c.call(); !errors.Is(err, context.Canceled) {

@@ -102,10 +102,10 @@ func ParseResources(b []byte) ([]Resource, error) {
 	return rs, nil
 }
 
-// Order returns the resources to show, in order: 911 first only when the
-// danger is imminent (and left out otherwise); 988 first otherwise; the
-// SAMHSA Helpline right after 988 when the match is about substances
-// (overdose); the rest in their listed order.
+// Order returns the resources to show, in order: 911 first when the danger
+// is imminent, and last otherwise (an emergency can come at any time); 988
+// first otherwise; the SAMHSA Helpline right after 988 when the match is
+// about substances (overdose); the rest in their listed order.
 func Order(all []Resource, imminent, substance bool) []Resource {
 	byID := map[string]Resource{}
 	var rest []Resource
@@ -133,6 +133,9 @@ func Order(all []Resource, imminent, substance bool) []Resource {
 	} else {
 		out = append(out, rest...)
 		add(ResourceSAMHSA)
+	}
+	if !imminent {
+		add(Resource911) // always there, last: an emergency can come at any time
 	}
 	return out
 }

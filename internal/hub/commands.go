@@ -51,7 +51,11 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		return
 	}
 	if f.Type == protocol.TypeLeave {
-		c.leave(ctx, f.Room)
+		if gone := c.leave(ctx, f.Room); gone && j.role == room.RoleMember {
+			// Leaving on purpose ends the admission: a later resume gets
+			// nothing of what was said while they were away.
+			c.h.cfg.Rooms.EndAdmission(ctx, f.Room, j.me.MemberID)
+		}
 		c.ok(f)
 		return
 	}
@@ -393,11 +397,12 @@ func (c *conn) failJoin(f protocol.Frame, err error) {
 // leave takes this connection out of room (or away from its door): stop
 // local delivery, remove its presence (publishing member_left for the
 // member's last connection) or its place in the lobby, and release the
-// node's subscription if it was the last local connection.
-func (c *conn) leave(ctx context.Context, roomID string) {
+// node's subscription if it was the last local connection. It reports
+// whether the member is no longer present (this was their last connection).
+func (c *conn) leave(ctx context.Context, roomID string) (gone bool) {
 	j, ok := c.rooms[roomID]
 	if !ok {
-		return
+		return false
 	}
 	delete(c.rooms, roomID)
 	j.lr.remove(c)
@@ -411,7 +416,8 @@ func (c *conn) leave(ctx context.Context, roomID string) {
 		if err != nil {
 			c.h.log.Warn("presence exit failed; the entry will expire", "conn", c.id, "room", roomID, "err", err)
 		}
-		if seq > 0 && j.lr.mentions(j.me.MemberID) {
+		gone = seq > 0
+		if gone && j.lr.mentions(j.me.MemberID) {
 			// Their last connection: hand down, floor freed, not observing —
 			// here, because this node may be the room's last and unsubscribe
 			// before it hears its own member_left.
@@ -419,6 +425,7 @@ func (c *conn) leave(ctx context.Context, roomID string) {
 		}
 	}
 	c.h.release(j.lr)
+	return gone
 }
 
 // sendMessage publishes a chat message, after the room's checks: a muted

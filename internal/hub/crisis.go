@@ -44,7 +44,7 @@ const (
 )
 
 // CategoryMemberRequest is the alert category of "I need support".
-const CategoryMemberRequest = "member_request"
+const CategoryMemberRequest = room.CategoryMemberRequest
 
 // cards remembers, per room and member, when the last card was shown and at
 // which severity, so a member is not shown the card on every message.
@@ -102,7 +102,7 @@ func alertFrame(roomID string, a room.Alert, name string) []byte {
 	}
 	return protocol.Marshal(protocol.CrisisAlertEvent{Type: protocol.TypeCrisisAlert, AlertID: a.ID, Room: roomID,
 		MemberID: a.MemberID, DisplayName: name, Category: a.Category, Severity: a.Severity, Priority: priority,
-		MessageID: a.LastMessageID, Count: a.Count, Escalated: !a.EscalatedAt.IsZero(), TS: protocol.FormatTime(a.LastAt)})
+		MessageID: a.LastMessageID, Count: a.Count, Escalated: !a.EscalatedAt.IsZero(), MemberRequest: a.Requested, TS: protocol.FormatTime(a.LastAt)})
 }
 
 // crisisCheck looks at a member's words after their message was delivered.

@@ -191,3 +191,28 @@ func TestSessionBufferGoesWithTheSession(t *testing.T) {
 		}
 	}
 }
+
+// Regression (found by a fresh tester): a member who left on purpose and
+// came back with resume_from got what was said while they were away.
+// Leaving ends the admission; only a dropped connection resumes.
+func TestResumeAfterLeavingReplaysNothing(t *testing.T) {
+	_, n1, _, fac, ana, _, j, _ := resumeRoom(t, hubtest.Options{})
+	req(t, fac, hubtest.Event{"type": "send", "room": "r", "text": "before ana left"})
+	last := seqOf(ana, "before ana left")
+	req(t, ana, hubtest.Event{"type": "leave", "room": "r"})
+	fac.Until(func(e hubtest.Event) bool { return e.Str("type") == "member_left" })
+	req(t, fac, hubtest.Event{"type": "send", "room": "r", "text": "said after ana left"})
+	ana2 := hubtest.Dial(t, n1.URL, hubtest.Token(t, "ana", protocol.RoleMember))
+	r := ana2.JoinFrame(hubtest.Event{"type": "join", "room": "r", "display_name": "Ana",
+		"resume_from": map[string]any{"epoch": j.Str("epoch"), "seq": last}})
+	if res := member(r, "resume"); r.Str("type") != "joined" || res["replayed"].(float64) != 0 {
+		t.Fatalf("resume after leaving = %v", r)
+	}
+	req(t, fac, hubtest.Event{"type": "send", "room": "r", "text": "marker"})
+	ana2.Until(func(e hubtest.Event) bool {
+		if e.Str("text") == "said after ana left" {
+			t.Fatal("a member who left got what was said while she was away")
+		}
+		return e.Str("text") == "marker"
+	})
+}

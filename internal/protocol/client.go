@@ -131,7 +131,7 @@ type fieldCheck func(f *Frame) *Error
 // in the order they are reported.
 var frameRules = map[string][]fieldCheck{
 	TypeAuth:  {required("token", func(f *Frame) string { return f.Token })},
-	TypeJoin:  {checkRoom, checkDisplayName, checkAs(false), checkAgree},
+	TypeJoin:  {checkRoom, checkDisplayName, checkAs(false), checkAgree, checkResume},
 	TypeSend:  {checkRoom, checkText},
 	TypeLeave: {checkRoom},
 	TypePing:  nil,
@@ -375,8 +375,8 @@ func NormalizeText(text string) (string, *Error) {
 		return "", Err(CodeTextTooLong)
 	}
 	text = norm.NFC.String(text)
-	if strings.TrimSpace(text) == "" {
-		return "", Err(CodeTextEmpty)
+	if strings.TrimSpace(text) == "" || !strings.ContainsFunc(text, IsVisible) {
+		return "", Err(CodeTextEmpty) // only white space or invisible characters
 	}
 	if utf8.RuneCountInString(text) > MaxTextRunes {
 		return "", Err(CodeTextTooLong)

@@ -126,6 +126,12 @@ func TestDecodeSharingFrames(t *testing.T) {
 		{`{"type":"give_floor","room":"r1"}`, CodeMissingField},
 		{`{"type":"pass","room":"r1"}`, ""},
 		{`{"type":"share_timer","room":"r1","seconds":"60"}`, CodeBadField},
+		{`{"type":"join","room":"r1","display_name":"A","hidden":["k3v9q2m7x1c8d0fa"],"resume_from":{"epoch":"e1","seq":4}}`, ""},
+		{`{"type":"join","room":"r1","display_name":"A","hidden":[""]}`, CodeBadField},
+		{`{"type":"join","room":"r1","display_name":"A","hidden":["` + strings.Repeat("x", 65) + `"]}`, CodeBadField},
+		{`{"type":"join","room":"r1","display_name":"A","hidden":[` + strings.Repeat(`"m",`, MaxHidden) + `"m"]}`, CodeBadField},
+		{`{"type":"join","room":"r1","display_name":"A","resume_from":{"seq":4}}`, CodeBadField},
+		{`{"type":"send","room":"r1","text":"\u200b\u2800\u3164"}`, CodeTextEmpty},
 	}
 	for _, tt := range tests {
 		_, err := DecodeFrame([]byte(tt.frame))

@@ -410,7 +410,7 @@ type ReportEvent struct {
 // changes…").
 type CrisisResourcesEvent struct {
 	Type      string          `json:"type"`
-	Room      string          `json:"room"`
+	Room      string          `json:"room,omitempty"` // absent for a check-in's note`
 	Severity  string          `json:"severity"`
 	Gentle    bool            `json:"gentle"`
 	Resources json.RawMessage `json:"resources"`
@@ -452,7 +452,10 @@ type CrisisAlertEvent struct {
 	MessageID   string `json:"message_id,omitempty"`
 	Count       int    `json:"count"`
 	Escalated   bool   `json:"escalated"`
-	TS          string `json:"ts"`
+	// MemberRequest is true when the member pressed "I need support"
+	// themselves, whatever the alert was opened for.
+	MemberRequest bool   `json:"member_request,omitempty"`
+	TS            string `json:"ts"`
 }
 
 // AlertAckedEvent tells a room's facilitators that an alert was

@@ -90,6 +90,19 @@ func (r *Room) AdmittedSince(memberID string) (uint64, bool) {
 	return seq, ok
 }
 
+// EndAdmission ends memberID's admission in the open session (they left
+// the room on purpose): a later resume replays nothing from before they are
+// back. Best effort, like MarkAdmitted.
+func (s *Service) EndAdmission(ctx context.Context, id, memberID string) {
+	_, _ = s.store.UpdateRoom(ctx, id, func(r *Room) error {
+		if _, ok := r.AdmittedSince(memberID); !ok {
+			return errUnchanged
+		}
+		endAdmission(r, memberID)
+		return nil
+	})
+}
+
 // endAdmission forgets memberID's admission in the open session (removed
 // or banned): a later resume replays nothing from before they are back.
 func endAdmission(r *Room, memberID string) {
@@ -511,22 +524,34 @@ func (s *Service) oversees(ctx context.Context, a Actor, id string) (Room, error
 
 // Reports lists the room's unacknowledged reports, oldest first
 // (facilitators and supervisors).
+//
+// A facilitator never sees reports about their own messages: those are for
+// the room's other facilitators and for supervisors.
 func (s *Service) Reports(ctx context.Context, a Actor, id string) ([]Report, error) {
 	r, err := s.oversees(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
-	return append([]Report{}, r.Reports...), nil
+	return slices.DeleteFunc(append([]Report{}, r.Reports...), func(rep Report) bool { return s.aboutSelf(a, id, rep) }), nil
 }
 
-// AckReport acknowledges (and forgets) a report. Errors: not_found.
+// aboutSelf reports whether rep is about a's own message (a facilitator's;
+// supervisors are not in rooms).
+func (s *Service) aboutSelf(a Actor, id string, rep Report) bool {
+	return a.TokenRole != RoleSupervisor && rep.About != "" && rep.About == s.memberID(id, a.UserID)
+}
+
+// AckReport acknowledges (and forgets) a report. Errors: not_found (also
+// for a report about the caller's own message).
 func (s *Service) AckReport(ctx context.Context, a Actor, id, reportID string) error {
 	if _, err := s.oversees(ctx, a, id); err != nil {
 		return err
 	}
 	_, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
 		n := len(r.Reports)
-		r.Reports = slices.DeleteFunc(r.Reports, func(rep Report) bool { return rep.ID == reportID })
+		// A report about the caller's own message is not theirs to close
+		// (and, for them, does not exist).
+		r.Reports = slices.DeleteFunc(r.Reports, func(rep Report) bool { return rep.ID == reportID && !s.aboutSelf(a, id, rep) })
 		if len(r.Reports) == n {
 			return protocol.Err(protocol.CodeNotFound)
 		}
@@ -567,6 +592,11 @@ func (s *Service) RaiseAlert(ctx context.Context, id, memberID, category, severi
 			if messageID != "" { // "I need support" has no message: keep the last one
 				a.LastMessageID = messageID
 			}
+			if category == CategoryMemberRequest && !a.Requested {
+				// The member asked for support themselves: that must show,
+				// whatever the alert was opened for.
+				a.Requested, rose = true, true
+			}
 			if severityRank(severity) > severityRank(a.Severity) {
 				a.Severity, a.Category, rose = severity, category, true
 			}
@@ -574,7 +604,7 @@ func (s *Service) RaiseAlert(ctx context.Context, id, memberID, category, severi
 			return nil
 		}
 		out = Alert{ID: strings.ToLower(rand.Text()[:16]), MemberID: memberID, Category: category, Severity: severity,
-			MessageID: messageID, LastMessageID: messageID, OpenedAt: now, LastAt: now, Count: 1}
+			MessageID: messageID, LastMessageID: messageID, OpenedAt: now, LastAt: now, Count: 1, Requested: category == CategoryMemberRequest}
 		r.Alerts = append(r.Alerts, out)
 		if len(r.Alerts) > MaxOpenAlerts {
 			r.Alerts = r.Alerts[len(r.Alerts)-MaxOpenAlerts:]

@@ -159,17 +159,24 @@ type Report struct {
 // same member add to it (Count, Severity rises, LastMessageID) instead of
 // opening new ones.
 type Alert struct {
-	ID            string    `json:"id"`
-	MemberID      string    `json:"member_id"`
-	Category      string    `json:"category"`
-	Severity      string    `json:"severity"` // gentle, elevated, high, imminent
-	MessageID     string    `json:"message_id,omitempty"`
-	OpenedAt      time.Time `json:"opened_at"`
-	LastAt        time.Time `json:"last_at"`
-	Count         int       `json:"count"`
-	EscalatedAt   time.Time `json:"escalated_at,omitzero"`
-	LastMessageID string    `json:"last_message_id,omitempty"`
+	ID          string    `json:"id"`
+	MemberID    string    `json:"member_id"`
+	Category    string    `json:"category"`
+	Severity    string    `json:"severity"` // gentle, elevated, high, imminent
+	MessageID   string    `json:"message_id,omitempty"`
+	OpenedAt    time.Time `json:"opened_at"`
+	LastAt      time.Time `json:"last_at"`
+	Count       int       `json:"count"`
+	EscalatedAt time.Time `json:"escalated_at,omitzero"`
+	// Requested is true once the member pressed "I need support" (category
+	// CategoryMemberRequest), even if the alert was opened for their words.
+	Requested     bool   `json:"requested,omitempty"`
+	LastMessageID string `json:"last_message_id,omitempty"`
 }
+
+// CategoryMemberRequest is the alert category of a member's "I need
+// support" request.
+const CategoryMemberRequest = "member_request"
 
 // Invite is a single-use code that adds whoever redeems it to a room's
 // roster.

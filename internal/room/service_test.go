@@ -1246,3 +1246,44 @@ func TestReportsAndSupervisors(t *testing.T) {
 		t.Errorf("%d reports kept, from %s to %s", len(rs), rs[0].MessageID, rs[len(rs)-1].MessageID)
 	}
 }
+
+// Regression (found by a fresh tester): a facilitator could list, and
+// acknowledge away, a member's report about the facilitator's own message,
+// reporter included. Such a report is for the other facilitators and the
+// supervisors only.
+func TestReportAboutAFacilitatorIsHiddenFromThem(t *testing.T) {
+	e := newEnv(t)
+	a, _ := fixture(t, e, room.CreateParams{})
+	sup := room.Actor{UserID: "sup", TokenRole: room.RoleSupervisor}
+	rep, err := e.svc.AddReport(ctx, a, room.Report{MessageID: "msg1", About: "m-" + lead.UserID, Reporter: "m-mem", Reason: "dismissive"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := e.svc.Reports(ctx, lead, a); err != nil || len(rs) != 0 {
+		t.Fatalf("the reported facilitator lists %+v, %v", rs, err)
+	}
+	wantCode(t, e.svc.AckReport(ctx, lead, a, rep.ID), protocol.CodeNotFound)
+	for _, actor := range []room.Actor{co, sup} {
+		if rs, err := e.svc.Reports(ctx, actor, a); err != nil || len(rs) != 1 {
+			t.Fatalf("Reports as %s = %+v, %v", actor.UserID, rs, err)
+		}
+	}
+	if err := e.svc.AckReport(ctx, sup, a, rep.ID); err != nil {
+		t.Fatalf("the supervisor's ack: %v", err)
+	}
+}
+
+// "I need support" pressed after an alert opened for the member's words
+// marks that alert as a request, so facilitators see that they asked.
+func TestSupportRequestShowsOnAnOpenAlert(t *testing.T) {
+	e := newEnv(t)
+	a, _ := fixture(t, e, room.CreateParams{})
+	first, created, _, err := e.svc.RaiseAlert(ctx, a, "m-mem", "ideation", "high", "msg1")
+	if err != nil || !created || first.Requested {
+		t.Fatalf("first = %+v, %v", first, err)
+	}
+	again, created, rose, err := e.svc.RaiseAlert(ctx, a, "m-mem", room.CategoryMemberRequest, "elevated", "")
+	if err != nil || created || !rose || !again.Requested || again.ID != first.ID || again.Category != "ideation" || again.Count != 2 {
+		t.Fatalf("after the request = %+v (created %v, rose %v), %v", again, created, rose, err)
+	}
+}

@@ -147,7 +147,7 @@ func (s *Share) EndTurn(memberID string, facilitates bool) error {
 		return nil
 	}
 	if !facilitates && !s.Holds(memberID) {
-		return protocol.Err(protocol.CodeNotYourTurn)
+		return protocol.Errf(protocol.CodeNotYourTurn, "Only the person sharing, or a facilitator, can end the turn.")
 	}
 	s.Floor = nil
 	s.V++

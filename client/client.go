@@ -62,6 +62,8 @@ type Client struct {
 	stopped chan struct{} // closed as the reader goroutine's last act
 	closing chan struct{} // closed by Close before it closes the connection
 
+	resources []Resource // the crisis resources the welcome carried
+
 	closeOnce sync.Once
 	closeErr  error
 
@@ -186,6 +188,7 @@ func (c *Client) awaitWelcome(ctx context.Context, authID string) ([]Event, erro
 			switch {
 			case ev.Type == TypeWelcome && ev.ID == authID:
 				c.welcome = Welcome{Role: ev.Role, HeartbeatMS: ev.HeartbeatMS}
+				c.resources = ev.Resources
 				return events[i+1:], nil
 			case ev.Type == TypeError && (ev.ID == authID || ev.ID == ""):
 				return nil, &DialError{Server: serverError(ev), CloseStatus: c.awaitClose(ctx)}
@@ -241,6 +244,12 @@ func parseRESTError(body io.Reader) *ServerError {
 // Welcome returns the server's welcome: the user's role and the heartbeat
 // interval.
 func (c *Client) Welcome() Welcome { return c.welcome }
+
+// Resources returns the deployment's crisis resources, in their usual
+// order, as the welcome carried them (nil if it carried none), so that a
+// client can show them — "Get help now" — at any time, before any crisis.
+// The slice is shared: do not modify it.
+func (c *Client) Resources() []Resource { return c.resources }
 
 // Events returns the channel on which every server event that is not the
 // reply to a request of this Client is delivered, in the order received:

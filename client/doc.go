@@ -54,6 +54,14 @@
 // tells whether that close code calls for reconnecting (with backoff) or is
 // final.
 //
+// # Check-ins
+//
+// Between-session check-ins are REST calls, made without a connection:
+// [PostCheckin] posts one (a mood, a note, who may read it, for which
+// groups) and returns it as stored, with crisis [Resource]s when its note
+// tripped the server's crisis detector; [Moods] returns the mood scale and
+// its words; [HTTPBase] turns the WebSocket URL into the REST base URL.
+//
 // # Back-pressure
 //
 // Events are delivered on a channel with room for [EventBuffer] events. When

@@ -56,7 +56,7 @@ type Member struct {
 // It holds the union of the fields of every server event type; only the
 // fields of its Type are set, the others are zero.
 //
-//   - welcome: ID (when answering auth), Role, HeartbeatMS
+//   - welcome: ID (when answering auth), Role, HeartbeatMS, Resources
 //   - joined: ID, Room, You, Members, State, Share, Epoch, Seq; Resume when
 //     the join had JoinOptions.ResumeFrom
 //   - ok: ID, Room; after send also MessageID and Seq
@@ -70,6 +70,8 @@ type Member struct {
 //   - queue: Seq, Room, Share
 //   - timer_elapsed: Room, MemberID (the speaker), TimerSec
 //   - hidden: Seq, Room
+//   - crisis_resources: Room (absent for a check-in's note), Resources; its
+//     other fields (severity, gentle) are in Raw
 //
 // A line that is not a JSON object is delivered with an empty Type and the
 // line in Raw, so that a test can see exactly what the server sent.
@@ -130,6 +132,11 @@ type Event struct {
 	// HeartbeatMS is the server's WebSocket ping interval in milliseconds
 	// (welcome).
 	HeartbeatMS int64 `json:"heartbeat_ms,omitempty"`
+	// Resources are crisis resources, in the order to show them: the
+	// deployment's, in their usual order (welcome), or those for this
+	// moment (crisis_resources). Names, summaries and labels are text from
+	// the server: sanitize them before printing them on a terminal.
+	Resources []Resource `json:"resources,omitempty"`
 	// Raw is the line exactly as received, without the '\n' separator.
 	Raw []byte `json:"-"`
 }

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -121,6 +124,8 @@ func (ch *chat) wait(ctx context.Context, lines <-chan string, delay time.Durati
 				return true
 			case inputHelp:
 				ch.out.lines(helpLines()...)
+			case inputHelpNow:
+				ch.out.lines(ch.view.helpNowLines()...)
 			case inputUnknown:
 				ch.out.lines(unknownLine(in.text))
 			case inputMessage:
@@ -141,6 +146,9 @@ func (ch *chat) session(ctx context.Context, lines <-chan string, rejoin bool) (
 		return false, dialFailure(err)
 	}
 	defer func() { _ = c.Close() }() // close code 1000 leaves the room too
+	if rs := c.Resources(); len(rs) > 0 {
+		ch.view.resources = rs // for /help-now
+	}
 
 	// Observing is kept across reconnects: the server forgets the presence
 	// of someone who left, and a dropped connection must not quietly turn a
@@ -191,6 +199,13 @@ func (ch *chat) session(ctx context.Context, lines <-chan string, rejoin bool) (
 				return true, ended(c)
 			}
 			ch.out.lines(ch.view.event(ev)...)
+			if ch.view.over {
+				// Removed, not let in, or (for a member) the session
+				// ended: the server has taken this person out of the
+				// room, so the chat ends here, calmly, instead of
+				// sending into a room they are no longer in.
+				return true, errQuit
+			}
 		case line, ok := <-lines:
 			in := parseInput(line)
 			if !ok || in.kind == inputQuit {
@@ -209,9 +224,22 @@ func (ch *chat) session(ctx context.Context, lines <-chan string, rejoin bool) (
 			case inputHelp:
 				ch.out.lines(helpLines()...)
 				continue
+			case inputHelpNow:
+				ch.out.lines(ch.view.helpNowLines()...)
+				continue
 			case inputUnknown:
 				ch.out.lines(unknownLine(in.text))
 				continue
+			case inputCommand:
+				if in.cmd.args != "" {
+					var why []string
+					if in, why = ch.view.prepare(in); in.frame == nil {
+						ch.out.lines(why...)
+						continue
+					}
+				} else if in.cmd.typ == "request_support" {
+					ch.view.asked = true // the card that answers says the facilitators were told
+				}
 			}
 			select {
 			case queue <- in:
@@ -233,16 +261,22 @@ const (
 // the server asks for it (the first time, and again on a reconnect if its
 // text changed meanwhile), and for another display name when the room
 // refuses the one given, if it was typed at the prompt (a name from -name
-// ends the chat with the server's sentence). The
-// error is errQuit when the person chose not to go on, else a *retryError
-// or a final error.
+// ends the chat with the server's sentence). When the room's waiting room
+// holds a member, it waits there for a facilitator (see lobby). The error
+// is errQuit when the person chose not to go on or was not let in, else a
+// *retryError or a final error.
 func (ch *chat) join(ctx context.Context, c *client.Client, lines <-chan string, as string, from *client.ResumePoint) (client.Joined, error) {
 	for {
-		jctx, cancel := context.WithTimeout(ctx, joinTimeout)
-		j, err := c.Join(jctx, ch.room, ch.name, &client.JoinOptions{As: as, Agree: ch.agreed, ResumeFrom: from})
-		cancel()
+		ev, err := ch.sendJoin(ctx, c, as, from)
 		if err == nil {
-			return j, nil
+			switch ev.Type {
+			case client.TypeJoined:
+				return joinedOf(ev), nil
+			case typeWaiting:
+				return ch.lobby(ctx, c, lines)
+			}
+			return client.Joined{}, &finalError{msg: "the server answered the join with " + strconv.Quote(sanitize(ev.Type)) +
+				", which this client does not understand; it may be out of date", err: client.ErrUnexpectedReply}
 		}
 		var se *client.ServerError
 		switch {
@@ -263,6 +297,83 @@ func (ch *chat) join(ctx context.Context, c *client.Client, lines <-chan string,
 			ch.name = name
 		default:
 			return client.Joined{}, ch.joinFailure(c, err)
+		}
+	}
+}
+
+// sendJoin sends the join frame and returns the server's answer: joined,
+// waiting (the room's lobby), or an error. Hides are sent again: they last
+// as long as a connection.
+func (ch *chat) sendJoin(ctx context.Context, c *client.Client, as string, from *client.ResumePoint) (client.Event, error) {
+	f := map[string]any{"type": "join", "room": ch.room, "display_name": ch.name}
+	if as != "" {
+		f["as"] = as
+	}
+	if ch.agreed != "" {
+		f["agree"] = ch.agreed
+	}
+	if from != nil {
+		f["resume_from"] = from
+	}
+	if len(ch.view.hidden) > 0 {
+		f["hidden"] = slices.Sorted(maps.Keys(ch.view.hidden))
+	}
+	jctx, cancel := context.WithTimeout(ctx, joinTimeout)
+	defer cancel()
+	return c.Request(jctx, f)
+}
+
+// joinedOf is the Joined a joined event (the reply to join, or the one a
+// facilitator's admit sends) says.
+func joinedOf(ev client.Event) client.Joined {
+	return client.Joined{Room: ev.Room, You: ev.You, Members: ev.Members, State: ev.State, Share: ev.Share,
+		Epoch: ev.Epoch, Seq: ev.Seq, Resume: ev.Resume}
+}
+
+// lobby waits in the room's waiting room until a facilitator lets this
+// person in (joined) or not (denied: the chat ends calmly), without
+// reconnecting: waiting is an answer, not a failure. Lines typed meanwhile
+// are not sent; /quit (or end of input) leaves the waiting room.
+func (ch *chat) lobby(ctx context.Context, c *client.Client, lines <-chan string) (client.Joined, error) {
+	ch.out.lines(waitingLine(ch.room))
+	for {
+		select {
+		case <-ctx.Done():
+			return client.Joined{}, ctx.Err()
+		case ev, ok := <-c.Events():
+			if !ok {
+				return client.Joined{}, ended(c)
+			}
+			if ev.Room == ch.room {
+				switch ev.Type {
+				case client.TypeJoined:
+					ch.out.lines("* A facilitator has let you in.")
+					return joinedOf(ev), nil
+				case typeDenied:
+					ch.out.lines(deniedLines(ch.room)...)
+					return client.Joined{}, errQuit
+				}
+			}
+			ch.out.lines(ch.view.event(ev)...) // an error, or crisis resources
+		case line, ok := <-lines:
+			in := parseInput(line)
+			switch {
+			case !ok || in.kind == inputQuit:
+				lctx, cancel := context.WithTimeout(ctx, leaveTimeout)
+				_ = c.Leave(lctx, ch.room)
+				cancel()
+				ch.out.lines("* You have left the waiting room. You are welcome to come back whenever you are ready.")
+				return client.Joined{}, errQuit
+			case in.kind == inputEmpty:
+			case in.kind == inputHelp:
+				ch.out.lines(helpLines()...)
+			case in.kind == inputHelpNow:
+				ch.out.lines(ch.view.helpNowLines()...)
+			case in.kind == inputUnknown:
+				ch.out.lines(unknownLine(in.text))
+			default:
+				ch.out.lines("! You are still waiting to be let in, so that was not sent. (/help-now shows crisis lines you can reach any time)")
+			}
 		}
 	}
 }
@@ -301,16 +412,21 @@ func (ch *chat) sendLoop(ctx context.Context, c *client.Client, queue <-chan inp
 		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 		var err error
 		what := "a message"
-		if in.cmd != nil {
-			what = in.cmd.name
+		done := ""
+		switch {
+		case in.frame != nil:
+			what, done = in.cmd.name, in.done
+			_, err = c.Request(sctx, in.frame)
+		case in.cmd != nil:
+			what, done = in.cmd.name, in.cmd.done
 			_, err = c.Request(sctx, in.cmd.frame(ch.room))
-		} else {
+		default:
 			_, err = c.Send(sctx, ch.room, in.text)
 		}
 		cancel()
 		if err == nil {
-			if in.cmd != nil && in.cmd.done != "" {
-				ch.out.lines(in.cmd.done)
+			if done != "" {
+				ch.out.lines(done)
 			}
 			continue
 		}

@@ -1,6 +1,17 @@
 // Command hearth is a terminal client for Hearth group chat.
 //
 //	hearth [chat] -url ws://localhost:8080/ws -room demo [-name Robin] [-observe] [-token T]
+//	hearth checkin -mood 3 [-note "…" | -note -] [-visibility group] [-room ID …] [-url ws://localhost:8080/ws] [-token T]
+//
+// checkin posts one between-session check-in over the REST API (no
+// session needs to be open): the mood (a number on the server's scale),
+// an optional note (-note - reads it from standard input, which keeps it
+// out of the process list), who can read it (facilitators, the default,
+// or group) and for which groups (-room, repeatable; default all). It
+// prints the check-in as stored, with the server's words for the mood,
+// and — when the note tripped the server's crisis detector — the crisis
+// resources with their numbers. A refusal prints the server's sentence and
+// exits with status 1. The rest of this comment is about chat.
 //
 // The token is read from HEARTH_TOKEN when -token is empty (prefer the
 // environment: command-line arguments are visible to other local users). If
@@ -66,9 +77,10 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 	switch cmd {
 	case "chat":
 		return runChat(ctx, args, env, stdin, stdout)
-	// "checkin" will go here; check-ins are not part of protocol v1 yet.
+	case "checkin":
+		return runCheckin(ctx, args, env, stdin, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (known commands: chat)", cmd)
+		return fmt.Errorf("unknown command %q (known commands: chat, checkin)", cmd)
 	}
 }
 

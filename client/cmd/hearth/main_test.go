@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -941,7 +942,8 @@ func TestRunNameRefused(t *testing.T) {
 // replayed events are printed like live ones, a message that comes twice is
 // printed once, and a resume the server cannot serve in full (here a new
 // epoch) says that some messages could not be recovered, without a line
-// about missed events. After session_ended the next join is a fresh one.
+// about missed events. After session_ended the next join is a fresh one
+// (Robin facilitates here: a member's chat ends with the session).
 func TestRunResume(t *testing.T) {
 	const lee = `"from":{"member_id":"p0a8","display_name":"Dr. Lee","role":"facilitator"}`
 	msg := func(seq int, id, text string) string {
@@ -969,7 +971,7 @@ func TestRunResume(t *testing.T) {
 		mu.Lock()
 		resumes = append(resumes, from)
 		mu.Unlock()
-		me := `{"member_id":"k3v9","display_name":"Robin","role":"member"}`
+		me := `{"member_id":"k3v9","display_name":"Robin","role":"facilitator"}`
 		joined := func(extra string) string {
 			return `{"type":"joined","id":` + strconv.Quote(str(join["id"])) + `,"room":"demo","you":` + me + `,"members":[` + me + `]` + extra + `}`
 		}
@@ -1022,9 +1024,9 @@ func TestRunResume(t *testing.T) {
 	close(drop[1])
 	waitFor(t, &out, `\* Reconnected to demo\. No one else is here yet\.\n`+
 		regexp.QuoteMeta(gapLine)+`\n`+
-		`\[17:42:21\] Dr\. Lee \(facilitator\): a fresh start\n$`)
+		`\[17:42:21\] Dr\. Lee \(facilitator\): a fresh start\n\* The session has ended\..*\n$`)
 	close(drop[2])
-	waitFor(t, &out, `a fresh start\n\* connection lost .*\n\* Reconnected to demo\. No one else is here yet\.\n$`)
+	waitFor(t, &out, `a fresh start\n\* The session has ended\..*\n\* connection lost .*\n\* Reconnected to demo\. No one else is here yet\.\n$`)
 	close(drop[3])
 	_ = typing.Close() // end of input: quit
 	select {
@@ -1098,5 +1100,247 @@ func TestViewResume(t *testing.T) {
 	v.event(client.Event{Type: "session_ended", Room: "demo", Seq: 21})
 	if got := point(); got != "-" {
 		t.Errorf("after session_ended: %s, want none", got)
+	}
+}
+
+// checkinAPI is a fake of the check-in REST API for runCheckin: it records
+// each request's method, path, bearer token and body, and answers with
+// reply(body) (status and JSON).
+type checkinAPI struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []checkinRequest
+}
+
+type checkinRequest struct {
+	method, path, auth string
+	body               map[string]any
+}
+
+func newCheckinAPI(t *testing.T, reply func(body map[string]any) (int, string)) *checkinAPI {
+	t.Helper()
+	api := &checkinAPI{}
+	api.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := checkinRequest{method: r.Method, path: r.URL.Path, auth: r.Header.Get("Authorization")}
+		if r.Method == http.MethodPost {
+			_ = json.NewDecoder(r.Body).Decode(&req.body)
+		}
+		api.mu.Lock()
+		api.requests = append(api.requests, req)
+		api.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/checkins/moods" {
+			_, _ = io.WriteString(w, `{"moods":[{"value":1,"label":"Very low"},{"value":2,"label":"Low"},{"value":3,"label":"Okay"},{"value":4,"label":"Good"},{"value":5,"label":"Very good"}]}`)
+			return
+		}
+		if r.URL.Path != "/api/checkins" || r.Method != http.MethodPost {
+			http.NotFound(w, r)
+			return
+		}
+		status, body := reply(req.body)
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(api.Close)
+	return api
+}
+
+func (api *checkinAPI) sent() []checkinRequest {
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	return slices.Clone(api.requests)
+}
+
+// storedCheckin answers a post like the real server: the check-in as
+// stored, with resources when the note says "end my life".
+func storedCheckin(body map[string]any) (int, string) {
+	labels := map[float64]string{1: "Very low", 2: "Low", 3: "Okay", 4: "Good", 5: "Very good"}
+	mood, _ := body["mood"].(float64)
+	if labels[mood] == "" {
+		return http.StatusUnprocessableEntity, `{"error":{"code":"invalid_mood","message":"Please choose a mood from 1 (very low) to 5 (very good)."}}`
+	}
+	note, _ := body["note"].(string)
+	vis, _ := body["visibility"].(string)
+	if vis == "" {
+		vis = "facilitators"
+	}
+	rooms := `[{"room":"demo","member_id":"k3v9"}]`
+	if rs, ok := body["rooms"].([]any); ok {
+		var parts []string
+		for _, r := range rs {
+			parts = append(parts, `{"room":`+strconv.Quote(r.(string))+`,"member_id":"m"}`)
+		}
+		rooms = "[" + strings.Join(parts, ",") + "]"
+	}
+	resources := ""
+	if strings.Contains(note, "end my life") {
+		resources = `,"resources":[{"id":"988","name":"988 Suicide & Crisis Lifeline","summary":"Call or text 988, or chat at 988lifeline.org. Free, confidential, 24/7.","actions":[{"label":"Call 988","href":"tel:988"},{"label":"Text 988","href":"sms:988"}],"source":"s"},` +
+			`{"id":"samhsa","name":"SAMHSA National Helpline","summary":"","actions":[{"label":"Call 1-800-662-4357","href":"tel:18006624357"}],"source":"s"}]`
+	}
+	out := `{"id":"c1","mood":` + strconv.Itoa(int(mood)) + `,"mood_label":` + strconv.Quote(labels[mood]) + `,"visibility":` + strconv.Quote(vis) +
+		`,"rooms":` + rooms + `,"created_at":"2026-11-29T17:42:19.123Z","expires_at":"2026-12-29T17:42:19.123Z"`
+	if note != "" {
+		out += `,"note":` + strconv.Quote(strings.TrimSpace(note))
+	}
+	return http.StatusCreated, out + resources + `}`
+}
+
+func TestRunCheckin(t *testing.T) {
+	api := newCheckinAPI(t, storedCheckin)
+	wsURL := "ws" + strings.TrimPrefix(api.URL, "http") + "/ws"
+	env := func(k string) string { return map[string]string{"HEARTH_TOKEN": "tok-123"}[k] }
+
+	var out strings.Builder
+	err := run(t.Context(), []string{"checkin", "-url", wsURL, "-mood", "3", "-note", "A quiet week.\nWalked twice."}, env, strings.NewReader(""), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "* Thank you for checking in. You said: Okay (3).\n" +
+		"* It is for your facilitators in demo.\n" +
+		"  Your note:\n    A quiet week.\n    Walked twice.\n" +
+		"* It is deleted by itself on " + time.Date(2026, 12, 29, 17, 42, 19, 0, time.UTC).In(time.Local).Format("Mon 2 Jan 2006") + "; only you can delete it sooner.\n" +
+		"* Facilitators read check-ins when they can — they are not watched around the clock.\n"
+	if out.String() != want {
+		t.Errorf("output =\n%s\nwant\n%s", out.String(), want)
+	}
+	reqs := api.sent()
+	if len(reqs) != 1 || reqs[0].method != "POST" || reqs[0].path != "/api/checkins" || reqs[0].auth != "Bearer tok-123" {
+		t.Fatalf("requests = %+v", reqs)
+	}
+	if b := reqs[0].body; !reflect.DeepEqual(b, map[string]any{"mood": 3.0, "note": "A quiet week.\nWalked twice."}) {
+		t.Errorf("body = %v (visibility and rooms are the server's defaults)", b)
+	}
+
+	// group-visible, for two groups, the note from stdin, an http:// URL and -token.
+	out.Reset()
+	err = run(t.Context(), []string{"checkin", "-url", api.URL, "-token", "tok-9", "-mood", "4", "-note", "-", "-visibility", "group", "-room", "demo", "-room", "evening"},
+		func(string) string { return "" }, strings.NewReader("From stdin.\n"), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := api.sent()[1]; b.auth != "Bearer tok-9" || !reflect.DeepEqual(b.body, map[string]any{"mood": 4.0, "note": "From stdin.\n", "visibility": "group", "rooms": []any{"demo", "evening"}}) {
+		t.Errorf("second request = %+v", b)
+	}
+	if !strings.Contains(out.String(), "* It is for your facilitators and your group in demo, evening.\n") || !strings.Contains(out.String(), "You said: Good (4).") {
+		t.Errorf("output =\n%s", out.String())
+	}
+}
+
+func TestRunCheckinCrisis(t *testing.T) {
+	api := newCheckinAPI(t, storedCheckin)
+	var out strings.Builder
+	err := run(t.Context(), []string{"checkin", "-url", api.URL, "-mood", "1", "-note", "I want to end my life"}, func(string) string { return "tok" }, strings.NewReader(""), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"* Thank you for checking in. You said: Very low (1).\n",
+		"\n* It sounds like things are really hard right now. You don't have to go\n  through this alone — these people are there for you, any time, free and\n  confidential:\n",
+		"\n  988 Suicide & Crisis Lifeline\n    - Call 988: tel:988\n    - Text 988: sms:988\n    Call or text 988, or chat at 988lifeline.org. Free, confidential, 24/7.\n",
+		"\n  SAMHSA National Helpline\n    - Call 1-800-662-4357: tel:18006624357\n\n",
+		"* Your facilitators have been told privately, so they can check in with you.\n  Facilitators read check-ins when they can — they are not watched around\n  the clock. If you need help now, use the numbers above.\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Count(got, "they are not watched around") != 1 {
+		t.Errorf("the reminder is printed more than once:\n%s", got)
+	}
+}
+
+func TestRunCheckinRefused(t *testing.T) {
+	api := newCheckinAPI(t, func(body map[string]any) (int, string) {
+		if body["visibility"] == "everyone" {
+			return http.StatusUnprocessableEntity, `{"error":{"code":"invalid_visibility","message":"Choose who sees a check-in: \"facilitators\" or \"group\"."}}`
+		}
+		if body["rooms"] != nil {
+			return http.StatusForbidden, `{"error":{"code":"not_in_room","message":"You can only check in with groups you are a member of.\u001b[2J"}}`
+		}
+		return storedCheckin(body)
+	})
+	env := func(string) string { return "tok" }
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"mood out of range", []string{"-mood", "7"}, "Please choose a mood from 1 (very low) to 5 (very good)."},
+		{"visibility", []string{"-mood", "3", "-visibility", "everyone"}, `Choose who sees a check-in: "facilitators" or "group".`},
+		{"room, sentence sanitized", []string{"-mood", "3", "-room", "other"}, `You can only check in with groups you are a member of.\x1b[2J`},
+		{"no mood: the server's scale", nil, "-mood is required: how you are doing, one of 1 Very low, 2 Low, 3 Okay, 4 Good, 5 Very good"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			err := run(t.Context(), append([]string{"checkin", "-url", api.URL}, tt.args...), env, strings.NewReader(""), &out)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("error = %v, want %q", err, tt.want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("printed %q for a refused check-in", out.String())
+			}
+		})
+	}
+
+	// A server that cannot be reached, and a refused token from the real
+	// error shape: the sentence, and a non-nil error (exit status 1).
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	var out strings.Builder
+	err := run(t.Context(), []string{"checkin", "-url", dead.URL, "-mood", "3"}, env, strings.NewReader(""), &out)
+	if err == nil || !strings.HasPrefix(err.Error(), "could not reach the server at "+dead.URL) || !strings.HasSuffix(err.Error(), "your check-in was not sent") {
+		t.Errorf("unreachable: error = %v", err)
+	}
+}
+
+func TestRunCheckinArguments(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	withToken := func(string) string { return "tok" }
+	tests := []struct {
+		name string
+		args []string
+		env  func(string) string
+		want string
+	}{
+		{"no token", []string{"checkin", "-mood", "3"}, noEnv, "no token"},
+		{"bad url", []string{"checkin", "-mood", "3", "-url", "localhost:8080"}, withToken, "-url must be the server's address"},
+		{"stray argument", []string{"checkin", "-mood", "3", "a", "note"}, withToken, `unexpected argument "a" (quote the note`},
+		{"empty room", []string{"checkin", "-mood", "3", "-room", " "}, withToken, "a -room needs a group's id"},
+		{"bad mood flag", []string{"checkin", "-mood", "three"}, withToken, "invalid value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			err := run(t.Context(), tt.args, tt.env, strings.NewReader(""), &out)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	// -note - refuses what is not text.
+	api := newCheckinAPI(t, storedCheckin)
+	var out strings.Builder
+	err := run(t.Context(), []string{"checkin", "-url", api.URL, "-mood", "3", "-note", "-"}, withToken, strings.NewReader("a\xffb"), &out)
+	if err == nil || !strings.Contains(err.Error(), "not valid UTF-8") || len(api.sent()) != 0 {
+		t.Errorf("invalid UTF-8 on stdin: error = %v, requests = %d", err, len(api.sent()))
+	}
+}
+
+func TestCheckinLinesSanitized(t *testing.T) {
+	c := client.Checkin{Mood: 2, MoodLabel: "Low\x1b[31m", Note: "line one\r\n\x1b]0;pwned\x07two", Visibility: "group",
+		Rooms:     []client.CheckinRoom{{Room: "demo\u202e"}},
+		Resources: []client.Resource{{Name: "Help\x1b[2J", Summary: "Call \x07now", Actions: []client.ResourceAction{{Label: "Call\x1b", Href: "tel:1\n2"}}}}}
+	got := strings.Join(checkinLines(c, time.UTC), "\n")
+	for _, r := range got {
+		if r != '\n' && (r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x202e) {
+			t.Fatalf("unsanitized %U in:\n%s", r, got)
+		}
+	}
+	for _, want := range []string{`You said: Low\x1b[31m (2).`, `in demo\u202e.`, "    line one\n    " + `\x1b]0;pwned\x07two`, `  Help\x1b[2J`, `    - Call\x1b: tel:1\x0a2`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
 	}
 }

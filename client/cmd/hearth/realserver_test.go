@@ -346,3 +346,77 @@ func TestRealServerResume(t *testing.T) {
 		t.Errorf("the resume was reported as incomplete:\n%s", text)
 	}
 }
+
+// TestRealServerCheckin posts check-ins with the checkin command to the
+// real server in -dev mode, as a member who never joins a room (no session
+// is needed): the stored check-in is printed with the server's words for
+// the mood, a facilitator connected anywhere hears of it live, a note that
+// trips the crisis detector prints the crisis resources and raises an
+// alert for the facilitator, and refusals end with the server's sentence.
+func TestRealServerCheckin(t *testing.T) {
+	wsURL, tokens := startDevServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+
+	fac, err := client.Dial(ctx, wsURL, tokens["facilitator"], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fac.Close()
+	waitEvent := func(typ, contains string) {
+		t.Helper()
+		for {
+			select {
+			case ev, ok := <-fac.Events():
+				if !ok {
+					t.Fatalf("the facilitator's connection ended waiting for %s", typ)
+				}
+				if ev.Type == typ && strings.Contains(string(ev.Raw), contains) {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("no %s event with %q", typ, contains)
+			}
+		}
+	}
+	env := func(k string) string { return map[string]string{"HEARTH_TOKEN": tokens["member 2"]}[k] }
+	checkin := func(stdin string, args ...string) (string, error) {
+		var out strings.Builder
+		err := run(ctx, append([]string{"checkin", "-url", wsURL}, args...), env, strings.NewReader(stdin), &out)
+		return out.String(), err
+	}
+
+	out, err := checkin("", "-mood", "4", "-note", "A good week: two walks.", "-room", "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"* Thank you for checking in. You said: Good (4).\n", "* It is for your facilitators in demo.\n",
+		"    A good week: two walks.\n", "they are not watched around the clock."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	waitEvent("checkin", `"note":"A good week: two walks."`)
+
+	out, err = checkin("I want to end my life\n", "-mood", "1", "-note", "-", "-visibility", "group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"You said: Very low (1).", "your facilitators and your group in demo", "988 Suicide & Crisis Lifeline", "- Call 988: tel:988",
+		"Your facilitators have been told privately"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("crisis output lacks %q:\n%s", want, out)
+		}
+	}
+	waitEvent("crisis_alert", `"room":"demo"`)
+
+	if _, err := checkin("", "-mood", "9"); err == nil || err.Error() != "Please choose a mood from 1 (very low) to 5 (very good)." {
+		t.Errorf("mood 9: error = %v", err)
+	}
+	if _, err := checkin("", "-mood", "3", "-room", "elsewhere"); err == nil || !strings.Contains(err.Error(), "only check in with groups you are a member of") {
+		t.Errorf("another group: error = %v", err)
+	}
+	if _, err := checkin(""); err == nil || err.Error() != "-mood is required: how you are doing, one of 1 Very low, 2 Low, 3 Okay, 4 Good, 5 Very good" {
+		t.Errorf("no mood: error = %v", err)
+	}
+}

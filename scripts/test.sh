@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # Hearth's test command (the README's): ./scripts/test.sh [extra go test flags]
 #
-# Makes sure redis-server is available (installing Debian's package when run
-# as root on Debian), then runs gofmt, go vet and the whole suite with the
-# race detector. Tests that need Redis start their own private redis-server
-# on free loopback ports; without one they skip, saying why, unless
-# HEARTH_REQUIRE_REDIS=1 (as .ci/run sets), where they fail.
+# Makes sure redis-server and chromium are available (installing Debian's
+# packages when run as root on Debian), then runs gofmt, go vet and the whole
+# suite with the race detector. Tests that need Redis start their own private
+# redis-server on free loopback ports; without one they skip, saying why,
+# unless HEARTH_REQUIRE_REDIS=1 (as .ci/run sets), where they fail. The
+# browser tests (internal/browsertest) drive Debian's chromium, headless; no
+# browser is ever downloaded. Without it they skip, saying why, unless
+# HEARTH_REQUIRE_BROWSER=1 (as .ci/run sets), where they fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
+apt_updated=0
 apt_install() {
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test.sh: installing Debian package(s): $*"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    if [ "$apt_updated" = 0 ]; then
+      apt-get update -qq || return 1
+      apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || return 1
     return 0
   fi
   return 1
@@ -23,6 +30,13 @@ apt_install() {
 if ! command -v redis-server >/dev/null 2>&1; then
   apt_install redis-server ||
     echo "test.sh: redis-server is not installed and cannot be installed here; Redis-backed tests will skip (HEARTH_REQUIRE_REDIS=1 makes them fail)." >&2
+fi
+
+# Debian's chromium (and the fonts it recommends, for readable screenshots);
+# only on Debian itself, whose package is the browser (not a snap stub).
+if ! command -v chromium >/dev/null 2>&1; then
+  { grep -qx 'ID=debian' /etc/os-release 2>/dev/null && apt_install chromium fonts-liberation fonts-dejavu-core; } ||
+    echo "test.sh: chromium is not installed and cannot be installed here; browser tests will skip (HEARTH_REQUIRE_BROWSER=1 makes them fail)." >&2
 fi
 
 unformatted=$(gofmt -l .)

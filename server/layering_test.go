@@ -32,6 +32,9 @@ var allowedImports = map[string][]string{
 	"hearth/internal/redistest": {},
 	"hearth/internal/hubtest": {"hearth/internal/auth", "hearth/internal/hub", "hearth/internal/node",
 		"hearth/internal/protocol", "hearth/internal/room"},
+	// Drives the web client in Chromium against real nodes (end-to-end tests).
+	"hearth/internal/browsertest": {"hearth/internal/auth", "hearth/internal/node", "hearth/internal/redistest",
+		"hearth/internal/room", "hearth/static"},
 	// The client is a standalone package a third party could copy: it shares
 	// nothing with the server but the protocol document.
 	"hearth/client":            {},

@@ -25,8 +25,10 @@
 // tools), crisis.js ("Get help now", crisis resources, "I need support",
 // facilitators' crisis alerts), share.js (sharing: the mode, raised hands,
 // the floor, Pass, taking part or just listening), reactions.js (supportive
-// reactions under messages), agreement.js (the group agreement), dialog.js
-// (confirmations, short forms and the agreement), dom.js (helpers).
+// reactions under messages), agreement.js (the group agreement), checkins.js
+// (between-session check-ins: the #checkin page, over REST, and check-ins
+// shown live in the room), dialog.js (confirmations, short forms and the
+// agreement), dom.js (helpers).
 //
 // Safety: everything from people or the server is inserted as text
 // (textContent / text nodes via dom.js), never as HTML.
@@ -57,6 +59,9 @@ import {
   initCrisis, onCrisisEvent, renderCrisis, setAlertsExpanded, hasOpenAlerts, openAlertsIn, alertSummary,
   setDeploymentResources,
 } from './crisis.js';
+import {
+  initCheckins, openCheckinPage, onCheckinEvent, onAlertChange, renderCheckinsPanel, setCheckinsExpanded,
+} from './checkins.js';
 
 // ---------------------------------------------------------------------------
 // 1. Start-up
@@ -95,6 +100,18 @@ const NAME_CODES = new Set(['name_empty', 'name_too_long', 'name_invalid_char', 
 const app = {
   /** @type {HearthConnection|null} */
   conn: null,
+  /** The sign-in token from the link, for the REST calls of the check-in page (memory only). */
+  token: '',
+  /**
+   * The check-in page (#checkin) covers the other screens without ending
+   * them: behindCheckin is the screen to show when it is closed (a screen
+   * asked for meanwhile, such as "This session has ended", waits there),
+   * checkinOpener what had the focus, checkinPushed whether opening it
+   * added a history entry (then Back goes back through history).
+   */
+  behindCheckin: 'name',
+  checkinOpener: null,
+  checkinPushed: false,
   roomId: DEFAULT_ROOM,
   /** The name the person chose, used again when re-joining after a reconnect. */
   displayName: '',
@@ -150,9 +167,15 @@ function start() {
   const link = readLink();
   bindUi();
 
-  // A new link pasted into this tab changes only the fragment: start over with it.
+  // A new link pasted into this tab changes only the fragment: start over
+  // with it. #checkin opens the check-in page; leaving it (Back) closes it.
   window.addEventListener('hashchange', () => {
-    if (new URLSearchParams(location.hash.replace(/^#/, '')).has('token')) location.reload();
+    if (new URLSearchParams(location.hash.replace(/^#/, '')).has('token')) {
+      location.reload();
+      return;
+    }
+    if (location.hash === '#checkin') openCheckin();
+    else if (app.screen === 'checkin' && location.hash !== '#help') closeCheckin();
   });
 
   if (link.token === '') {
@@ -166,6 +189,7 @@ function start() {
     return;
   }
   app.roomId = link.room;
+  app.token = link.token;
 
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   app.conn = new HearthConnection({ url: `${scheme}//${location.host}/ws`, token: link.token });
@@ -187,14 +211,19 @@ function start() {
 // ---------------------------------------------------------------------------
 // 2. Screens and the connection status
 
-const SCREENS = ['connecting', 'notice', 'name', 'lobby', 'chat', 'left'];
+const SCREENS = ['connecting', 'notice', 'name', 'lobby', 'chat', 'left', 'checkin'];
 
 /**
  * showScreen shows one screen and hides the others. With focus, it moves the
  * keyboard focus to that element (usually the screen's heading or its first
  * field), so that keyboard and screen reader users land on the new content.
  */
-function showScreen(name, { focus } = {}) {
+function showScreen(name, { focus, force = false } = {}) {
+  if (app.screen === 'checkin' && name !== 'checkin' && !force) {
+    // The check-in page stays until the person leaves it; this screen waits behind it.
+    app.behindCheckin = name;
+    return;
+  }
   app.screen = name;
   for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
   if (name !== 'chat') closeDialog();
@@ -402,7 +431,7 @@ function onConnectionFinal({ code }) {
     title = 'You are not connected';
     text = TEXT.tooFast;
   }
-  if (app.screen === 'chat') {
+  if (app.screen === 'chat' || (app.screen === 'checkin' && app.room)) {
     // Keep the conversation readable; explain above it.
     showBanner(text, { retry });
     updateComposer();
@@ -585,6 +614,8 @@ function enterRoom(joined) {
 function enterChat() {
   clearConversation();
   setText($('room-name'), app.room.id);
+  // Facilitators read check-ins; members write them.
+  setText($('checkin-link'), app.room.facilitating ? 'Check-ins' : 'Check in');
   document.title = `${app.room.id} · Hearth`;
   renderYouAre();
   drawRoom();
@@ -654,7 +685,12 @@ const roomEventHandlers = {
 function onServerEvent(event) {
   // Crisis resources and alerts are personal: they may come before any join,
   // or be about another room (a facilitator's alerts), and carry no seq.
-  if (onCrisisEvent(event)) return;
+  if (onCrisisEvent(event)) {
+    onAlertChange(event); // a check-in summary's flag may change
+    return;
+  }
+  // Check-ins come to facilitators wherever they are (checkins.js).
+  if (onCheckinEvent(event)) return;
   if (app.lobby && event.room === app.roomId) {
     onLobbyEvent(event);
     return;
@@ -914,6 +950,7 @@ function drawPresence() {
   renderFacilitator(app.room);
   renderShare(app.room);
   renderCrisis(app.room);
+  renderCheckinsPanel(app.room);
 }
 
 /** The people list starts open on wide screens and closed on phones. */
@@ -1014,6 +1051,7 @@ function clearConversation() {
   renderFacilitator(null);
   renderShare(null);
   renderCrisis(null);
+  renderCheckinsPanel(null);
   $('dm-section').hidden = true;
   document.title = 'Hearth';
 }
@@ -1269,6 +1307,54 @@ function onPersonAction(action, member) {
 }
 
 // ---------------------------------------------------------------------------
+// 9. The check-in page (#checkin)
+//
+// Between sessions, no live session needed: the page speaks REST with the
+// token held in memory (checkins.js). It covers whatever screen was showing
+// — the room too, which goes on behind it — and Back returns there.
+
+/** openCheckin shows the check-in page (the #checkin route) and loads it afresh. */
+function openCheckin() {
+  if (!app.token) return; // no link, nothing to sign in with
+  if (app.screen !== 'checkin') {
+    app.behindCheckin = app.screen;
+    const active = document.activeElement;
+    app.checkinOpener = active instanceof HTMLElement && active !== document.body ? active : null;
+  }
+  app.checkinPushed = true;
+  showScreen('checkin', { focus: $('checkin-title') });
+  document.title = 'Check in · Hearth';
+  openCheckinPage();
+}
+
+/** leaveCheckin is the page's Back: back through history when opening it added an entry. */
+function leaveCheckin() {
+  if (location.hash === '#checkin' && app.checkinPushed) {
+    history.back(); // hashchange closes the page
+    return;
+  }
+  if (location.hash === '#checkin') history.replaceState(null, '', location.pathname + location.search);
+  closeCheckin();
+}
+
+/** closeCheckin shows again the screen behind the check-in page (or the one asked for meanwhile). */
+function closeCheckin() {
+  if (app.screen !== 'checkin') return;
+  app.checkinPushed = false;
+  let target = app.behindCheckin;
+  if (app.room) target = 'chat';
+  else if (app.lobby) target = 'lobby';
+  else if (target === 'chat' || target === 'checkin' || (target === 'connecting' && app.conn?.ready)) target = 'name';
+  const heading = document.querySelector(`#screen-${target} h1`);
+  const opener = app.checkinOpener;
+  app.checkinOpener = null;
+  showScreen(target, { force: true });
+  document.title = app.room ? `${app.room.id} · Hearth` : 'Hearth';
+  const usable = opener && opener.isConnected && !opener.closest('[hidden]');
+  (usable ? opener : heading)?.focus();
+}
+
+// ---------------------------------------------------------------------------
 
 function bindUi() {
   initDialog();
@@ -1293,6 +1379,9 @@ function bindUi() {
       return true;
     },
   });
+
+  // After initCrisis: the page shows the same "Get help now" resources.
+  initCheckins({ token: () => app.token, getRoom: () => app.room, onBack: leaveCheckin });
 
   $('name-form').addEventListener('submit', onJoinSubmit);
   $('composer').addEventListener('submit', onSendSubmit);
@@ -1324,6 +1413,7 @@ function bindUi() {
     setFacilitatorExpanded(matches);
     setDmsExpanded(matches);
     setAlertsExpanded(matches || hasOpenAlerts());
+    setCheckinsExpanded(matches);
   };
   applyWidth(wide.matches);
   wide.addEventListener('change', (e) => applyWidth(e.matches));

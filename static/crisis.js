@@ -14,6 +14,11 @@
 //     politely. It can be closed and opened again from "Get help now".
 //   * "I need support" (under the message box, members only) sends
 //     `request_support`; on `ok` the panel opens with its own sentence.
+//   * The check-in page (checkins.js) shows the same resources beside its
+//     form (renderHelpInto), and a check-in whose note tripped the crisis
+//     detector opens the panel like a `crisis_resources` event
+//     (showCheckinResources); the event that comes over the socket too
+//     does not open it a second time.
 //   * Facilitators see the open `crisis_alert`s in the Alerts section at the
 //     top of the side column, newest first, each with Acknowledge
 //     (`ack_alert`); `alert_acked` removes it on every facilitator's page.
@@ -111,6 +116,28 @@ const panel = {
 /** The "I need support" request in flight, and a card that came meanwhile. */
 const support = { busy: false, heldCard: null, okAt: 0 };
 
+/**
+ * A check-in posted from this page: when it was sent (posting, set by
+ * noteCheckinPosting) and when its card opened the panel (shownAt). Its
+ * note may bring the resources twice — in the POST response and as a
+ * crisis_resources event — and the second only brings the panel up to date.
+ */
+const checkinCard = { posting: 0, shownAt: 0 };
+
+/** How long after one the other counts as the same card. */
+const SAME_CARD_MS = 15_000;
+
+/**
+ * The resources "Get help now" offers at any time, for the check-in page:
+ * this deployment's (from `welcome`), or null while only the built-in copy
+ * of index.html is known (kept in builtInHelp, copied at start-up).
+ */
+let generalResources = null;
+let builtInHelp = [];
+
+/** Called when generalResources change (the check-in page redraws its copy). */
+const helpListeners = new Set();
+
 /** alert_id → alert (as last sent by the server, plus `fresh`: not looked at yet). */
 const alerts = new Map();
 
@@ -124,6 +151,7 @@ let announceTimer = 0;
 /** initCrisis wires the link, the panel, the support button and the alerts (once, at start-up). */
 export function initCrisis(context) {
   ctx = context;
+  builtInHelp = [...$('help-list').children].map((li) => li.cloneNode(true));
   $('help-link').addEventListener('click', (event) => {
     event.preventDefault();
     openPanel({ focus: true });
@@ -179,18 +207,80 @@ export function onCrisisEvent(event) {
 export function setDeploymentResources(resources) {
   if (!Array.isArray(resources)) return;
   const items = resources.map(resourceItem).filter(Boolean);
-  if (items.length > 0) $('help-list').replaceChildren(...items);
+  if (items.length > 0) {
+    $('help-list').replaceChildren(...items);
+    generalResources = resources;
+    for (const fn of helpListeners) fn();
+  }
 }
 
-function onResources(event) {
-  if (Array.isArray(event.resources)) {
-    const items = event.resources.map(resourceItem).filter(Boolean);
-    if (items.length > 0) {
-      $('help-list').replaceChildren(...items);
-      $('help-danger').hidden = true; // the server's list says what to do in immediate danger
-    }
+/**
+ * renderHelpInto fills list with the resources "Get help now" offers at any
+ * time (this deployment's, or the built-in U.S. copy), and shows danger —
+ * the "call 911" line, as under the panel's list — unless the list itself
+ * has a way to call 911. It returns a function that stops following later
+ * changes.
+ */
+export function renderHelpInto(list, danger) {
+  const draw = () => {
+    const items = generalResources ? generalResources.map(resourceItem).filter(Boolean) : builtInHelp.map((li) => li.cloneNode(true));
+    list.replaceChildren(...items);
+    danger.hidden = list.querySelector('a[href="tel:911"]') !== null;
+  };
+  draw();
+  helpListeners.add(draw);
+  return () => helpListeners.delete(draw);
+}
+
+/**
+ * noteCheckinPosting is called just before a check-in is sent: a
+ * crisis_resources event that comes soon after is that check-in's card.
+ */
+export function noteCheckinPosting() {
+  checkinCard.posting = Date.now();
+}
+
+/**
+ * showCheckinResources opens the panel for a check-in whose note tripped
+ * the crisis detector (the `resources` of the POST response), like the
+ * live crisis card. If the check-in's crisis_resources event opened it just
+ * before, it is only brought up to date.
+ */
+export function showCheckinResources(resources) {
+  if (panel.open && Date.now() - checkinCard.shownAt < SAME_CARD_MS && (panel.mode === 'crisis' || panel.mode === 'gentle')) {
+    showResources(resources);
+    render();
+    return;
   }
+  onResources({ resources, gentle: false }, { checkinResponse: true });
+}
+
+/** showResources puts a crisis card's resources in the panel (when it has any). */
+function showResources(resources) {
+  if (!Array.isArray(resources)) return;
+  const items = resources.map(resourceItem).filter(Boolean);
+  if (items.length > 0) {
+    $('help-list').replaceChildren(...items);
+    $('help-danger').hidden = true; // the server's list says what to do in immediate danger
+  }
+}
+
+function onResources(event, { checkinResponse = false } = {}) {
+  showResources(event.resources);
   const mode = event.gentle === true ? 'gentle' : 'crisis';
+  const now = Date.now();
+  if (!checkinResponse && now - checkinCard.posting < SAME_CARD_MS) {
+    // A check-in sent from this page a moment ago: its POST response opened
+    // the panel already (or will, and then leaves it be). Say it in the
+    // event's own words without moving the focus again.
+    if (panel.open && now - checkinCard.shownAt < SAME_CARD_MS && (panel.mode === 'crisis' || panel.mode === 'gentle')) {
+      panel.mode = mode;
+      render();
+      return;
+    }
+    checkinCard.shownAt = now;
+  }
+  if (checkinResponse) checkinCard.shownAt = now;
   if (support.busy) {
     // "I need support" is on its way: its `ok` opens the panel with its own words.
     support.heldCard = mode;
@@ -508,10 +598,10 @@ function alertItem(alert) {
     }),
   ];
   if (here && alert.member_id && room.members.has(alert.member_id) && !room.isYou(alert.member_id)) {
-    actions.push(button('Message privately', { attrs: { 'data-action': 'dm', 'aria-label': `Message ${name} privately` } }));
+    actions.push(button('Message privately', { attrs: { 'data-action': 'dm', 'aria-label': `Message privately to ${name}` } }));
   }
   if (here && alert.message_id && ctx.hasMessage(alert.message_id)) {
-    actions.push(button('Show message', { attrs: { 'data-action': 'show', 'aria-label': `Show the message from ${name}` } }));
+    actions.push(button('Show message', { attrs: { 'data-action': 'show', 'aria-label': `Show message from ${name}` } }));
   }
 
   return h('li', { className: classes.join(' '), attrs: { 'data-alert-id': alert.alert_id } },

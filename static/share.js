@@ -100,11 +100,13 @@ export const SHARE_TEXT = {
   facFloorFree: 'Nobody has the floor.',
   facQueueEmpty: 'No hands raised. Members raise their own hands; nobody is put forward.',
   facGiveFloor: 'Give floor',
-  facGiveFloorTo: (name) => `Give the floor to ${name}`,
+  // Accessible names start with the visible words ("Give floor", "End turn"), so
+  // that speech control ("click Give floor") works (WCAG 2.5.3 Label in Name).
+  facGiveFloorTo: (name) => `Give floor to ${name}`,
   facNext: 'Next speaker',
   facNextHint: 'Gives the floor to the first raised hand.',
   facEndTurn: 'End turn',
-  facEndTurnOf: (name) => `End ${name}’s turn`,
+  facEndTurnOf: (name) => `End turn for ${name}`,
   facTimerStatus: (seconds) => (seconds > 0
     ? `Each turn has a gentle guide of ${timerLabel(seconds)} (for turns that start from now on). Nothing is cut off.`
     : 'Turns have no time guide.'),

@@ -27,8 +27,9 @@ import "embed"
 // share.js (sharing: the mode, raised hands, the floor, Pass, taking part
 // or just listening), reactions.js (supportive reactions under messages),
 // agreement.js (the group agreement a member accepts before joining),
-// dialog.js (confirmations, short forms and longer texts to accept) and
+// checkins.js (between-session check-ins: the #checkin page over REST, and
+// check-ins shown live in the room), dialog.js (confirmations, short forms and longer texts to accept) and
 // dom.js (text-only DOM helpers), style.css and favicon.svg.
 //
-//go:embed index.html app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js crisis.js share.js reactions.js agreement.js dialog.js dom.js style.css favicon.svg
+//go:embed index.html app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js crisis.js share.js reactions.js agreement.js checkins.js dialog.js dom.js style.css favicon.svg
 var FS embed.FS

@@ -2,6 +2,7 @@ package static
 
 import (
 	"encoding/json"
+	"fmt"
 	"html"
 	"io/fs"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"hearth/internal/checkin"
 	"hearth/internal/crisis"
 	"hearth/internal/protocol"
 )
@@ -17,7 +19,7 @@ import (
 var clientFiles = []string{
 	"index.html", "style.css", "favicon.svg",
 	"app.js", "connection.js", "room.js", "log.js", "people.js", "roomstate.js",
-	"notices.js", "dms.js", "facilitator.js", "crisis.js", "share.js", "reactions.js", "agreement.js", "dialog.js", "dom.js",
+	"notices.js", "dms.js", "facilitator.js", "crisis.js", "share.js", "reactions.js", "agreement.js", "checkins.js", "dialog.js", "dom.js",
 }
 
 func TestFilesPresent(t *testing.T) {
@@ -438,5 +440,104 @@ console.log(out.join(' '));`
 		`16:false:false {"gap":true,"replaying":2}:true 27:false 31:true e1/31 {"gap":true,"replaying":0} e2/4 -`
 	if got := strings.TrimSpace(string(out)); got != want {
 		t.Errorf("resume points =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// The check-in page (README, "Check-ins between sessions"): reachable from
+// the start screen and the room (#checkin), it says plainly that check-ins
+// are not watched in real time and shows "Get help now" beside the form;
+// the moods come from the server, in a fieldset with a legend; the
+// confirmation is a polite live region; a refusal is shown next to the
+// field it concerns; `resources` in the answer open the crisis panel.
+func TestCheckinPage(t *testing.T) {
+	page := readFile(t, "index.html")
+	for _, want := range []string{
+		"Facilitators read check-ins when they can — they are not watched around the clock. If you need help now, use the numbers beside this form.",
+		`<section id="screen-checkin"`,
+		`<aside id="checkin-help"`,
+		`<fieldset id="checkin-moods" class="choice mood-choice"`,
+		`<legend class="label">How are you doing?</legend>`,
+		`<div id="checkin-done" class="checkin-done" aria-live="polite"></div>`,
+		`<input id="checkin-vis-facilitators" type="radio" name="visibility" value="facilitators" checked`,
+		`<a id="checkin-link" class="button" href="#checkin">`,
+		`href="tel:911"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("index.html lacks %s", want)
+		}
+	}
+	if start := page[strings.Index(page, `<section id="screen-name"`):strings.Index(page, `<section id="screen-lobby"`)]; !strings.Contains(start, `href="#checkin"`) {
+		t.Error("the start screen has no way to the check-in page")
+	}
+	for _, id := range []string{"checkin-mood-error", "checkin-note-error", "checkin-visibility-error", "checkin-rooms-error", "checkin-error"} {
+		if !regexp.MustCompile(`<p id="` + id + `" class="field-error" aria-live="polite">`).MatchString(page) {
+			t.Errorf("#%s must be a polite field error", id)
+		}
+	}
+
+	js := readFile(t, "checkins.js")
+	// The mood words live on the server: no script writes them.
+	for _, m := range checkin.Moods() {
+		for _, name := range clientFiles {
+			if strings.HasSuffix(name, ".js") && strings.Contains(readFile(t, name), "'"+m.Label+"'") {
+				t.Errorf("%s hard-codes the mood label %q; it comes from GET /api/checkins/moods", name, m.Label)
+			}
+		}
+	}
+	for _, want := range []string{"'/api/checkins/moods'", "'POST', '/api/checkins'", "/checkins/summary`", "renderHelpInto($('checkin-help-list'), $('checkin-help-danger'))"} {
+		if !strings.Contains(js, want) {
+			t.Errorf("checkins.js lacks %s", want)
+		}
+	}
+	if posted := jsFunction(t, js, "checkins.js", "posted"); !strings.Contains(posted, "showCheckinResources(resources)") {
+		t.Errorf("a check-in whose answer carries resources must open the crisis panel:\n%s", posted)
+	}
+	fields := regexp.MustCompile(`(?s)const FIELD_OF_CODE = \{(.*?)\};`).FindStringSubmatch(js)
+	if fields == nil {
+		t.Fatal("checkins.js has no FIELD_OF_CODE")
+	}
+	for _, c := range []protocol.Code{protocol.CodeInvalidMood, protocol.CodeNoteTooLong, protocol.CodeInvalidNote, protocol.CodeInvalidVisibility, protocol.CodeNotInRoom} {
+		if !strings.Contains(fields[1], string(c)+":") {
+			t.Errorf("FIELD_OF_CODE does not place %s next to its field", c)
+		}
+	}
+	if refused := jsFunction(t, js, "checkins.js", "refused"); !strings.Contains(refused, "err?.message") || !strings.Contains(refused, "setFieldError(field, text)") {
+		t.Errorf("refused must show the server's sentence next to the field:\n%s", refused)
+	}
+	if !strings.Contains(js, fmt.Sprintf("MAX_NOTE_CODE_POINTS = %d", checkin.MaxNoteRunes)) {
+		t.Errorf("checkins.js must count the note to %d characters, as the server does", checkin.MaxNoteRunes)
+	}
+
+	app := readFile(t, "app.js")
+	if !strings.Contains(app, "if (location.hash === '#checkin') openCheckin();") {
+		t.Error("app.js does not open the check-in page on #checkin")
+	}
+	if !strings.Contains(jsFunction(t, app, "app.js", "onServerEvent"), "onCheckinEvent(event)") {
+		t.Error("onServerEvent must hand checkin events to checkins.js")
+	}
+	// Other screens wait behind the check-in page instead of replacing it.
+	if show := jsFunction(t, app, "app.js", "showScreen"); !strings.Contains(show, "app.behindCheckin = name") {
+		t.Errorf("showScreen must not pull the person off the check-in page:\n%s", show)
+	}
+}
+
+// The check-in page's wording of days and times, run by Node when it is
+// installed.
+func TestCheckinWordsInNode(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	script := `import { daysText, dayAndTime } from './checkins.js';
+const now = new Date(2026, 10, 29, 20, 0);
+console.log([null, -1, 0, 1, 5].map(daysText).join('|'));
+console.log([new Date(2026, 10, 29, 18, 5), new Date(2026, 10, 28, 9, 10)].map((d) => dayAndTime(d.toISOString(), now)).join('|') + '|' + dayAndTime('x', now));`
+	out, err := exec.Command(node, "--input-type=module", "-e", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	want := "Never|Never|Within the last day|1 day ago|5 days ago\nToday, 18:05|Yesterday, 09:10|"
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"hearth/internal/hubtest"
 	"hearth/internal/protocol"
 	"hearth/internal/redistest"
@@ -165,55 +163,13 @@ func TestDeleteMeLeavesNoUserIDInRedis(t *testing.T) {
 	settled(t, p)
 	_ = p.WS.CloseNow()
 	c.do("POST", "/api/checkins", me, `{"mood":4}`).ok(t, 201) // keys hearth:user:<id>:checkins, hearth:checkin:<id>
-	if !strings.Contains(redisText(t, srv), user) {
+	if !strings.Contains(srv.Contents(t), user) {
 		t.Fatal("the user id is not in Redis before: the reading misses it")
 	}
 
 	c.do("DELETE", "/api/me", me, "").ok(t, 204)
-	if dump := redisText(t, srv); strings.Contains(dump, user) {
+	if dump := srv.Contents(t); strings.Contains(dump, user) {
 		i := strings.Index(dump, user)
 		t.Errorf("Redis still holds the user id: …%s…", dump[max(0, i-200):min(len(dump), i+200)])
 	}
-}
-
-// redisText reads every key of srv and its value, decoded by type.
-func redisText(t *testing.T, srv *redistest.Server) string {
-	t.Helper()
-	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	defer rdb.Close()
-	var out strings.Builder
-	iter := rdb.Scan(ctx, 0, "*", 100).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
-		var vals []string
-		var err error
-		switch typ := rdb.Type(ctx, k).Val(); typ {
-		case "string":
-			vals = []string{rdb.Get(ctx, k).Val()}
-		case "list":
-			vals, err = rdb.LRange(ctx, k, 0, -1).Result()
-		case "hash":
-			var m map[string]string
-			m, err = rdb.HGetAll(ctx, k).Result()
-			for f, v := range m {
-				vals = append(vals, f, v)
-			}
-		case "set":
-			vals, err = rdb.SMembers(ctx, k).Result()
-		case "zset":
-			vals, err = rdb.ZRange(ctx, k, 0, -1).Result()
-		case "none":
-		default:
-			t.Fatalf("key %s of type %s", k, typ)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&out, "%s\t%s\n", k, strings.Join(vals, "\t"))
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out.String()
 }

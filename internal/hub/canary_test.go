@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"hearth/internal/hubtest"
 	"hearth/internal/protocol"
@@ -209,7 +206,7 @@ func TestCanaryDistributed(t *testing.T) {
 	canarySession(t, c, func() {
 		// The reading below is not blind: while the session runs, the
 		// session buffer (a list) holds the message — but never a DM.
-		during := redisContents(t, rds)
+		during := rds.Contents(t)
 		if !strings.Contains(during, c.msg) {
 			t.Fatal("the message canary is not in the session buffer during the session: the Redis reading misses it")
 		}
@@ -219,61 +216,11 @@ func TestCanaryDistributed(t *testing.T) {
 	n2.Stop()
 
 	assertLogsClean(t, logs(), c)
-	dump := redisContents(t, rds)
+	dump := rds.Contents(t)
 	if !strings.Contains(dump, "Canary group") {
 		t.Fatal("Redis does not hold the room: wrong server?")
 	}
 	assertNoCanary(t, "Redis", dump, c.msg, c.dm)
-}
-
-// redisContents reads every key of the Redis (SCAN) and its value, decoded
-// by type, into one text: "key\tvalue…" lines.
-func redisContents(t *testing.T, rds *redistest.Server) string {
-	t.Helper()
-	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Addr: rds.Addr()})
-	defer rdb.Close()
-	var out strings.Builder
-	iter := rdb.Scan(ctx, 0, "*", 100).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
-		typ, err := rdb.Type(ctx, k).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var vals []string
-		switch typ {
-		case "string":
-			v, err := rdb.Get(ctx, k).Result()
-			if err != nil && err != redis.Nil {
-				t.Fatal(err)
-			}
-			vals = []string{v}
-		case "list":
-			vals, err = rdb.LRange(ctx, k, 0, -1).Result()
-		case "hash":
-			var m map[string]string
-			m, err = rdb.HGetAll(ctx, k).Result()
-			for f, v := range m {
-				vals = append(vals, f, v)
-			}
-		case "set":
-			vals, err = rdb.SMembers(ctx, k).Result()
-		case "zset":
-			vals, err = rdb.ZRange(ctx, k, 0, -1).Result()
-		case "none": // expired between SCAN and TYPE
-		default:
-			t.Fatalf("key %s has type %s, which this test cannot read: teach it", k, typ)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&out, "%s\t%s\t%s\n", k, typ, strings.Join(vals, "\t"))
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out.String()
 }
 
 // Regression (found by the confidentiality review): each node kept the

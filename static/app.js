@@ -38,7 +38,7 @@ import {
   RoomState, ROOM_ID_RE, MAX_TEXT_CODE_POINTS, MAX_REASON_CODE_POINTS, codePoints,
   PRESENCE_PARTICIPANT, PRESENCE_OBSERVER, MAX_HIDDEN,
 } from './room.js';
-import { h, $, setText, formatClock, formatWhen, minutesUntil, plural } from './dom.js';
+import { h, $, setText, formatClock, formatWhen, minutesUntil, plural, wipePage } from './dom.js';
 import {
   initLog, addMessage, addNote, clearLog, removeMessage, findMessage, setAuthorHidden, setMessageError,
 } from './log.js';
@@ -145,6 +145,8 @@ const app = {
   /** Timers: a mute's end (a fallback for a missed `unmuted`), slow mode's wait. */
   muteTimer: 0,
   slowTimer: 0,
+  /** True once "Leave quickly" ran. */
+  gone: false,
 };
 
 /**
@@ -164,6 +166,18 @@ function readLink() {
 }
 
 function start() {
+  // Back (or Forward) to this page without a link — after "Leave quickly",
+  // the entries before it still lead here: show the neutral page again.
+  if (!new URLSearchParams(location.hash.replace(/^#/, '')).has('token') && performance.getEntriesByType('navigation')[0]?.type === 'back_forward') {
+    location.replace(NEUTRAL_PAGE);
+    return;
+  }
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted && app.gone) location.replace(NEUTRAL_PAGE);
+  });
+  window.addEventListener('keydown', onEscapeKey, true);
+  $('leave-quickly').addEventListener('click', leaveQuickly);
+
   const link = readLink();
   bindUi();
 
@@ -1355,6 +1369,70 @@ function closeCheckin() {
 }
 
 // ---------------------------------------------------------------------------
+// 10. Leave quickly
+//
+// People may be somewhere where being seen in a support group is unsafe.
+// "Leave quickly" in the top bar, or Escape pressed twice within a second,
+// at once — without waiting for the server — closes the socket, takes every
+// text off the page (messages, names, private messages, check-in notes,
+// dialogs), forgets the token and the room, and replaces this history entry
+// with neutral.html (a plain weather page) by location.replace. Not with
+// history.replaceState first: Chromium then counts the page's earlier entries
+// (the same document) as the neutral page's, and Back shows it under the
+// group's address, where a reload brings the group's page back. Earlier
+// entries of the group's address, reached by Back, load the neutral page
+// again (start). Escape closes an open dialog first: an Escape pressed while a
+// dialog is open only closes it and does not count; two more leave. (An
+// Escape that closes the support list or a message's menu does count.)
+
+const NEUTRAL_PAGE = 'neutral.html';
+const ESCAPE_TWICE_MS = 1000;
+/** When the last Escape that counts was pressed (performance.now()), or 0. */
+let lastEscape = 0;
+
+function onEscapeKey(event) {
+  if (event.key !== 'Escape') return;
+  if (document.querySelector('dialog[open]')) {
+    lastEscape = 0; // this Escape closes the dialog
+    return;
+  }
+  const now = performance.now();
+  if (lastEscape !== 0 && now - lastEscape <= ESCAPE_TWICE_MS) {
+    event.preventDefault();
+    leaveQuickly();
+    return;
+  }
+  lastEscape = now;
+}
+
+function leaveQuickly() {
+  if (app.gone) return;
+  app.gone = true;
+  try {
+    app.conn?.destroy();
+  } catch {
+    /* leaving matters more */
+  }
+  // No timer of this page may draw again (timer ids count up from 1).
+  const last = setTimeout(() => {}, 0);
+  for (let id = 1; id <= last; id++) {
+    clearTimeout(id);
+    clearInterval(id);
+  }
+  wipePage('Weather');
+  app.conn = null;
+  app.token = '';
+  app.room = null;
+  app.lobby = false;
+  app.displayName = '';
+  app.sending = null;
+  app.checkinOpener = null;
+  app.hidden.clear();
+  app.hiddenSent = [];
+  location.replace(NEUTRAL_PAGE);
+}
+
+// ---------------------------------------------------------------------------
 
 function bindUi() {
   initDialog();
@@ -1365,7 +1443,7 @@ function bindUi() {
   initDms(context);
   initShare({ ...context, setPresence });
   initReactions(context);
-  initFacilitator({ ...context, openAlerts: (roomId) => openAlertsIn(roomId).map(alertSummary) });
+  initFacilitator({ ...context, token: () => app.token, openAlerts: (roomId) => openAlertsIn(roomId).map(alertSummary) });
   initCrisis({
     ...context,
     request,

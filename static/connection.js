@@ -166,6 +166,28 @@ export class HearthConnection {
   }
 
   /**
+   * destroy ends the connection at once and for good ("Leave quickly"): the
+   * socket is closed, nothing more is emitted, requests still waiting are
+   * dropped without settling (so no handler runs to draw on the page), and
+   * the token is forgotten.
+   */
+  destroy() {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    this.#listeners.clear();
+    for (const { timer } of this.#pending.values()) clearTimeout(timer);
+    this.#pending.clear();
+    const ws = this.#ws;
+    this.#teardown(null);
+    try {
+      ws?.close(1000);
+    } catch {
+      /* already closing */
+    }
+    this.#token = '';
+  }
+
+  /**
    * request sends one client frame with a fresh request id and resolves with
    * the reply that carries that id (ok, welcome, joined, waiting or pong), or rejects
    * with a ProtocolError (the server's `error` reply, or a local failure).

@@ -28,11 +28,31 @@ export function h(tag, { className = '', text, attrs = {} } = {}, ...children) {
   return el;
 }
 
-/** $ returns the element with this id, failing loudly if the page lacks it. */
+/** True once wipePage has emptied the page ("Leave quickly"). */
+let wiped = false;
+
+/**
+ * $ returns the element with this id, failing loudly if the page lacks it.
+ * After wipePage, it returns a detached element instead: code still running
+ * in the moment before the page is replaced draws nowhere and does not fail.
+ */
 export function $(id) {
   const el = document.getElementById(id);
-  if (!el) throw new Error(`hearth: #${id} is missing from index.html`);
+  if (!el) {
+    if (wiped) return document.createElement('div');
+    throw new Error(`hearth: #${id} is missing from index.html`);
+  }
   return el;
+}
+
+/**
+ * wipePage takes everything off the page at once — every text, name,
+ * message, dialog — and gives the tab a plain title.
+ */
+export function wipePage(title) {
+  wiped = true;
+  document.body.replaceChildren();
+  document.title = title;
 }
 
 /** setText replaces an element's content with plain text. */

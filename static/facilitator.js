@@ -14,7 +14,11 @@
 //     go to someone who raised their own hand: there is no control that puts
 //     anyone in the queue or gives the floor to anyone else (and the server
 //     refuses it: `not_volunteered`);
-//   * the dialogs behind the people list's Warn…, Mute…, Remove…, Ban….
+//   * the dialogs behind the people list's Warn…, Mute…, Remove…, Ban…;
+//   * the room's audit log (GET /api/rooms/{id}/audit over REST, read when
+//     asked for, 50 at a time, "Show more" going further back with
+//     `before`): a time, who did what in words, names from the room where
+//     known (member ids otherwise). Text only.
 //
 // Every control shows its command's `error` reply as the server's sentence
 // right under the control that sent it. The server re-checks the role on
@@ -29,7 +33,7 @@ import { phaseLabel, slowModeText } from './roomstate.js';
 import { SHARE_TEXT, SHARE_TIMER_CHOICES, timerLabel, nameIn } from './share.js';
 import { openDialog } from './dialog.js';
 
-/** @type {{send: (frame: object) => Promise<any>, getRoom: () => any, openAlerts: (roomId: string) => string[]}} */
+/** @type {{send: (frame: object) => Promise<any>, getRoom: () => any, token: () => string, openAlerts: (roomId: string) => string[]}} */
 let ctx = null;
 
 /**
@@ -149,6 +153,13 @@ export function initFacilitator(context) {
     if (!busy(event.currentTarget)) run({ type: 'share_timer', seconds: Number($('fac-share-timer').value) }, $('fac-timer-error'), event.currentTarget);
   });
 
+  $('fac-audit-load').addEventListener('click', (event) => {
+    if (!busy(event.currentTarget)) loadAudit(false);
+  });
+  $('fac-audit-more').addEventListener('click', (event) => {
+    if (!busy(event.currentTarget)) loadAudit(true);
+  });
+
   $('admit-all').addEventListener('click', (event) => {
     if (!busy(event.currentTarget)) run({ type: 'admit_all' }, $('waiting-error'), event.currentTarget);
   });
@@ -206,6 +217,7 @@ export function renderFacilitator(room) {
   const show = room?.facilitating === true;
   $('fac-section').hidden = !show;
   $('waiting-section').hidden = !show;
+  if (!show || audit.roomId !== room.id) clearAudit();
   if (!show) return;
   renderSession(room);
   renderSharing(room);
@@ -427,6 +439,132 @@ export function personAction(action, member, errorFor) {
     default:
       break;
   }
+}
+
+// ---------------------------------------------------------------------------
+// The audit log
+
+const AUDIT_PAGE = 50;
+
+/** The audit log as shown: its room, and the `before` of the next page ('' when none). */
+const audit = { roomId: '', nextBefore: '' };
+
+/** What each action did, in words (t is the target's name; '' when none). */
+const AUDIT_WORDS = {
+  create_room: () => 'created the group',
+  add_member: (t) => `added ${t} to the group`,
+  remove_member: (t) => `took ${t} off the group`,
+  add_facilitator: (t) => `made ${t} a facilitator`,
+  remove_facilitator: (t) => `ended ${t}’s role as facilitator`,
+  create_invite: () => 'made an invite link',
+  redeem_invite: () => 'joined with an invite link',
+  leave_group: () => 'left the group',
+  left_service: () => 'left the service; their data was erased',
+  set_guidelines: () => 'changed the group agreement',
+  admit: (t) => `let ${t} in`,
+  admit_all: () => 'let everyone waiting in',
+  deny: (t) => `turned ${t} away at the door`,
+  warn: (t) => `warned ${t}`,
+  mute: (t) => `muted ${t}`,
+  unmute: (t) => `unmuted ${t}`,
+  remove: (t) => `removed ${t} from the room`,
+  ban: (t) => `banned ${t}`,
+  unban: (t) => `lifted the ban on ${t}`,
+  lock: () => 'locked the group',
+  unlock: () => 'unlocked the group',
+  slow_mode: () => 'changed slow mode',
+  pin: () => 'pinned an announcement',
+  unpin: () => 'removed the pinned announcement',
+  start_session: () => 'started a session',
+  begin_closing: () => 'began closing the session',
+  end_session: () => 'ended the session',
+  session_max: () => 'ended the session: it reached its longest allowed length',
+  set_mode: () => 'changed the sharing mode',
+  share_timer: () => 'changed the time for each turn',
+  ack_alert: () => 'acknowledged a crisis alert',
+  ack_report: () => 'acknowledged a report',
+};
+
+/** auditName is a member's name as known in the room, or their member id. */
+function auditName(room, memberId) {
+  if (memberId === 'system') return 'Automatically';
+  const name = room?.nameOf(memberId) ?? '';
+  return name || `member ${memberId}`;
+}
+
+/** auditSentence says one entry in words: "Dr. Lee muted Bob". */
+export function auditSentence(room, e) {
+  const actor = auditName(room, String(e.actor_member_id ?? ''));
+  const target = e.target_member_id ? auditName(room, String(e.target_member_id)) : 'someone';
+  const action = String(e.action ?? '');
+  const words = AUDIT_WORDS[action]?.(target) ?? `${action.replaceAll('_', ' ')}${e.target_member_id ? ` (${target})` : ''}`;
+  return actor === 'Automatically' ? `Automatically: ${words}` : `${actor} ${words}`;
+}
+
+/** loadAudit reads the first page of the audit log afresh, or (more) the next one. */
+async function loadAudit(more) {
+  const room = ctx.getRoom();
+  if (!room) return;
+  const control = more ? $('fac-audit-more') : $('fac-audit-load');
+  const error = $('fac-audit-error');
+  setText(error, '');
+  const params = new URLSearchParams({ limit: String(AUDIT_PAGE) });
+  if (more && audit.roomId === room.id && audit.nextBefore) params.set('before', audit.nextBefore);
+  control.setAttribute('aria-disabled', 'true');
+  let data;
+  try {
+    const res = await fetch(`/api/rooms/${encodeURIComponent(room.id)}/audit?${params}`, {
+      headers: { Authorization: `Bearer ${ctx.token()}` },
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    });
+    data = await res.json().catch(() => null);
+    if (!res.ok) {
+      const message = data?.error?.message;
+      throw new Error(typeof message === 'string' && message ? message : 'The audit log could not be read. Please try again.');
+    }
+  } catch (err) {
+    setText(error, err instanceof TypeError ? 'The audit log could not be reached. Check your connection and try again.' : err.message);
+    return;
+  } finally {
+    control.removeAttribute('aria-disabled');
+  }
+  if (ctx.getRoom() !== room) return; // left meanwhile
+  const entries = Array.isArray(data?.entries) ? data.entries : [];
+  const list = $('fac-audit-list');
+  const items = entries.map((e) => h('li', { className: 'fac-audit-item' },
+    h('time', { className: 'fac-audit-time', text: formatWhen(e.at), attrs: { datetime: String(e.at ?? '') } }),
+    ' ',
+    h('span', { className: 'fac-audit-what', text: auditSentence(room, e), attrs: { dir: 'auto' } })));
+  if (more && audit.roomId === room.id) list.append(...items);
+  else list.replaceChildren(...items);
+  audit.roomId = room.id;
+  audit.nextBefore = typeof data?.next_before === 'string' ? data.next_before : '';
+  list.hidden = list.children.length === 0;
+  $('fac-audit-empty').hidden = list.children.length > 0;
+  setText($('fac-audit-load'), 'Refresh audit log');
+  const moreButton = $('fac-audit-more');
+  const hadFocus = document.activeElement === moreButton;
+  moreButton.hidden = audit.nextBefore === '';
+  if (hadFocus && moreButton.hidden) $('fac-audit-load').focus();
+  else if (more && items[0]) {
+    // The first entry added takes the focus, so reading goes on from there.
+    items[0].setAttribute('tabindex', '-1');
+    items[0].focus();
+  }
+}
+
+/** clearAudit takes the audit log off the page (out of the room). */
+function clearAudit() {
+  audit.roomId = '';
+  audit.nextBefore = '';
+  $('fac-audit-list').replaceChildren();
+  $('fac-audit-list').hidden = true;
+  $('fac-audit-empty').hidden = true;
+  $('fac-audit-more').hidden = true;
+  setText($('fac-audit-error'), '');
+  setText($('fac-audit-load'), 'Show audit log');
 }
 
 /** waitingSentence announces newcomers at the door. */

@@ -20,6 +20,7 @@ var clientFiles = []string{
 	"index.html", "style.css", "favicon.svg",
 	"app.js", "connection.js", "room.js", "log.js", "people.js", "roomstate.js",
 	"notices.js", "dms.js", "facilitator.js", "crisis.js", "share.js", "reactions.js", "agreement.js", "checkins.js", "dialog.js", "dom.js",
+	"neutral.html", "neutral.css",
 }
 
 func TestFilesPresent(t *testing.T) {
@@ -346,6 +347,79 @@ func TestConversationClearedWhenOut(t *testing.T) {
 	}
 	if !strings.Contains(jsFunction(t, readFile(t, "dms.js"), "dms.js", "clearDms"), "$('dm-text').value = ''") {
 		t.Error("clearDms must empty the private message box")
+	}
+}
+
+// "Leave quickly" is in the page header next to "Get help now", on every
+// screen, named for screen readers; it (and Escape twice) closes the socket,
+// empties the page, forgets the token and replaces the history entry with
+// the neutral page — without waiting for the server.
+func TestLeaveQuickly(t *testing.T) {
+	page := readFile(t, "index.html")
+	header := page[strings.Index(page, "<header"):strings.Index(page, "</header>")]
+	button := regexp.MustCompile(`<button id="leave-quickly"[^>]*>([^<]*)</button>`).FindStringSubmatch(header)
+	if button == nil {
+		t.Fatal(`the page header lacks the "Leave quickly" button`)
+	}
+	if !strings.Contains(button[0], `type="button"`) || !strings.Contains(button[0], `aria-label="Leave quickly: hides this page at once"`) || button[1] != "Leave quickly" {
+		t.Errorf("the Leave quickly button must say so and be named for screen readers: %s", button[0])
+	}
+	if strings.Index(header, `id="help-link"`) > strings.Index(header, `id="leave-quickly"`) {
+		t.Error(`"Leave quickly" belongs right after "Get help now"`)
+	}
+
+	app := readFile(t, "app.js")
+	leave := jsFunction(t, app, "app.js", "leaveQuickly")
+	for _, want := range []string{"app.conn?.destroy()", "wipePage(", "app.token = ''", "app.room = null", "location.replace(NEUTRAL_PAGE)"} {
+		if !strings.Contains(leave, want) {
+			t.Errorf("leaveQuickly lacks %s:\n%s", want, leave)
+		}
+	}
+	// history.replaceState to neutral.html first would make Chromium count the
+	// group's earlier entries as the neutral page's own: Back would then show
+	// it under the group's address, and a reload would load the group's page.
+	if strings.Contains(leave, "replaceState") || strings.Contains(leave, "pushState") {
+		t.Error("leaveQuickly must replace the page with location.replace alone")
+	}
+	if strings.Contains(leave, "await") || strings.Contains(leave, "request(") {
+		t.Error("leaveQuickly must not wait for the server")
+	}
+	if !strings.Contains(app, "const NEUTRAL_PAGE = 'neutral.html';") {
+		t.Error("app.js must leave for neutral.html")
+	}
+	escape := jsFunction(t, app, "app.js", "onEscapeKey")
+	for _, want := range []string{"'Escape'", "dialog[open]", "leaveQuickly()"} {
+		if !strings.Contains(escape, want) {
+			t.Errorf("onEscapeKey lacks %s", want)
+		}
+	}
+	start := jsFunction(t, app, "app.js", "start")
+	for _, want := range []string{"$('leave-quickly').addEventListener('click', leaveQuickly)", "addEventListener('keydown', onEscapeKey, true)"} {
+		if !strings.Contains(start, want) {
+			t.Errorf("start must wire %s", want)
+		}
+	}
+	if !strings.Contains(jsFunction(t, readFile(t, "dom.js"), "dom.js", "wipePage"), "document.body.replaceChildren()") {
+		t.Error("wipePage must empty the whole page")
+	}
+}
+
+// The neutral page says nothing of Hearth or of a support group, runs no
+// script, and needs nothing the Content-Security-Policy refuses.
+func TestNeutralPage(t *testing.T) {
+	page := readFile(t, "neutral.html")
+	style := readFile(t, "neutral.css")
+	words := regexp.MustCompile(`(?i)hearth|support|group|facilitat|crisis|check-?in|988|favicon|chat`)
+	for name, text := range map[string]string{"neutral.html": page, "neutral.css": style} {
+		if m := words.FindString(text); m != "" {
+			t.Errorf("%s gives away what it hides: %q", name, m)
+		}
+	}
+	if regexp.MustCompile(`(?i)<script\b|<style\b|\sstyle\s*=|\son[a-z]+\s*=|<img\b|<iframe\b|https?:`).MatchString(page) {
+		t.Error("neutral.html must be plain: no scripts, inline styles, images, frames or other hosts")
+	}
+	if !strings.Contains(page, `<html lang="en">`) || !regexp.MustCompile(`<title>[^<]+</title>`).MatchString(page) {
+		t.Error(`neutral.html must declare lang="en" and have a title`)
 	}
 }
 

@@ -736,14 +736,7 @@ func TestRealServerSafety(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 
-	fac, err := client.Dial(ctx, wsURL, tokens["facilitator"], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fac.Close()
-	if _, err := fac.Join(ctx, "demo", "Dr. Lee", nil); err != nil {
-		t.Fatal(err)
-	}
+	fac := dialFacilitator(t, ctx, wsURL, tokens, "demo")
 	request := func(frame map[string]any) {
 		t.Helper()
 		if _, err := fac.Request(ctx, frame); err != nil {

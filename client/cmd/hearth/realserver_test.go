@@ -93,14 +93,7 @@ func TestRealServerSharing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 
-	fac, err := client.Dial(ctx, wsURL, tokens["facilitator"], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fac.Close()
-	if _, err := fac.Join(ctx, "demo", "Dr. Lee", nil); err != nil {
-		t.Fatal(err)
-	}
+	fac := dialFacilitator(t, ctx, wsURL, tokens, "demo")
 
 	stdin, typing := io.Pipe()
 	defer stdin.Close()
@@ -276,14 +269,7 @@ func TestRealServerResume(t *testing.T) {
 	}
 	proxy := newDropProxy(t, u.Host)
 
-	fac, err := client.Dial(ctx, wsURL, tokens["facilitator"], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fac.Close()
-	if _, err := fac.Join(ctx, "demo", "Dr. Lee", nil); err != nil {
-		t.Fatal(err)
-	}
+	fac := dialFacilitator(t, ctx, wsURL, tokens, "demo")
 	go func() { // the facilitator's events are not looked at
 		for range fac.Events() {
 		}
@@ -358,11 +344,7 @@ func TestRealServerCheckin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 
-	fac, err := client.Dial(ctx, wsURL, tokens["facilitator"], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fac.Close()
+	fac := dialFacilitator(t, ctx, wsURL, tokens, "")
 	waitEvent := func(typ, contains string) {
 		t.Helper()
 		for {
@@ -419,4 +401,22 @@ func TestRealServerCheckin(t *testing.T) {
 	if _, err := checkin(""); err == nil || err.Error() != "-mood is required: how you are doing, one of 1 Very low, 2 Low, 3 Okay, 4 Good, 5 Very good" {
 		t.Errorf("no mood: error = %v", err)
 	}
+}
+
+// dialFacilitator connects the dev server's facilitator with package
+// client, joined to room as "Dr. Lee" unless room is empty; the connection
+// closes when the test ends.
+func dialFacilitator(t *testing.T, ctx context.Context, wsURL string, tokens map[string]string, room string) *client.Client {
+	t.Helper()
+	fac, err := client.Dial(ctx, wsURL, tokens["facilitator"], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fac.Close() })
+	if room != "" {
+		if _, err := fac.Join(ctx, room, "Dr. Lee", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fac
 }

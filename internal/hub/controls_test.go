@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +41,20 @@ func newRoom(t *testing.T, n *hubtest.Node, p room.CreateParams, members ...stri
 		}
 	}
 	return r.ID
+}
+
+// noneUntil reads p's events up to the message whose text is marker,
+// failing if an event of one of types arrives before it: what p must never
+// be told (the marker, sent after the event under test, proves p would have
+// had it by then).
+func noneUntil(t *testing.T, p *hubtest.Peer, marker string, types ...string) {
+	t.Helper()
+	p.Until(func(e hubtest.Event) bool {
+		if slices.Contains(types, e.Str("type")) {
+			t.Fatalf("%s arrived, which this connection must never get: %v", e.Str("type"), e)
+		}
+		return e.Str("text") == marker
+	})
 }
 
 func member(e hubtest.Event, k string) map[string]any { m, _ := e[k].(map[string]any); return m }
@@ -181,12 +196,7 @@ func TestControlsAcrossNodes(t *testing.T) {
 			t.Fatalf("warned = %v", e)
 		}
 		req(t, ben, hubtest.Event{"type": "send", "room": id, "text": "marker-warn"})
-		ben.Until(func(e hubtest.Event) bool {
-			if e.Str("type") == "warned" {
-				t.Fatalf("another member saw the warning: %v", e)
-			}
-			return e.Str("text") == "marker-warn"
-		})
+		noneUntil(t, ben, "marker-warn", "warned")
 	})
 
 	t.Run("mute and unmute", func(t *testing.T) {
@@ -296,12 +306,7 @@ func TestControlsAcrossNodes(t *testing.T) {
 			t.Fatalf("member-to-member dm = %v", r)
 		}
 		req(t, ben, hubtest.Event{"type": "send", "room": id, "text": "marker-dm"})
-		ben.Until(func(e hubtest.Event) bool {
-			if e.Str("type") == "dm" {
-				t.Fatalf("a third member saw a dm: %v", e)
-			}
-			return e.Str("text") == "marker-dm"
-		})
+		noneUntil(t, ben, "marker-dm", "dm")
 	})
 
 	t.Run("report goes to facilitators only", func(t *testing.T) {
@@ -313,12 +318,7 @@ func TestControlsAcrossNodes(t *testing.T) {
 			t.Fatalf("report = %v", e)
 		}
 		req(t, ana, hubtest.Event{"type": "send", "room": id, "text": "marker-report"})
-		ben.Until(func(e hubtest.Event) bool {
-			if e.Str("type") == "report" {
-				t.Fatalf("the reported member saw the report: %v", e)
-			}
-			return e.Str("text") == "marker-report"
-		})
+		noneUntil(t, ben, "marker-report", "report")
 	})
 
 	t.Run("hide is personal", func(t *testing.T) {
@@ -560,12 +560,7 @@ func TestReportAboutAFacilitatorReachesSupervisors(t *testing.T) {
 		}
 	}
 	req(t, fac, hubtest.Event{"type": "send", "room": id, "text": "marker"})
-	fac.Until(func(e hubtest.Event) bool {
-		if e.Str("type") == "report" {
-			t.Fatalf("the reported facilitator got the report: %v", e)
-		}
-		return e.Str("text") == "marker"
-	})
+	noneUntil(t, fac, "marker", "report")
 
 	supActor := room.Actor{UserID: "sup", TokenRole: protocol.RoleSupervisor}
 	reps, err := n2.Rooms.Reports(ctx, supActor, id)
@@ -618,12 +613,7 @@ func TestSessionTimers(t *testing.T) {
 		t.Fatalf("room_state after auto-lock = %v", e)
 	}
 	req(t, fac, hubtest.Event{"type": "send", "room": id, "text": "marker"})
-	ana.Until(func(e hubtest.Event) bool {
-		if e.Str("type") == "session_ending_soon" {
-			t.Fatalf("a member got the facilitators' notice: %v", e)
-		}
-		return e.Str("text") == "marker"
-	})
+	noneUntil(t, ana, "marker", "session_ending_soon")
 }
 
 // A session that reaches the maximum session length ends by itself, once:

@@ -425,14 +425,7 @@ func TestRunSafety(t *testing.T) {
 		frames []map[string]any
 	)
 	cs := safetyServer(t, &frames, &mu)
-	stdin, typing := io.Pipe()
-	defer stdin.Close()
-	var out syncBuffer
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(t.Context(), []string{"-url", cs.wsURL(), "-room", "demo", "-name", "Robin"},
-			func(k string) string { return map[string]string{"HEARTH_TOKEN": "tok"}[k] }, stdin, &out)
-	}()
+	typing, out, errc := startTerminal(t, cs.wsURL(), "-name", "Robin")
 	steps := []struct {
 		typed string
 		want  []string
@@ -461,7 +454,7 @@ func TestRunSafety(t *testing.T) {
 			}
 		}
 		for _, w := range s.want {
-			waitFor(t, &out, w)
+			waitFor(t, out, w)
 		}
 	}
 	select {
@@ -508,15 +501,8 @@ func TestRunSessionEnded(t *testing.T) {
 		frames []map[string]any
 	)
 	cs := safetyServer(t, &frames, &mu)
-	var out syncBuffer
-	stdin, typing := io.Pipe()
-	defer stdin.Close()
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(t.Context(), []string{"-url", cs.wsURL(), "-room", "demo", "-name", "Robin"},
-			func(k string) string { return map[string]string{"HEARTH_TOKEN": "tok"}[k] }, stdin, &out)
-	}()
-	waitFor(t, &out, `\* You joined demo`)
+	typing, out, errc := startTerminal(t, cs.wsURL(), "-name", "Robin")
+	waitFor(t, out, `\* You joined demo`)
 	if _, err := io.WriteString(typing, "end it\n"); err != nil {
 		t.Fatal(err)
 	}

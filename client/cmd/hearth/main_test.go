@@ -637,14 +637,7 @@ func TestRunSharing(t *testing.T) {
 		frames []map[string]any
 	)
 	cs := sharingServer(t, &frames, &mu)
-	stdin, typing := io.Pipe()
-	defer stdin.Close()
-	var out syncBuffer
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(t.Context(), []string{"-url", cs.wsURL(), "-room", "demo", "-name", "Robin"},
-			func(k string) string { return map[string]string{"HEARTH_TOKEN": "tok"}[k] }, stdin, &out)
-	}()
+	typing, out, errc := startTerminal(t, cs.wsURL(), "-name", "Robin")
 
 	type step struct {
 		typed string
@@ -672,7 +665,7 @@ func TestRunSharing(t *testing.T) {
 			}
 		}
 		for _, w := range s.want {
-			waitFor(t, &out, w)
+			waitFor(t, out, w)
 		}
 	}
 	select {
@@ -742,16 +735,9 @@ func TestRunObserve(t *testing.T) {
 			}
 		}
 	})
-	stdin, typing := io.Pipe()
-	defer stdin.Close()
-	var out syncBuffer
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(t.Context(), []string{"-url", cs.wsURL(), "-room", "demo", "-name", "Robin", "-observe"},
-			func(k string) string { return map[string]string{"HEARTH_TOKEN": "tok"}[k] }, stdin, &out)
-	}()
-	waitFor(t, &out, `\* You joined demo as Robin\. No one else is here yet\.\n\* Type /help for the commands\.\n\* You are just listening\. \(/takepart to take part\)\n`)
-	waitFor(t, &out, `\* Reconnected to demo\. No one else is here yet\.\n\* You are just listening\.`)
+	typing, out, errc := startTerminal(t, cs.wsURL(), "-name", "Robin", "-observe")
+	waitFor(t, out, `\* You joined demo as Robin\. No one else is here yet\.\n\* Type /help for the commands\.\n\* You are just listening\. \(/takepart to take part\)\n`)
+	waitFor(t, out, `\* Reconnected to demo\. No one else is here yet\.\n\* You are just listening\.`)
 	if _, err := io.WriteString(typing, "/quit\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -807,17 +793,10 @@ func TestRunAgreement(t *testing.T) {
 			}
 		}
 	})
-	stdin, typing := io.Pipe()
-	defer stdin.Close()
-	var out syncBuffer
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(t.Context(), []string{"-url", cs.wsURL(), "-room", "demo", "-name", "Robin"},
-			func(k string) string { return map[string]string{"HEARTH_TOKEN": "tok"}[k] }, stdin, &out)
-	}()
+	typing, out, errc := startTerminal(t, cs.wsURL(), "-name", "Robin")
 
-	waitFor(t, &out, `^\* Before you join demo, please read the group agreement:\n\n  Our group agreement\n\n  What is shared here stays here\. We listen\.`)
-	waitFor(t, &out, `\n  - \\x1b\[2Jno escapes reach the terminal\n  - 988: call or text, any time\.\n\nType yes to agree and join, or anything else to leave: $`)
+	waitFor(t, out, `^\* Before you join demo, please read the group agreement:\n\n  Our group agreement\n\n  What is shared here stays here\. We listen\.`)
+	waitFor(t, out, `\n  - \\x1b\[2Jno escapes reach the terminal\n  - 988: call or text, any time\.\n\nType yes to agree and join, or anything else to leave: $`)
 	for _, l := range strings.Split(out.String(), "\n") {
 		if n := utf8.RuneCountInString(l); n > agreementWidth+len("Type yes to agree and join, or anything else to leave: ") {
 			t.Errorf("line of %d characters: %q", n, l)
@@ -826,14 +805,14 @@ func TestRunAgreement(t *testing.T) {
 	if _, err := io.WriteString(typing, " YES \n"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, &out, `\* You joined demo as Robin\. No one else is here yet\.\n`)
-	waitFor(t, &out, `\* connection lost \(the server is restarting\); reconnecting in .*\n`+
+	waitFor(t, out, `\* You joined demo as Robin\. No one else is here yet\.\n`)
+	waitFor(t, out, `\* connection lost \(the server is restarting\); reconnecting in .*\n`+
 		`\* The group agreement of demo has changed since you accepted it\. Please read it again:\n\n  Our new agreement\n\n  Be gentle\.\n\n`+
 		`Type yes to agree and join, or anything else to leave: $`)
 	if _, err := io.WriteString(typing, "not now\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, &out, `\* You have not joined demo\. You are welcome to come back whenever you are ready\.\n$`)
+	waitFor(t, out, `\* You have not joined demo\. You are welcome to come back whenever you are ready\.\n$`)
 	select {
 	case err := <-errc:
 		if err != nil {
@@ -1343,4 +1322,20 @@ func TestCheckinLinesSanitized(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
 	}
+}
+
+// startTerminal runs the terminal client against the fake server at wsURL
+// in room demo with token "tok" and the extra args, on its own goroutine:
+// lines written to typing are what the user types, out collects what it
+// prints, and errc receives run's result. Typing ends when the test does.
+func startTerminal(t *testing.T, wsURL string, args ...string) (typing *io.PipeWriter, out *syncBuffer, errc chan error) {
+	t.Helper()
+	stdin, typing := io.Pipe()
+	t.Cleanup(func() { _ = stdin.Close() })
+	out, errc = &syncBuffer{}, make(chan error, 1)
+	go func() {
+		errc <- run(t.Context(), append([]string{"-url", wsURL, "-room", "demo"}, args...),
+			func(k string) string { return map[string]string{"HEARTH_TOKEN": "tok"}[k] }, stdin, out)
+	}()
+	return typing, out, errc
 }

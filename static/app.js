@@ -166,12 +166,9 @@ function readLink() {
 }
 
 function start() {
-  // Back (or Forward) to this page without a link — after "Leave quickly",
-  // the entries before it still lead here: show the neutral page again.
-  if (!new URLSearchParams(location.hash.replace(/^#/, '')).has('token') && performance.getEntriesByType('navigation')[0]?.type === 'back_forward') {
-    location.replace(NEUTRAL_PAGE);
-    return;
-  }
+  // Back (or Forward) to this page without a link: early.js is already
+  // taking it to the neutral page.
+  if (window.hearthLeaving) return;
   window.addEventListener('pageshow', (event) => {
     if (event.persisted && app.gone) location.replace(NEUTRAL_PAGE);
   });
@@ -1381,9 +1378,10 @@ function closeCheckin() {
 // (the same document) as the neutral page's, and Back shows it under the
 // group's address, where a reload brings the group's page back. Earlier
 // entries of the group's address, reached by Back, load the neutral page
-// again (start). Escape closes an open dialog first: an Escape pressed while a
-// dialog is open only closes it and does not count; two more leave. (An
-// Escape that closes the support list or a message's menu does count.)
+// again before anything is drawn (early.js). Escape closes an open dialog
+// first: an Escape pressed while a dialog is open only closes it and does
+// not count; two more leave. (An Escape that closes the support list or a
+// message's menu does count.)
 
 const NEUTRAL_PAGE = 'neutral.html';
 const ESCAPE_TWICE_MS = 1000;

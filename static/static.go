@@ -33,5 +33,5 @@ import "embed"
 // with neutral.css, the plain page (no scripts, no name of the app) that
 // "Leave quickly" puts in place of the group.
 //
-//go:embed index.html app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js crisis.js share.js reactions.js agreement.js checkins.js dialog.js dom.js style.css favicon.svg neutral.html neutral.css
+//go:embed index.html early.js app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js crisis.js share.js reactions.js agreement.js checkins.js dialog.js dom.js style.css favicon.svg neutral.html neutral.css
 var FS embed.FS

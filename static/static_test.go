@@ -18,7 +18,7 @@ import (
 // clientFiles are every file of the web client; static.go embeds each.
 var clientFiles = []string{
 	"index.html", "style.css", "favicon.svg",
-	"app.js", "connection.js", "room.js", "log.js", "people.js", "roomstate.js",
+	"early.js", "app.js", "connection.js", "room.js", "log.js", "people.js", "roomstate.js",
 	"notices.js", "dms.js", "facilitator.js", "crisis.js", "share.js", "reactions.js", "agreement.js", "checkins.js", "dialog.js", "dom.js",
 	"neutral.html", "neutral.css",
 }

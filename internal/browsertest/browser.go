@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +125,8 @@ type Page struct {
 	exceptions []string
 	console    []string
 	csp        []string
+	loaders    map[cdp.LoaderID]string // document (loader) → its URL
+	painted    []string                // URLs of documents that drew anything, in order
 }
 
 // NewPage opens a tab in a new browser context (its own cookies, storage
@@ -140,6 +143,11 @@ func (b *Browser) NewPage(name string) *Page {
 		cancel()
 		b.t.Fatalf("%s: open a tab: %v", name, err)
 	}
+	// Lifecycle events tell which documents drew anything (Painted).
+	if _, err := chromedp.Call(ctx, page.SetLifecycleEventsEnabled, page.SetLifecycleEventsEnabledParams{Enabled: true}); err != nil {
+		cancel()
+		b.t.Fatalf("%s: enable lifecycle events: %v", name, err)
+	}
 	b.t.Cleanup(func() {
 		p.report()
 		cancel()
@@ -150,6 +158,23 @@ func (b *Browser) NewPage(name string) *Page {
 // listen runs in the tab's event loop: it must return fast.
 func (p *Page) listen(ev any) {
 	switch ev := ev.(type) {
+	case *page.EventFrameNavigated:
+		if ev.Frame.ParentID == "" {
+			p.mu.Lock()
+			if p.loaders == nil {
+				p.loaders = map[cdp.LoaderID]string{}
+			}
+			p.loaders[ev.Frame.LoaderID] = ev.Frame.URL
+			p.mu.Unlock()
+		}
+	case *page.EventLifecycleEvent:
+		if ev.Name == "firstPaint" {
+			p.mu.Lock()
+			if u, ok := p.loaders[ev.LoaderID]; ok {
+				p.painted = append(p.painted, u)
+			}
+			p.mu.Unlock()
+		}
 	case *cdpruntime.EventExceptionThrown:
 		d := ev.ExceptionDetails
 		text := d.Text
@@ -184,6 +209,15 @@ func (p *Page) listen(ev any) {
 		}
 		p.mu.Unlock()
 	}
+}
+
+// Painted returns the URLs of the top-level documents this tab has drawn
+// anything of (Chromium's firstPaint), in order. A document that navigates
+// away before it draws is not in it.
+func (p *Page) Painted() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.painted)
 }
 
 // report, when the test ends, fails it for any uncaught exception or

@@ -48,9 +48,15 @@ func TestLeaveQuickly(t *testing.T) {
 
 	// Back goes to the entry before the check-in page — the group's address —
 	// which shows the neutral page again rather than anything of the group.
+	// Nothing of the group's page is drawn on the way, not even for a moment
+	// (early.js leaves before the body is read).
+	painted := len(a.Painted())
 	a.Eval(`window.leaveTestMarker = true; history.back()`, nil)
 	waitNeutral(a)
 	noTrace(a, secret, "Alice", "Bob")
+	if after := a.Painted()[painted:]; len(after) != 1 || !strings.HasSuffix(after[0], "/neutral.html") {
+		t.Errorf("alice: Back after leaving drew %q; want only the neutral page", after)
+	}
 
 	// The others see Alice go: her connection closed at once.
 	waitGone(g.fac, "Alice")

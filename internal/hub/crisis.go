@@ -131,8 +131,11 @@ func (c *conn) crisisCheck(ctx context.Context, j *joined, messageID, text strin
 // alert.
 func (h *Hub) crisisMatched(ctx context.Context, roomID string, me protocol.Member, m CrisisMatch, messageID string) {
 	h.crisisMatches.Add(1)
-	asked := m.Category == CategoryMemberRequest // someone who asks always gets the card
-	if h.cards.due(roomID+"|"+me.MemberID, m.Severity, time.Now()) || asked {
+	// Someone who asks always gets the card, and asking does not count as
+	// a card shown: words that signal a crisis afterwards get theirs too
+	// (regression: TestCardAfterSupportRequest).
+	asked := m.Category == CategoryMemberRequest
+	if asked || h.cards.due(roomID+"|"+me.MemberID, m.Severity, time.Now()) {
 		card := protocol.Marshal(protocol.CrisisResourcesEvent{Type: protocol.TypeCrisisResources, Room: roomID,
 			Severity: m.Severity, Gentle: m.Severity == "gentle", Resources: h.cfg.Crisis.Resources(m)})
 		h.publishControl(ctx, roomID, control{Ctl: ctlToMember, MemberID: me.MemberID, Frame: card})

@@ -200,3 +200,20 @@ func TestCrisisFailsOpen(t *testing.T) {
 		t.Fatalf("ben got %v", m)
 	}
 }
+
+// Regression: a member who pressed "I need support" and then wrote words
+// of crisis got no card for them — the request had counted as the card
+// shown, at the same severity. Asking always shows the card and never
+// silences the one their words call for.
+func TestCardAfterSupportRequest(t *testing.T) {
+	_, _, id, _, ana, _, _ := crisisRoom(t, hubtest.Options{})
+	req(t, ana, hubtest.Event{"type": "request_support", "room": id})
+	ana.UntilType("crisis_resources")
+	req(t, ana, hubtest.Event{"type": "send", "room": id, "text": "I want to end my life"})
+	if card := ana.UntilType("crisis_resources"); card.Str("room") != id {
+		t.Fatalf("card after the words = %v", card)
+	}
+	// Asking again still shows it, however recent the last one.
+	req(t, ana, hubtest.Event{"type": "request_support", "room": id})
+	ana.UntilType("crisis_resources")
+}

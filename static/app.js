@@ -100,6 +100,8 @@ const NAME_CODES = new Set(['name_empty', 'name_too_long', 'name_invalid_char', 
 const app = {
   /** @type {HearthConnection|null} */
   conn: null,
+  /** Ids of messages this person asked to delete (so their own deletion is not told as a facilitator's). */
+  ownDeletes: new Set(),
   /** The sign-in token from the link, for the REST calls of the check-in page (memory only). */
   token: '',
   /**
@@ -301,6 +303,10 @@ function onConnectionState({ state, delayMs }) {
 /** onConnectionReady runs after every successful sign-in (the first and each reconnect). */
 function onConnectionReady({ welcome } = {}) {
   setDeploymentResources(welcome?.resources);
+  // Connected again: "you are not connected" under the message box no longer holds.
+  if ($('composer-error').textContent === TEXT.notConnectedSend || $('composer-error').textContent === TEXT.notConnected) {
+    setComposerError('You are connected again. You can send your message now.');
+  }
   if (app.room || app.lobby) {
     rejoin();
     return;
@@ -817,6 +823,17 @@ function onMessageDeleted(event, room) {
   if (typeof id !== 'string') return;
   room.seenMessages.add(id); // a late copy must not bring it back
   room.reactions.delete(id);
+  // A member's own message deleted by a facilitator: say so, privately and
+  // calmly, rather than let it vanish without a word.
+  const item = findMessage(id);
+  if (item && room.you && item.dataset.authorId === room.you.member_id && !app.ownDeletes.has(id) && !room.facilitating) {
+    addNotice({
+      key: `deleted:${id}`,
+      title: 'A facilitator removed one of your messages.',
+      text: 'Only you see this note. If you would like to talk about it, you can message a facilitator privately.',
+    });
+  }
+  app.ownDeletes.delete(id);
   removeMessage(id);
   closeDialogFor(`msg:${id}`);
   // Reports quoting it lose the text too: it is gone from the page everywhere.
@@ -1242,7 +1259,10 @@ function confirmDelete({ messageId, text, own }) {
     quote: text,
     confirmLabel: 'Delete',
     danger: true,
-    onConfirm: () => send({ type: 'delete_message', message_id: messageId }),
+    onConfirm: () => {
+      app.ownDeletes.add(messageId);
+      return send({ type: 'delete_message', message_id: messageId });
+    },
     fallbackFocus: () => $('log'),
   });
 }

@@ -309,8 +309,11 @@ function showPanelFor(mode) {
 function openPanel({ focus }) {
   const active = document.activeElement;
   if (!panel.open && active instanceof HTMLElement && !$('help').contains(active)) panel.returnFocus = active;
+  const wasOpen = panel.open;
   panel.open = true;
   render();
+  // Opened afresh: from the top, where it says what happened and who was told.
+  if (!wasOpen) $('help').scrollTop = 0;
   if (focus) {
     $('help-title').focus();
     $('help').scrollIntoView?.({ block: 'nearest' });
@@ -446,8 +449,15 @@ function removeAlert(alertId) {
   renderAlerts();
   if (hadFocus) {
     const rest = [...list.children];
+    // The next alert itself, not its Acknowledge button: a second Enter
+    // must not acknowledge an alert nobody has read yet.
     const next = rest[Math.min(index, rest.length - 1)];
-    (next?.querySelector('button[data-action="ack"]') ?? $('alerts-toggle')).focus();
+    if (next) {
+      next.tabIndex = -1;
+      next.focus();
+    } else {
+      $('alerts-toggle').focus();
+    }
   }
 }
 

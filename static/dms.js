@@ -7,14 +7,16 @@
 // that switching threads does not make screen readers read a whole thread
 // out again. A private message that arrives while its thread is not in view
 // is counted as unread: the count is shown on the thread's button and on the
-// panel's heading, and a short sentence is announced (never the text itself:
-// someone may be looking over the person's shoulder).
+// panel's heading, and a notice above the conversation says who wrote, with
+// a button that opens the thread (never the text itself: someone may be
+// looking over the person's shoulder). On a phone the panel is below the
+// message box, out of sight: the notice is how the person learns of it.
 //
 // DMs are never stored: leaving, or the session ending, clears them.
 
 import { h, $, setText, formatClock, formatFullTime } from './dom.js';
 import { codePoints, facilitates, MAX_TEXT_CODE_POINTS } from './room.js';
-import { announce } from './notices.js';
+import { addNotice, removeNotice } from './notices.js';
 
 /** @type {{send: (frame: object) => Promise<any>, getRoom: () => any}} */
 let ctx = null;
@@ -79,7 +81,12 @@ export function onDm(event) {
   logFor(thread).append(dmItem(thread, item));
   if (!item.fromYou && !inView(thread.member_id)) {
     thread.unread += 1;
-    announce(`New private message from ${thread.display_name || 'someone'}.`);
+    const name = thread.display_name || 'someone';
+    addNotice({
+      key: dmNoticeKey(thread.member_id),
+      title: `New private message from ${name}.`,
+      actions: [{ label: 'Open', ariaLabel: `Open the private messages with ${name}`, onClick: () => openDmWith(thread.member_id) }],
+    });
   }
   renderDms();
   scrollToEnd(thread.member_id);
@@ -89,6 +96,7 @@ export function onDm(event) {
 export function openDmWith(memberId) {
   const room = ctx.getRoom();
   if (!room?.dmThread(memberId)) return;
+  removeNotice(dmNoticeKey(memberId));
   setExpanded(true);
   selectThread(memberId, { focus: true });
   $('dm-section').scrollIntoView({ block: 'nearest' });
@@ -105,10 +113,16 @@ function selectThread(memberId, { focus }) {
   }
 }
 
+/** dmNoticeKey is the key of the notice about unread private messages from a member. */
+function dmNoticeKey(memberId) {
+  return `dm:${memberId}`;
+}
+
 function markSelectedRead() {
   const thread = ctx?.getRoom()?.dms.get(selectedId);
   if (thread && thread.unread > 0 && inView(selectedId)) {
     thread.unread = 0;
+    removeNotice(dmNoticeKey(selectedId));
     renderDms();
   }
   if (thread && inView(selectedId)) scrollToEnd(selectedId);

@@ -449,7 +449,7 @@ const AUDIT_PAGE = 50;
 /** The audit log as shown: its room, and the `before` of the next page ('' when none). */
 const audit = { roomId: '', nextBefore: '' };
 
-/** What each action did, in words (t is the target's name; '' when none). */
+/** What each action did, in words (t is the target's name, 'someone' when none; e the entry). */
 const AUDIT_WORDS = {
   create_room: () => 'created the group',
   add_member: (t) => `added ${t} to the group`,
@@ -483,6 +483,10 @@ const AUDIT_WORDS = {
   share_timer: () => 'changed the time for each turn',
   ack_alert: () => 'acknowledged a crisis alert',
   ack_report: () => 'acknowledged a report',
+  delete_message: (t) => `deleted a message by ${t}`,
+  dm: (t) => `wrote privately to ${t}`,
+  release_name: (t) => `took back the name ${t} had been using`,
+  denied: (t, e) => `was refused: ${String(e.command ?? 'an action').replaceAll('_', ' ')}`,
 };
 
 /** auditName is a member's name as known in the room, or their member id. */
@@ -497,7 +501,7 @@ export function auditSentence(room, e) {
   const actor = auditName(room, String(e.actor_member_id ?? ''));
   const target = e.target_member_id ? auditName(room, String(e.target_member_id)) : 'someone';
   const action = String(e.action ?? '');
-  const words = AUDIT_WORDS[action]?.(target) ?? `${action.replaceAll('_', ' ')}${e.target_member_id ? ` (${target})` : ''}`;
+  const words = AUDIT_WORDS[action]?.(target, e) ?? `${action.replaceAll('_', ' ')}${e.target_member_id ? ` (${target})` : ''}`;
   return actor === 'Automatically' ? `Automatically: ${words}` : `${actor} ${words}`;
 }
 

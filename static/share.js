@@ -273,11 +273,18 @@ async function run(frame, control) {
   }
 }
 
-/** say speaks a sentence through the Sharing bar's polite live region (emptied first, so a repeat is spoken). */
+/**
+ * say speaks a sentence through the Sharing bar's polite live region
+ * (emptied first, so a repeat is spoken), and empties it again a little
+ * later: read afterwards, an old "Your hand is raised" would be wrong.
+ */
+let sayClear = 0;
 function say(text) {
   const region = $('share-live');
   setText(region, '');
+  clearTimeout(sayClear);
   setTimeout(() => setText(region, text), 50);
+  sayClear = setTimeout(() => { if (region.textContent === text) setText(region, ''); }, 8000);
 }
 
 // ---------------------------------------------------------------------------
@@ -422,6 +429,14 @@ function renderTimer() {
     return;
   }
   const leftMs = share.turnAnchor + share.timerSec * 1000 - Date.now();
+  // Time reached is for the speaker and the facilitators only (as the
+  // server's timer_elapsed is): the rest of the group is never told.
+  const told = shown.facilitating || shown.you?.member_id === share.floor;
+  if (leftMs <= 0 && !told) {
+    el.hidden = true;
+    setText(el, '');
+    return;
+  }
   el.hidden = false;
   setText(el, ` · ${leftMs > 0 ? SHARE_TEXT.timeLeft(leftMs) : SHARE_TEXT.timeReached}`);
 }

@@ -526,7 +526,7 @@ console.log(out.join(' '));`
 func TestCheckinPage(t *testing.T) {
 	page := readFile(t, "index.html")
 	for _, want := range []string{
-		"Facilitators read check-ins when they can — they are not watched around the clock. If you need help now, use the numbers beside this form.",
+		"Facilitators read check-ins when they can — they are not watched around the clock. If you need help now, use the numbers under “Get help now” on this page.",
 		`<section id="screen-checkin"`,
 		`<aside id="checkin-help"`,
 		`<fieldset id="checkin-moods" class="choice mood-choice"`,

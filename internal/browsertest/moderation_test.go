@@ -34,6 +34,11 @@ func TestModeration(t *testing.T) {
 			t.Errorf("%s: the deleted text is still shown somewhere", p.Name)
 		}
 	}
+	// Alice is told, privately, that a facilitator removed her message; Bob is not.
+	a.WaitFor("Alice's note about her removed message", `document.getElementById('notices').innerText.includes('A facilitator removed one of your messages.')`)
+	if strings.Contains(b.VisibleText(), "removed one of your messages") {
+		t.Error("bob: sees the note meant for Alice")
+	}
 
 	// Mute Bob.
 	fac.Click("button", "Actions for Bob")

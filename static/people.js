@@ -37,6 +37,8 @@ export function initPeople(options) {
       const expanded = open.has(memberId);
       b.setAttribute('aria-expanded', String(expanded));
       li.querySelector('.person-actions').hidden = !expanded;
+      // Opened at the bottom of a scrolling column: bring the actions into view.
+      if (expanded) li.scrollIntoView({ block: 'nearest' });
       return;
     }
     setPersonError(memberId, '');

@@ -20,6 +20,13 @@ type reading struct {
 	wayOut    bool // "the easiest way out"
 	accident  bool // "accidentally"
 	causative bool // "this heat makes me want to …": something made the writer feel it
+	// timed: a time soon, attached to the act ("kill myself tonight",
+	// "tonight i'm going to", "after this session"), not to a feeling
+	// that has passed ("i wanted to die today").
+	timed bool
+	// reported: someone else's words, or a song's, quoted in the first
+	// person ("she said i want to kill myself").
+	reported bool
 }
 
 type subject uint8
@@ -73,6 +80,7 @@ const (
 	mRetract
 	mRecovery
 	mAsked // "asked if i ever", "screened for": someone else's question, reported
+	mWhen  // "tonight", "after this session": when an act is to happen (see reading.timed)
 )
 
 type markerPhrase struct {
@@ -127,7 +135,7 @@ func buildLexicon() map[string]*wordInfo {
 	for kind, phrases := range map[marker][]string{
 		mPast: pastMarkers, mRecent: recentMarkers, mImmediate: immediateMarkers, mNow: nowMarkers,
 		mWayOut: wayOutMarkers, mAfterNeg: afterNegations, mRetract: retractionPhrases, mRecovery: recoveryMarkers,
-		mAsked: askedMarkers,
+		mAsked: askedMarkers, mWhen: whenMarkers,
 	} {
 		for _, p := range phrases {
 			w := strings.Fields(p)
@@ -281,11 +289,32 @@ func read(v *view, t0, t1 int) reading {
 				if i+n <= t0 {
 					found |= m.kind
 				}
+			case mWhen:
+				// Right after the match, fillers aside ("kill myself
+				// tonight", "end it all right now"), or before its cue in
+				// the clause ("tonight i'm going to"; a bare "now" there
+				// is a discourse word: "and now i want to …").
+				if (i >= t1 && i <= t1+3 && allFillers(t1, i, func(j int) bool { return filler(j) || toks[j] == "bad" }) && !(n == 1 && toks[i] == "now" && i+1 < len(toks) && toks[i+1] == "that")) ||
+					(i+n <= cueStart && !(n == 1 && toks[i] == "now")) {
+					found |= m.kind
+				}
 			}
 		}
 	}
 	if found&mAsked != 0 {
 		rd.cue = cueTopic // the question was someone else's
+	}
+	// A time counts only for an act still to come: not after a cue in the
+	// past ("i wanted to die today", "i thought about it tonight"), nor an
+	// attempt or a near miss.
+	if found&mWhen != 0 && rd.cue != cueAttempt && rd.cue != cueNear && rd.cue != cueTopic && !pastCueWords[toks[cueStart]] {
+		rd.timed = true
+	}
+	// Reported speech: "she said i want to kill myself", "the song goes
+	// 'i want to end my life'". Someone else's (or a song's) words, quoted
+	// in the first person: not the writer's.
+	if rd.subject == subjSelf && reportedBy(toks, inf, cs, t0) {
+		rd.reported = true
 	}
 	rd.negated = rd.negated || found&mAfterNeg != 0
 	rd.retracted = rd.retracted || found&mRetract != 0
@@ -316,6 +345,58 @@ func read(v *view, t0, t1 int) reading {
 		}
 	}
 	return rd
+}
+
+// allFillers reports whether the words in [from, to) are all fillers.
+func allFillers(from, to int, filler func(int) bool) bool {
+	for i := from; i < to; i++ {
+		if !filler(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// pastCueWords begin a cue in the past: a time after it is when the feeling
+// was, not when an act is to happen.
+var pastCueWords = wordSet("wanted thought felt was were had used")
+
+// reportVerbs introduce someone's words: "she said", "my friend texted me",
+// "the song goes".
+var reportVerbs = wordSet(`said says say told tells texted texts wrote writes posted posts messaged messages
+	goes go went sings sang sing screamed yelled shouted whispered quoted quotes tweeted dmd replied replies`)
+
+var quoteLeadIn = wordSet("me us that to like so")
+
+// reportedBy reports whether a first-person match is someone else's words:
+// a reporting verb before it whose speaker, the nearest person or thing
+// before the verb in the clause, is not the writer ("my friend told me",
+// "the song goes"; not "i told my therapist").
+func reportedBy(toks []string, inf []*wordInfo, cs, t0 int) bool {
+	for i := t0 - 1; i > cs; i-- {
+		if !reportVerbs[toks[i]] {
+			continue
+		}
+		// The quote begins right after the verb: "told me | i want to",
+		// not "he said he loves me and i want to".
+		k := i + 1
+		for k < t0 && quoteLeadIn[toks[k]] {
+			k++
+		}
+		if k > t0 || inf[k].flags&wFirstPerson == 0 {
+			return false
+		}
+		for j := i - 1; j >= cs && i-j <= 4; j-- {
+			switch f := inf[j].flags; {
+			case f&wFirstPerson != 0:
+				return false
+			case f&(wOther|wThing) != 0:
+				return true
+			}
+		}
+		return false
+	}
+	return false
 }
 
 func equalWords(a, b []string) bool {
@@ -393,7 +474,8 @@ var cuePhrases = func() []cuePhrase {
 			"deciding to", "decide to", "intend to", "intending to", "determined to", "ready to", "prepared to",
 			"preparing to", "made up my mind to", "set on", "committed to", "promise to", "promised to",
 			"going to go", "will go", "have decided to", "gonna go"},
-		cueDesire: {"want to", "wanna", "wan to", "want 2", "wants to", "wanted to", "wanting to",
+		cueDesire: {"want to", "wanna", "wan to", "want 2", "wnat to", "wana", "wamt to", "watn to", "want too", "whant to",
+			"thinking abt", "thinkin abt", "thinking bout", "thinkin bout", "thinking of how to", "thinking about how to", "wants to", "wanted to", "wanting to",
 			"would like to", "id like to", "feel like", "feeling like", "felt like", "feels like",
 			"should", "ought to", "urge to", "urges to", "tempted to", "temptation to", "thinking about",
 			"thinking of", "think about", "thought about", "thoughts of", "thoughts about", "thinkin about",
@@ -508,6 +590,22 @@ var (
 	askedMarkers = []string{"asked if", "asked me if", "asked whether", "asked me whether", "asks if", "asks me if",
 		"ask if", "ask me if", "asking if", "asking me if", "asked about", "asks about", "screened for", "screening for",
 		"assessed for", "questionnaire", "survey", "form asked", "intake form"}
+	// whenMarkers are times soon enough that an act tied to them is
+	// imminent (C-SSRS: intent with a plan and its timing). Written as
+	// bareTokens gives them: no apostrophes.
+	whenMarkers = []string{"tonight", "tonights", "tonite", "2nite", "2night", "today", "right now", "now", "rn",
+		"as we speak", "this evening", "this afternoon", "this weekend", "this wkend", "tomorrow",
+		"tmrw", "tmr", "tomorow", "in an hour", "in a few hours", "in a couple of hours", "in a few minutes",
+		"in a minute", "in five minutes", "in ten minutes", "before morning", "before the morning",
+		"before sunrise", "before dawn", "by morning", "by tomorrow", "after this session", "after the session",
+		"after tonights session", "after todays session", "after this group", "after group", "after the group",
+		"after the meeting", "after this meeting", "after this call", "after this chat", "after everyone leaves",
+		"when everyone is asleep", "when everyones asleep", "when everyone goes to sleep",
+		"while everyone sleeps", "while everyone is asleep", "while everyones asleep", "once everyone is asleep",
+		"once everyones asleep", "when my parents are asleep", "when they are asleep", "when theyre asleep",
+		"on friday", "on saturday", "on sunday", "on monday", "on tuesday", "on wednesday", "on thursday",
+		"this friday", "this saturday", "this sunday", "this monday", "this tuesday", "this wednesday",
+		"this thursday", "friday night", "saturday night", "esta noche", "hoy", "ahora", "ahorita", "ya mismo"}
 	nowMarkers = []string{"now", "right now", "rn", "as we speak", "as i type", "as i write", "at this moment",
 		"in a minute", "in a few minutes", "in five minutes", "ahora", "ya mismo", "this is it", "its time", "here goes",
 		"here i go"}

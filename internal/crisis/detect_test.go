@@ -23,22 +23,22 @@ func checkAll(t *testing.T, cases map[string]want) {
 func TestCategories(t *testing.T) {
 	checkAll(t, map[string]want{
 		// Ideation.
-		"I want to kill myself":                              {Elevated, Ideation},
+		"I want to kill myself":                              {High, Ideation}, // active ideation (C-SSRS 2+)
 		"i want to die":                                      {Elevated, Ideation},
 		"I've been having suicidal thoughts":                 {Elevated, Ideation},
-		"i keep thinking about ending my life":               {Elevated, Ideation},
+		"i keep thinking about ending my life":               {High, Ideation},
 		"im so suicidal":                                     {Elevated, Ideation},
 		"thinking about suicide again":                       {Elevated, Ideation},
-		"I'm going to kill myself tonight":                   {High, MethodPlan},
+		"I'm going to kill myself tonight":                   {Imminent, ImminentDanger}, // intent and its time
 		"i'll end it all":                                    {High, MethodPlan},
 		"I plan to take my own life":                         {High, MethodPlan},
 		"i'm ready to end my life":                           {High, MethodPlan},
 		"the voices keep telling me to kill myself":          {High, MethodPlan},
 		"I almost killed myself last night":                  {High, MethodPlan},
 		"i tried to kill myself yesterday":                   {High, Ideation},
-		"I want to kill myself at work today":                {Elevated, Ideation},
+		"I want to kill myself at work today":                {High, Ideation}, // "today" is when the feeling came, not the act
 		"I'm going to take my own life and nobody will care": {High, MethodPlan},
-		"i want to hang myself while everyone sleeps":        {High, MethodPlan},
+		"i want to hang myself while everyone sleeps":        {Imminent, ImminentDanger}, // a method and its time
 		"I'm going to hurt myself over this":                 {High, SelfHarm},
 		"I'm about to kill myself":                           {Imminent, ImminentDanger},
 		// Passive wish.
@@ -119,7 +119,7 @@ func TestCategories(t *testing.T) {
 		// Overdose.
 		"i want to overdose":                     {High, Overdose},
 		"I'm going to take all my pills":         {High, Overdose},
-		"gonna od tonight":                       {High, Overdose},
+		"gonna od tonight":                       {Imminent, Overdose},
 		"thinking about overdosing":              {High, Overdose},
 		"overdosing seems like the only way out": {High, Overdose},
 		// Hopelessness and burden.
@@ -142,10 +142,10 @@ func TestCategories(t *testing.T) {
 func TestSpanish(t *testing.T) {
 	checkAll(t, map[string]want{
 		"me quiero morir":                      {Elevated, Ideation},
-		"quiero suicidarme":                    {Elevated, Ideation},
-		"Quiero quitarme la vida":              {Elevated, Ideation},
-		"me quiero matar":                      {Elevated, Ideation},
-		"voy a matarme esta noche":             {High, MethodPlan},
+		"quiero suicidarme":                    {High, Ideation},
+		"Quiero quitarme la vida":              {High, Ideation},
+		"me quiero matar":                      {High, Ideation},
+		"voy a matarme esta noche":             {Imminent, ImminentDanger},
 		"no quiero vivir":                      {Elevated, PassiveWish},
 		"ya no quiero vivir más":               {Elevated, PassiveWish},
 		"soy una carga para todos":             {Elevated, Hopelessness},

@@ -41,18 +41,32 @@
 //
 // # Severity
 //
+// Graded after the Columbia Suicide Severity Rating Scale (C-SSRS): a
+// passive wish to be dead < active ideation < ideation with a method < with
+// intent < with a plan, its timing or the means at hand.
+//
 //   - Imminent: an act under way, or the means at hand right now ("took all
 //     my pills", "standing on the bridge", "i'm cutting right now", "about
-//     to jump").
-//   - High: intent, a plan, a method, preparation, a goodbye, overdose
-//     intent ("i'm going to kill myself", "i have the pills ready", "this is
-//     goodbye", "gonna od tonight"). Thinking of a named method ("want to
-//     hang myself") is high too.
-//   - Elevated: ideation, a passive wish to be dead, current self-harm,
-//     hopelessness and feeling a burden.
+//     to jump"); ideation or intent with a time soon attached to the act
+//     ("i want to kill myself tonight", "gonna od after this session", "i'm
+//     taking them all this weekend"; a time of the feeling does not count:
+//     "i wanted to die today"); ideation or intent with the means at hand in
+//     the message or the author's window ("i want to kill myself and i have
+//     the pills": "i have pills" alone matches nothing).
+//   - High: active ideation in the first person ("i want to kill myself",
+//     "i'm thinking of ending my life", "i wish i could kill myself"),
+//     intent, a plan, a method, preparation, a goodbye, overdose intent
+//     ("i'm going to kill myself", "i have the pills ready", "i've written
+//     my goodbye letters", "this is goodbye"); a passive wish with a time or
+//     the means at hand ("i want to die tonight").
+//   - Elevated: a passive wish to be dead ("i want to die", "i wish i
+//     wasn't here", "i just want to disappear"), the bare words with no verb
+//     ("kill myself", "kms"), suicidal feelings as a state ("i'm suicidal"),
+//     current self-harm, hopelessness and feeling a burden.
 //   - Gentle: crisis words that are negated ("i'm not suicidal"), in the past
 //     ("i used to cut", "2 years clean"), about someone else ("my friend is
-//     suicidal", "my brother died by suicide"), a topic, or retracted ("jk").
+//     suicidal", "my brother died by suicide"), someone else's words quoted
+//     ("she said 'i want to kill myself'"), a topic, or retracted ("jk").
 //     These lower a match; they never silence it.
 //
 // A laugh ("lol", "lmao", 😂, 💀) does not lower a strong phrase: laughter

@@ -45,6 +45,19 @@ var (
 	// cueMethodSev: a method that needs a verb of intent ("od", "take all my
 	// pills", "jump off a bridge").
 	cueMethodSev = sevTable{None, High, High, None, High, Imminent, Elevated, High, Gentle, High}
+	// activeSev: killing oneself named as an act of one's own ("kill
+	// myself", "end my life"). Wanting it, thinking of it, wishing one
+	// could, needing to is active ideation (C-SSRS 2 and above), high; the
+	// bare words ("kill myself", "kms") and "i'm killing myself" (most
+	// often hyperbole) stay elevated.
+	activeSev = sevTable{Elevated, High, High, High, High, Imminent, Elevated, High, Gentle, Elevated}
+	// cueActiveSev: the same act in words too vague to count without a
+	// verb ("off myself", "self delete").
+	cueActiveSev = sevTable{None, High, High, High, High, Imminent, Elevated, High, Gentle, Elevated}
+	// silent: a rule that never matches alone, only as a part of another
+	// reading (fMeans: "i have pills" is everyday; with "i want to kill
+	// myself" it is means at hand).
+	silent = sevTable{}
 )
 
 // fixed is a severity whatever the cue (the pattern carries its own grammar),
@@ -76,6 +89,9 @@ const (
 	fTakenNow                        // taken within the day ("i overdosed tonight"): imminent
 	fWayOut                          // "the easiest way out" makes it high
 	fVague                           // venting as much as crisis: a laugh ("lol") after it means it is not crisis language
+	fActive                          // active ideation or intent to kill oneself: a time soon makes it imminent, and so do means at hand
+	fPassiveTimed                    // a passive wish ("want to die"): a time soon, or means at hand, make it high
+	fMeans                           // means at hand ("i have pills", "i bought a rope"): with fActive in the message, imminent
 )
 
 type rule struct {
@@ -306,6 +322,50 @@ func detect[T string | []byte](e *engine, b T) Result {
 // mark the two are the same.
 type verdict struct {
 	all, current Result
+	// parts of a reading made of two phrases (means at hand with intent):
+	// found anywhere, found ending in the current message; meansCat is
+	// the category of the means (overdose for pills).
+	parts, partsCur part
+	meansCat        Category
+}
+
+// A part is one half of a combined reading.
+type part uint8
+
+const (
+	partActive  part = 1 << iota // active ideation or intent to kill oneself, high or more
+	partPassive                  // a passive wish to be dead, elevated
+	partMeans                    // means at hand, said of oneself
+)
+
+// combine raises a verdict when its parts together say more than each
+// phrase alone (C-SSRS: ideation with means at hand): intent or active
+// ideation with the means at hand is imminent; a wish to be dead with the
+// means at hand is high. The current reading is raised only when one of the
+// parts is in the current message.
+func (vd *verdict) combine() {
+	raise := func(r *Result, parts part) {
+		if parts&partMeans == 0 {
+			return
+		}
+		cat := vd.meansCat
+		if cat != Overdose {
+			cat = ImminentDanger
+		}
+		switch {
+		case parts&partActive != 0 && r.Severity < Imminent:
+			*r = Result{Matched: true, Severity: Imminent, Category: cat}
+		case parts&partPassive != 0 && r.Severity < High:
+			if cat == ImminentDanger {
+				cat = MethodPlan
+			}
+			*r = Result{Matched: true, Severity: High, Category: cat}
+		}
+	}
+	raise(&vd.all, vd.parts)
+	if vd.partsCur != 0 {
+		raise(&vd.current, vd.parts)
+	}
 }
 
 // boundaryMark separates, in a Window's joined text, the earlier messages
@@ -335,6 +395,7 @@ func (e *engine) detectViews(s, leet string, hasLeet bool, found *ruleSet) verdi
 			break
 		}
 	}
+	vd.combine()
 	return vd
 }
 
@@ -381,7 +442,17 @@ func (e *engine) scanView(v *view, found *ruleSet, vd *verdict) {
 		if end < 0 {
 			return
 		}
-		res, ok := e.judge(r, v, start, end)
+		res, part, ok := e.judge(r, v, start, end)
+		if part != 0 {
+			cur := v.tokenAt(end-1) >= v.mark
+			vd.parts |= part
+			if cur {
+				vd.partsCur |= part
+			}
+			if part&partMeans != 0 && (vd.meansCat == "" || r.cat == Overdose) {
+				vd.meansCat = r.cat
+			}
+		}
 		if !ok {
 			return
 		}
@@ -416,55 +487,70 @@ var categoryRank = map[Category]int{
 	ImminentDanger: 8, Overdose: 7, MethodPlan: 6, Goodbye: 5, SelfHarm: 4, Ideation: 3, PassiveWish: 2, Hopelessness: 1,
 }
 
-// judge reads a match in its context and decides its severity.
-func (e *engine) judge(r *rule, v *view, start, end int) (Result, bool) {
+// judge reads a match in its context and decides its severity. It also
+// says which part of a combined reading the match is (see verdict.combine),
+// even for a silent rule, which never matches alone.
+func (e *engine) judge(r *rule, v *view, start, end int) (res Result, p part, ok bool) {
+	res, p, ok = e.judge1(r, v, start, end)
+	if !ok || res.Severity <= Gentle {
+		p &^= partActive | partPassive
+	}
+	return res, p, ok
+}
+
+func (e *engine) judge1(r *rule, v *view, start, end int) (Result, part, bool) {
+	var means part
 	toks, inf := v.ctx.bareTokens(), v.ctx.infos()
 	t0, t1 := v.tokenAt(start), v.tokenAt(end-1)+1
 	rd := read(v.ctx, t0, t1)
 
 	if r.flags&fNotAfterNumber != 0 && t0 > 0 && isNumber(toks[t0-1]) {
-		return Result{}, false
+		return Result{}, 0, false
 	}
 	if r.flags&fClauseEnd != 0 && t1 < len(toks) && toks[t1] != "." && inf[t1].flags&(wLaugh|wRetraction|wNowWord) == 0 {
-		return Result{}, false
+		return Result{}, 0, false
 	}
 	if r.unlessRe != nil && r.unlessRe.in(v).MatchString(v.s[end:]) {
-		return Result{}, false
+		return Result{}, 0, false
 	}
 	if r.unlessLeftRe != nil && r.unlessLeftRe.in(v).MatchString(v.s[max(0, start-80):start]) {
-		return Result{}, false
+		return Result{}, 0, false
 	}
 	if r.nearTP != nil && !r.nearTP.in(v).findIn(v, 0, v.ntok(), start, end) {
-		return Result{}, false
+		return Result{}, 0, false
 	}
 	if r.unlessNearTP != nil && r.unlessNearTP.in(v).findIn(v, 0, v.ntok(), -1, -1) {
-		return Result{}, false
+		return Result{}, 0, false
 	}
 	if rd.accident {
-		return Result{}, false
+		return Result{}, 0, false
 	}
 
 	sev := r.sev[rd.cue]
+	if r.flags&fMeans != 0 && !rd.negated && !rd.past && !rd.retracted && !rd.reported && rd.cue != cueTopic &&
+		(rd.subject == subjSelf || rd.subject == subjUnknown) && r.flags&fOthers == 0 {
+		means = partMeans // "i have pills": said of oneself, now
+	}
 	if sev == None {
-		return Result{}, false
+		return Result{}, means, false
 	}
 	if r.flags&fNeedSelf != 0 && rd.subject != subjSelf && rd.subject != subjUnknown {
-		return Result{}, false
+		return Result{}, 0, false
 	}
 	if r.flags&fNeedSelfStrict != 0 && rd.subject != subjSelf {
-		return Result{}, false
+		return Result{}, 0, false
 	}
 	if (r.flags&fVague != 0 || rd.causative) && rd.laugh {
 		// Venting, or "X makes me want to die lol": hyperbole about X.
-		return Result{}, false // "i can't do this anymore lol my toddler won't nap"
+		return Result{}, 0, false // "i can't do this anymore lol my toddler won't nap"
 	}
 	self := r.flags&fSelf != 0
 	weak := !self && rd.cue == cueNone && r.flags&fOthers == 0
 	if weak && rd.subject == subjThing {
-		return Result{}, false // "a song about suicide"
+		return Result{}, 0, false // "a song about suicide"
 	}
 	if weak && e.idioms.in(v).overlaps(v, t0, t1, 6, start, end) {
-		return Result{}, false
+		return Result{}, 0, false
 	}
 
 	cat := r.cat
@@ -486,18 +572,35 @@ func (e *engine) judge(r *rule, v *view, start, end int) (Result, bool) {
 	if rd.now && (r.flags&fNowAny != 0 || r.flags&fNow != 0 && (rd.cue == cueIntent || rd.cue == cueSoon || rd.cue == cueProgress)) {
 		sev = Imminent
 	}
+	hyperbole := r.gentleRe != nil && r.gentleRe.in(v).MatchString(v.s[end:])
+	lowered := rd.negated || rd.past || rd.retracted || rd.reported || rd.cue == cueTopic || rd.subject == subjOther
+	if rd.timed && !hyperbole && !lowered && sev >= Elevated {
+		switch {
+		case r.flags&fActive != 0:
+			sev = Imminent // "i want to kill myself tonight", "gonna od after this session"
+		case r.flags&fPassiveTimed != 0 && (rd.cue == cueDesire || rd.cue == cueWish || rd.cue == cueNeed):
+			sev = max(sev, High) // "i want to die tonight"
+		}
+	}
 	if sev == Imminent && (cat == Ideation || cat == MethodPlan) {
 		cat = ImminentDanger // about to happen, or under way
 	}
 	switch {
-	case r.flags&fOthers != 0, rd.negated, rd.past, rd.cue == cueTopic, rd.subject == subjOther && !self:
+	case r.flags&fOthers != 0, rd.negated, rd.past, rd.cue == cueTopic, rd.subject == subjOther && !self, rd.reported:
 		sev = Gentle
 	case rd.retracted && sev < Imminent:
 		sev = Gentle
-	case r.gentleRe != nil && sev < Imminent && r.gentleRe.in(v).MatchString(v.s[end:]):
+	case hyperbole && sev < Imminent:
 		sev = Gentle // hyperbole: "i'm killing myself studying for this exam"
 	}
-	return Result{Matched: true, Severity: sev, Category: cat}, true
+	p := means
+	switch {
+	case r.flags&fActive != 0 && sev >= High:
+		p |= partActive
+	case r.flags&(fActive|fPassiveTimed) != 0 && sev >= Elevated:
+		p |= partPassive
+	}
+	return Result{Matched: true, Severity: sev, Category: cat}, p, true
 }
 
 // takenForm reports whether a match names something already done

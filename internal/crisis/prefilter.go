@@ -15,7 +15,7 @@ import "sort"
 // found.
 
 const (
-	maxRules = 128 // a key's output is the set of rules it triggers
+	maxRules = 192 // a key's output is the set of rules it triggers (a multiple of 64)
 	nClasses = 26  // a–z
 )
 

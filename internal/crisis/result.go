@@ -13,9 +13,9 @@ type Severity int
 const (
 	None     Severity = iota // nothing matched
 	Gentle                   // negated, past, about someone else, a joke
-	Elevated                 // ideation, passive wish, current self-harm, hopelessness
-	High                     // intent, plan, method, preparation, goodbye, overdose intent
-	Imminent                 // an act under way, the means at hand now
+	Elevated                 // passive wish, bare crisis words, current self-harm, hopelessness
+	High                     // active ideation, intent, plan, method, preparation, goodbye, overdose intent
+	Imminent                 // an act under way; ideation or intent with a time soon or the means at hand
 )
 
 func (s Severity) String() string {

@@ -26,6 +26,13 @@ const (
 	themselves = `(?:him ?self|her ?self|them ?selves|them ?self)`
 )
 
+// haveVerbs: having or getting something at hand.
+const haveVerbs = `have|having|got|gotten|bought|found|holding|picked up|collected|grabbed|got out|took out|hid|kept|still have|'ve got|ve got`
+
+// compliance: words that make taking all of one's pills a routine taken as
+// told ("i'm taking all my meds tonight like i'm supposed to").
+const compliance = `supposed to|as prescribed|like prescribed|(?:the|my) (?:doctor|dr|pharmacist|psychiatrist|nurse) (?:said|told|says|wants)|with food|on time|pill (?:organizer|organiser|box)|refill|remember(?:ed)? to|reminder|every (?:day|morning|night|evening)`
+
 // Body parts that are cut or burned in self-harm.
 const body = `(?:arms?|wrists?|legs?|thighs?|skin|stomach|hips?|body|belly|forearms?)`
 
@@ -95,50 +102,76 @@ var rules = []rule{
 
 	// ---------------------------------------------------------------
 	// Overdose.
-	{name: "take-all-pills", cat: Overdose, sev: cueMethodSev, flags: fSubject | fNow,
+	{name: "take-all-pills", cat: Overdose, sev: cueMethodSev, flags: fSubject | fNow | fActive,
+		keys:       pillKeys,
+		pat:        `(?:take|taking|swallow|swallowing|down|downing|overdose on|overdosing on|od on) (?:` + quant + `) (?:of )?(?:` + poss + ` )?(?:` + pills + `)`,
+		unless:     `with|at (?:breakfast|dinner|lunch|night|bedtime|the same time every)|before|after|in the morning|every|each|on time|today|daily|as prescribed|like i'm supposed to`,
+		unlessNear: compliance},
+	{name: "take-all-pills-at-once", cat: Overdose, sev: fixed(High), flags: fSubject | fNow | fActive,
+		keys:       pillKeys,
+		pat:        `(?:take|taking|swallow|swallowing|down|downing) (?:` + quant + `) (?:of )?(?:` + poss + ` )?(?:` + pills + `) (?:at once|all at once|at the same time|tonight|and (?:die|sleep forever|not wake up|never wake up|end it|be done|go to sleep forever))`,
+		unlessNear: compliance},
+	// "i have pills and i'm taking them all tonight": the pills named
+	// elsewhere in the message. Without a verb of intent ("take them all")
+	// it is only a part: the means, with other words of intent.
+	{name: "taking-them-all", cat: Overdose, sev: cueMethodSev, flags: fSubject | fNow | fActive | fMeans,
+		keys:       []string{"themall", "allofthem", "everyoneofthem", "everylastone", "everysingleone", "thelot", "thewholelot", "thewholebotle", "thewholepack", "thewholepacket", "thewholebox", "thewholestrip"},
+		pat:        `(?:take|taking|swallow|swallowing|down|downing|overdose on|overdosing on|od on) (?:them all|all of them|every one of them|every last one(?: of them)?|every single one(?: of them)?|the lot|the whole lot|the whole (?:bottle|pack|packet|box|strip))`,
+		unless:     `with|at (?:breakfast|dinner|lunch|bedtime|the same time every)|before (?:bed|breakfast|meals)|after (?:meals|dinner|breakfast|food)|in the morning|every|each|on time|today|daily|as prescribed|like (?:i'm|im|i am|you're|youre) supposed to|back|to (?:the|a) (?:pharmacy|chemist|doctor)`,
+		near:       `pills?|meds|tablets?|capsules|bottle|overdose|od|` + pills,
+		unlessNear: compliance},
+	{name: "od-now", cat: Overdose, sev: fixed(Imminent), flags: fSubject | fNoSqueeze,
+		keys: []string{"odtonight", "odtoday", "odrightnow", "odnow", "odrn"},
+		pat:  `od (?:tonight|today|right now|now|rn)`},
+	// Means at hand, said of oneself ("i have pills", "i bought a knife"):
+	// everyday words alone, so the rule is silent; with active ideation or
+	// intent in the message (or the author's window) it makes them
+	// imminent, and a wish to be dead high (see verdict.combine).
+	{name: "have-pills", cat: Overdose, sev: silent, flags: fSubject | fMeans,
 		keys:   pillKeys,
-		pat:    `(?:take|taking|swallow|swallowing|down|downing|overdose on|overdosing on|od on) (?:` + quant + `) (?:of )?(?:` + poss + ` )?(?:` + pills + `)`,
-		unless: `with|at (?:breakfast|dinner|lunch|night|bedtime|the same time every)|before|after|in the morning|every|each|on time|today|daily|as prescribed|like i'm supposed to`},
-	{name: "take-all-pills-at-once", cat: Overdose, sev: fixed(High), flags: fSubject | fNow,
-		keys: pillKeys,
-		pat:  `(?:take|taking|swallow|swallowing|down|downing) (?:` + quant + `) (?:of )?(?:` + poss + ` )?(?:` + pills + `) (?:at once|all at once|at the same time|tonight|and (?:die|sleep forever|not wake up|never wake up|end it|be done|go to sleep forever))`},
-	{name: "overdose", cat: Overdose, sev: methodSev, flags: fSubject | fNow | fAttempt | fTakenNow | fWayOut,
+		pat:    `(?:` + haveVerbs + `) (?:(?:` + quant + `|enough|so many|plenty of|loads of|lots of) )?(?:of )?(?:(?:` + poss + `|a|an) )?(?:` + pills + `)`,
+		unless: `for (?:the|a|my|our) (?:headache|migraine|back|pain|cold|flu|allergies|trip)|to (?:take (?:with|at|before|after|every|each|daily)|refill)|from (?:the|my) (?:pharmacy|chemist|doctor)`},
+	{name: "have-means", cat: MethodPlan, sev: silent, flags: fSubject | fMeans,
+		keys:   []string{"rope", "noose", "gun", "pistol", "rifle", "shotgun", "razor", "blade", "knife", "knives", "bullet", "bleach", "poison", "charcoal", "helium"},
+		pat:    `(?:` + haveVerbs + `) (?:(?:enough|a lot of|some|a) )?(?:(?:` + poss + `|a|an) )?(?:rope|ropes|noose|gun|guns|pistol|rifle|shotgun|razors?|razor blades?|blades?|knife|knives|bullets?|bleach|poison|charcoal|helium)`,
+		unless: `for (?:the|a|my|our) (?:camping|climbing|hiking|work|boat|garden|kitchen|dinner|trip|hunting|range)|to (?:cook|chop|cut (?:the|some|up)|slice|open|tie|hang (?:the|a|up)|clean)`},
+	{name: "overdose", cat: Overdose, sev: methodSev, flags: fSubject | fNow | fAttempt | fTakenNow | fWayOut | fActive,
 		keys:   []string{"overdos", "overdoz", "sobredosis"},
 		pat:    `overdos(?:e|ed|es|ing)|overdoz(?:e|ed|ing)|sobredosis`,
 		unless: `on (?:sugar|caffeine|coffee|candy|chocolate|carbs|netflix|tv|love|cuteness|cheese|junk food|pizza|sweets|halloween candy|anime|memes|sunshine|vitamin \w+|positivity|drama|news|cake|cookies|tea|energy drinks|red bull|music|kpop|k-pop|screen time|social media)`},
-	{name: "od", cat: Overdose, sev: cueMethodSev, flags: fSubject | fNow | fNoSqueeze | fWayOut,
+	{name: "od", cat: Overdose, sev: cueMethodSev, flags: fSubject | fNow | fNoSqueeze | fWayOut | fActive,
 		keys: []string{"wantod", "wanaod", "wanttood", "gonaod", "goingtood", "triedtood", "trytood", "tryingtood", "abouttood", "mightod", "wilod", "ilod", "plantood", "thinkingaboutod", "imaod", "imaoding", "imoding", "imodding", "iamoding", "almostod", "nearlyod", "shouldod", "urgetood", "readytood", "decidedtood"},
 		pat:  `od(?:ing|'d|'ed|ed|'ing)?`},
-	{name: "od-when", cat: Overdose, sev: fixed(High), flags: fSubject | fNow | fNoSqueeze,
+	{name: "od-when", cat: Overdose, sev: fixed(High), flags: fSubject | fNow | fNoSqueeze | fActive,
 		keys: []string{"odtonight", "odtoday", "odtomorrow", "odthisweekend", "odonmy", "odonthe", "odonall", "odonsome", "odonthese", "odonthose", "odonhis", "odonher", "odonmoms", "odondads"},
 		pat:  `od (?:tonight|today|tomorrow|this weekend|on (?:my|the|all|some|these|those|his|her|mom's|dad's) (?:` + pills + `))`},
 
 	// ---------------------------------------------------------------
 	// Method and plan.
-	{name: "stockpile", cat: Overdose, sev: fixed(High), flags: fSubject,
+	{name: "stockpile", cat: Overdose, sev: fixed(High), flags: fSubject | fMeans,
 		keys: []string{"stockpil", "hoard", "stash", "savingup", "savedup", "beensaving", "hid", "hiding", "collecting", "enough"},
 		pat: `(?:a |my )?(?:stash|stockpile|hoard) of (?:` + pills + `)|(?:stockpil(?:e|ed|ing)|hoard(?:ed|ing)?|stash(?:ed|ing)?|saving up|saved up|been saving|hid|hidden|hiding|collecting|been collecting) (?:up )?(?:all )?(?:my |the |some |enough |a lot of |a bunch of |extra )?(?:` + pills + `)|` +
 			`enough (?:` + pills + `) (?:to (?:die|kill (?:me|myself)|do it|end it|overdose|od|not wake up|never wake up|be lethal|finish it|end my life))`,
 		unless: `from (?:my|the) (?:kids|children|toddler|baby|dog|cat|puppy)|for (?:the|my) (?:trip|holiday|vacation|travel)|in (?:the|my) (?:pill box|pill organizer|cabinet)`},
-	{name: "counted-pills", cat: Overdose, sev: fixed(High), flags: fSubject,
+	{name: "counted-pills", cat: Overdose, sev: fixed(High), flags: fSubject | fMeans,
 		keys: cross([]string{"counted", "counting", "count", "countedout", "countingout"}, []string{"my", "the", "allmy", "allthe", "out"}),
 		pat:  `(?:counted|counting|count) (?:out )?(?:all )?(?:my |the )?(?:` + pills + `)`,
 		near: `enough|to die|would it|how many|lethal|overdose|od|end it|kill (?:me|myself)|not wake up|do it`},
-	{name: "staring-at-means", cat: MethodPlan, sev: fixed(High), flags: fSubject,
+	{name: "staring-at-means", cat: MethodPlan, sev: fixed(High), flags: fSubject | fMeans,
 		keys: []string{"staringat", "staredat"},
 		pat:  `(?:staring|stared|been staring) at (?:the|my|all the|all my|a) (?:` + pills + `|rope|noose|gun|razors?|blades?|knife|bottle of pills)`},
-	{name: "means-ready", cat: MethodPlan, sev: fixed(High), flags: fSubject | fNowAny,
+	{name: "means-ready", cat: MethodPlan, sev: fixed(High), flags: fSubject | fNowAny | fMeans,
 		keys: []string{"ready", "setup", "laidout", "linedup", "countedout", "infrontofme", "nexttome", "together", "ropeis", "ropetied", "noseis", "nosetied", "beltis", "ropehung", "ropeup", "nosehung"},
 		pat: `(?:` + pills + `|rope|noose|gun|razors?|blades?) (?:is |are )?(?:all )?(?:ready|set up|laid out|lined up|counted out|in front of me|next to me)|` +
 			`(?:have|got|get|getting) (?:the|my|enough|all the|all my) (?:` + pills + `|rope|gun|razors?|blades?) (?:ready|together|lined up|laid out|counted out)|` +
 			`(?:the )?(?:rope|noose|belt) (?:is )?(?:tied|hung|secured|up|attached|tied up)`,
 		unless: `for (?:pick ?up|collection|refill|the week|tomorrow)|at the pharmacy|to (?:pick|collect|go)|in my (?:pill box|pill organizer|bag)`},
-	{name: "rope-noose", cat: MethodPlan, sev: fixed(High), flags: fSubject | fNowAny,
+	{name: "rope-noose", cat: MethodPlan, sev: fixed(High), flags: fSubject | fNowAny | fMeans,
 		keys: []string{"rope", "noose", "helium", "charcoal", "exitbag"},
 		pat: `(?:tied|tie|tying|made|make|making|have|got|bought|hung|hanging up|set up) (?:a |the |my )?noose|noose (?:is )?(?:ready|tied|up|hanging|set up)|` +
 			`(?:have|got|bought|buy|buying|ordered|found|get|getting) (?:a |the |some |enough )?(?:rope|helium|charcoal|exit bag)`,
 		unless: `for (?:the|a|my|our) (?:camping|climbing|hiking|work|boat|garden|swing|tent|project|dog|hammock|balloons?|party|grill|bbq|barbecue|class|gym|trip|birthday|kids)|for (?:camping|climbing|hiking|work|sailing|balloons|the bbq|grilling)|to (?:tie|hang (?:the|a|my|up)|secure|climb|fix|make a|grill|fill)|at|from|and (?:tape|tarp|balloons)|balloons?|tank for|light|bag for|ladder|swing`},
-	{name: "gun-ready", cat: MethodPlan, sev: fixed(High), flags: fSubject,
+	{name: "gun-ready", cat: MethodPlan, sev: fixed(High), flags: fSubject | fMeans,
 		keys: []string{"gun", "pistol", "revolver", "shotgun", "rifle", "bullet"},
 		pat:  `(?:loaded|load|loading|cleaned|bought|got|have|holding|took out|got out|getting out) (?:a |the |my |my dad's |dad's |a loaded |the loaded )?(?:gun|pistol|revolver|shotgun|rifle)|(?:one|a|the) bullet (?:for me|left|is for me)`,
 		near: `die|dead|death|end it|kill|my ?self|suicid\w*|goodbye|bye|pull the trigger|can't (?:do|take) (?:this|it)|anymore|for good|forever|end my life`},
@@ -153,25 +186,25 @@ var rules = []rule{
 	{name: "wrote-a-note", cat: MethodPlan, sev: fixed(High), flags: fSubject | fClauseEnd,
 		keys: cross([]string{"wrote", "written", "finished", "left"}, []string{"anote", "mynote", "thenote"}),
 		pat:  `(?:i |i've |i have |ive )?(?:wrote|written|finished|left) (?:a|my|the) note`},
-	{name: "decided-how", cat: MethodPlan, sev: fixed(High), flags: fSubject,
+	{name: "decided-how", cat: MethodPlan, sev: fixed(High), flags: fSubject | fActive,
 		keys: append(cross([]string{"decided", "figuredout", "workedout", "know", "planned", "planning", "picked", "chosen", "researched", "researching", "thinkingabout"}, []string{"how", "when", "where"}), "exactlyhow", "exactlywhen", "exactlywhere"),
 		pat:  `(?:decided|figured out|worked out|know|knows|planned|planning|picked|chosen|chose|researched|researching|settled on|thinking about|thought about) (?:exactly )?(?:how|when|where|the (?:day|date|time|place|method|way)) (?:i'm going to|i'm gonna|i am going to|im gonna|i'll|i will|to|i want to|i'd|i would|i can|i should|i'm gonna) ?(?:do it|end it|die|kill myself|end my life|jump|overdose|od|hang myself|take my life|end things|go through with it)`},
-	{name: "decided-how-bare", cat: MethodPlan, sev: fixed(High), flags: fSubject | fClauseEnd,
+	{name: "decided-how-bare", cat: MethodPlan, sev: fixed(High), flags: fSubject | fClauseEnd | fActive,
 		keys: append(cross([]string{"decided", "figuredout", "workedout", "planned"}, []string{"how", "when", "where"}), "exactlyhow"),
 		pat:  `(?:i've |i have |ive |i )?(?:decided|figured out|worked out|planned out|planned) (?:exactly )?(?:how|when|where)`},
-	{name: "picked-date", cat: MethodPlan, sev: fixed(High), flags: fNeedSelfStrict | fClauseEnd,
+	{name: "picked-date", cat: MethodPlan, sev: fixed(High), flags: fNeedSelfStrict | fClauseEnd | fActive,
 		keys: []string{"pickedthe", "pickeda", "chosenthe", "chosena", "chosethe", "chosea", "setadate", "setthedate", "setaday", "settheday", "settledon", "decidedon"},
 		pat:  `(?:picked|chosen|chose|set|settled on|decided on) (?:a|the) (?:date|day|time|place|spot|method)`},
 	{name: "use-means", cat: MethodPlan, sev: sevTable{None, High, High, High, High, Imminent, High, High, Gentle, High}, flags: fSubject | fNow,
 		keys: []string{"useit", "usingit", "usethem", "usingthem"},
 		pat:  `(?:use|using) (?:it|them) (?:on myself)?`,
 		near: `gun|guns|gun safe|pistol|rifle|shotgun|revolver|rope|noose|razors?|blades?|bullets?`},
-	{name: "do-it", cat: MethodPlan, sev: sevTable{None, Elevated, Elevated, None, High, Imminent, Elevated, High, None, Imminent}, flags: fSubject | fNow,
+	{name: "do-it", cat: MethodPlan, sev: sevTable{None, Elevated, Elevated, None, High, Imminent, Elevated, High, None, Imminent}, flags: fSubject | fNow | fActive,
 		keys:   []string{"doit", "doingit", "gothroughwithit", "readytogo"},
 		pat:    `(?:do it|doing it|go through with it|ready to go)`,
 		unless: `for|with|to|again (?:next|tomorrow)|later|tomorrow|next|at work|at school|myself|properly|right|together|by|on|in (?:the|a)`,
 		near:   `pills?|meds|overdose|od|rope|noose|gun|kill (?:myself|me)|killing myself|die|dying|dead|suicid\w*|end it|end my life|goodbye|bye forever|can't go on|can't do this anymore|bridge|ledge|jump|razor|blade|cut|cutting|my note|last message|better off without me|burden|wanna die|want to die|unalive|kms|ctb`},
-	{name: "have-a-plan", cat: MethodPlan, sev: fixed(High), flags: fSubject,
+	{name: "have-a-plan", cat: MethodPlan, sev: fixed(High), flags: fSubject | fActive,
 		keys: []string{"planto", "planfor", "planonhow", "planofhow", "planof", "planabouthow", "suicideplan", "suicidalplan", "suicidemethod", "suicidalmethod", "suicidepact", "suicidalpact"},
 		pat:  `(?:have|got|made|making|make|there's|theres|with) (?:a|the|my|a whole|a real|an actual) plan (?:to|for|on how to|of how to|of|about how to) (?:kill myself|end my life|die|end it|suicide|do it|take my life|end things|commit suicide|overdose|od|hang myself|jump)|(?:suicide|suicidal) (?:plans?|method|methods|pact)`},
 	{name: "researched-method", cat: MethodPlan, sev: fixed(High), flags: fSubject,
@@ -187,16 +220,16 @@ var rules = []rule{
 			`how (?:many|much) (?:[a-z0-9]+ ){0,2}(?:does it take|would it take|do i need|would i need|do you need|to take|it takes|would i have to take|should i take|would kill|until) (?:to )?(?:die|kill (?:me|myself|you|a person|someone|somebody)|od|overdose|be fatal|be lethal|not wake up|never wake up|end it|i die|you die|it kills you)|` +
 			`how (?:many|much) (?:` + pills + `|mg|of (?:my|these|them|it|those)) (?:to )?(?:die|kill (?:me|myself|you|a person|someone|somebody)|od|overdose|be fatal|be lethal|not wake up|never wake up|end it)|` +
 			`(?:lethal|fatal|deadly) (?:dose|amount|dosage|overdose)`},
-	{name: "method-self", cat: MethodPlan, sev: methodSev, flags: fSelf | fNow | fWayOut,
+	{name: "method-self", cat: MethodPlan, sev: methodSev, flags: fSelf | fNow | fWayOut | fActive,
 		keys: []string{"hang", "hung", "shot", "drown", "stab", "electroc", "sufoc", "poison", "gas", "strangl", "slit", "slash", "wrist", "throat"},
 		pat: `(?:hang|hanging|hanged|hung|shoot|shooting|shot|drown|drowning|stab|stabbing|electrocute|electrocuting|suffocate|suffocating|poison|poisoning|gas|gassing|strangle|strangling) ` + me + `|` +
 			`(?:slit|slitting|slash|slashing|cut|cutting) (?:my )?(?:wrists?|throat)|(?:slit|slash) (?:my )?(?:wrists?|throat)`,
 		unless: `in the (?:foot|leg|arm|knee)|with (?:a|the) (?:camera|nerf|water|paintball)|a (?:look|message|text|email)|on (?:a|the|some) (?:glass|paper|can|knife|nail|fence)|by accident|accidentally|(?:while|when) (?:shaving|cooking|chopping)|shaving|cooking`},
-	{name: "method-jump", cat: MethodPlan, sev: cueMethodSev, flags: fSubject | fNow,
+	{name: "method-jump", cat: MethodPlan, sev: cueMethodSev, flags: fSubject | fNow | fActive,
 		keys:   []string{"jump", "leap", "throwmyself", "stepinfront", "steppinginfront"},
 		pat:    `(?:jump|jumping|leap|leaping|throw myself|step|stepping) (?:off|from|in front of|under|into) (?:a|the|this|that|my|our) (?:next |oncoming |passing |coming |first |nearest |tallest |highest )?(?:bridge|building|roof|rooftop|cliff|balcony|overpass|ledge|tower|parking (?:garage|deck|structure)|train|car|bus|truck|subway|traffic|window)`,
 		unless: `into the pool|in the pool|on the trampoline|into the snow|for fun|for the photo|with my (?:kids|friends)`},
-	{name: "method-traffic", cat: MethodPlan, sev: cueMethodSev, flags: fSubject | fNow,
+	{name: "method-traffic", cat: MethodPlan, sev: cueMethodSev, flags: fSubject | fNow | fActive,
 		keys: []string{"walkinto", "walkinginto", "stepinfront", "steppinginfront", "stepinto", "throwmyself", "throwingmyself", "liedownon", "laydownon", "lyingdownon", "layingdownon", "liedownin", "laydownin", "walkinfront", "walkinginfront", "driveoff", "driveinto", "drivingoff", "drivinginto", "crashinto", "crashinginto", "crashmycar", "crashingmycar", "steerinto", "steeringinto", "mycaroff", "mycarinto"},
 		pat: `(?:walk|walking|step|stepping|throw myself|throwing myself|lie down|lay down|lying down|laying down) (?:into|in front of|under|onto|on) (?:a |the |some )?(?:traffic|train|car|bus|truck|subway|tracks|train tracks|highway|freeway|motorway|ocean|sea|river|lake|road)|` +
 			`(?:drive|driving|crash|crashing|steer|steering) (?:my car )?(?:off|into) (?:a|the) (?:bridge|cliff|wall|tree|river|lake|oncoming traffic|traffic|pole|truck)|(?:crash|crashing) my car (?:on purpose|deliberately)`,
@@ -332,42 +365,42 @@ var rules = []rule{
 
 	// ---------------------------------------------------------------
 	// Ideation.
-	{name: "kill-myself", cat: Ideation, sev: actSev, flags: fSelf | fNow,
+	{name: "kill-myself", cat: Ideation, sev: activeSev, flags: fSelf | fNow | fActive,
 		keys:     []string{"kill"},
 		pat:      `kill(?:ing|in|ed|s)? ` + me,
 		gentleIf: `studying|working (?:on|so|too|overtime|late|hard)|working out|trying to (?:finish|fix|get|make|learn|keep|study|pass)|laughing|at the gym|to (?:get|finish|make|pay|impress|meet|hit|keep up|catch up|study|pass)|for (?:a|an|this|that|the) (?:grade|exam|test|deadline|project|promotion|class|game|match|race)|in the gym|with (?:work|school|homework|studying|this (?:project|workout|assignment))|over (?:exams|finals|a grade|this exam|this test|homework)`,
 	},
-	{name: "kms", cat: Ideation, sev: actSev, flags: fSelf | fNow | fNotAfterNumber,
+	{name: "kms", cat: Ideation, sev: activeSev, flags: fSelf | fNow | fNotAfterNumber | fActive,
 		keys: []string{"kms"},
 		pat:  `kms|kmsl`},
-	{name: "kys-self", cat: Ideation, sev: actSev, flags: fNeedSelfStrict | fNow,
+	{name: "kys-self", cat: Ideation, sev: activeSev, flags: fNeedSelfStrict | fNow | fActive,
 		keys: []string{"kys"},
 		pat:  `kys`},
-	{name: "end-my-life", cat: Ideation, sev: actSev, flags: fSelf | fNow,
+	{name: "end-my-life", cat: Ideation, sev: activeSev, flags: fSelf | fNow | fActive,
 		keys:   []string{"endmy", "endingmy", "endedmy", "endsmy"},
 		pat:    `end(?:ing|ed|s)? (?:my own|my|me own) (?:life|self|existence)|end ` + me,
 		unless: `story|insurance|career`},
-	{name: "end-it-all", cat: Ideation, sev: actSev, flags: fSelf | fNow,
+	{name: "end-it-all", cat: Ideation, sev: activeSev, flags: fSelf | fNow | fActive,
 		keys: []string{"enditall", "endingitall", "endeditall", "enditonceand", "enditfor", "endingitfor"},
 		pat:  `end(?:ing|ed)? it all|end(?:ing)? it once and for all|end(?:ing)? it for good|end(?:ing)? it forever`},
 	{name: "end-it", cat: Ideation, sev: cueActSev, flags: fSubject | fNow,
 		keys:   []string{"endit", "endedit", "endingit", "endthings", "endingthings", "endeverything", "endingeverything"},
 		pat:    `end(?:ing|ed)? (?:it|things|everything)`,
 		unless: `with|between|for (?:us|them|him|her|good with)|early|there|here|on (?:a|that|this|good)|soon|before|after|by|at|now and (?:move|start)|off|up|the (?:relationship|call|meeting)|well|nicely|politely|properly|today with`},
-	{name: "take-my-life", cat: Ideation, sev: actSev, flags: fSelf | fNow,
+	{name: "take-my-life", cat: Ideation, sev: activeSev, flags: fSelf | fNow | fActive,
 		keys:   []string{"takemy", "takingmy", "tookmy", "takesmy"},
 		pat:    `(?:take|taking|took|takes) my (?:own )?life`,
 		unless: `back|in (?:a|my|the) (?:new|different|better) direction|into (?:my|your) own hands|seriously|more seriously|for granted|apart|to (?:the next level|a new level|another level)|one (?:day|step) at a time|off (?:autopilot|hold)|insurance|savings`},
-	{name: "commit-suicide", cat: Ideation, sev: actSev, flags: fSubject | fNow,
+	{name: "commit-suicide", cat: Ideation, sev: activeSev, flags: fSubject | fNow | fActive,
 		keys: []string{"commit"},
 		pat:  `commit(?:ting|ted|s)? (?:suicide|suicde|sucide|suiside|seppuku|sewer slide|self delete|self deletion)`},
-	{name: "unalive-myself", cat: Ideation, sev: actSev, flags: fSelf | fNow,
+	{name: "unalive-myself", cat: Ideation, sev: activeSev, flags: fSelf | fNow | fActive,
 		keys: []string{"unaliv"},
 		pat:  `unaliv(?:e|ing|ed) (?:` + me + `|me)`},
-	{name: "unalive", cat: Ideation, sev: actSev, flags: fSubject | fNow,
+	{name: "unalive", cat: Ideation, sev: activeSev, flags: fSubject | fNow | fActive,
 		keys: []string{"unaliv"},
 		pat:  `unaliv(?:e|ing|ed)`},
-	{name: "self-delete", cat: Ideation, sev: cueActSev, flags: fSubject | fNow,
+	{name: "self-delete", cat: Ideation, sev: cueActiveSev, flags: fSubject | fNow | fActive,
 		keys: []string{"selfdelet"},
 		pat:  `self delet(?:e|ing|ion)`},
 	{name: "sewer-slide", cat: Ideation, sev: actSev, flags: fSubject | fNow,
@@ -409,19 +442,23 @@ var rules = []rule{
 	{name: "might-as-well", cat: PassiveWish, sev: fixed(Elevated), flags: fSubject,
 		keys: []string{"mightaswel"},
 		pat:  `might as well (?:be dead|die|just die|kill myself|not exist|not be here|end it|end it all)`},
-	{name: "off-myself", cat: Ideation, sev: cueActSev, flags: fSubject | fNow | fNoSqueeze,
+	{name: "off-myself", cat: Ideation, sev: cueActiveSev, flags: fSubject | fNow | fNoSqueeze | fActive,
 		keys: []string{"offmy", "offingmy"},
 		pat:  `off(?:ing)? ` + me},
-	{name: "yeet", cat: Ideation, sev: actSev, flags: fSelf | fNow,
+	{name: "yeet", cat: Ideation, sev: activeSev, flags: fSelf | fNow | fActive,
 		keys: []string{"yeet"},
 		pat:  `yeet(?:ing)? ` + me + ` (?:off|into|out of|in front of)`},
-	{name: "want-to-die-compact", cat: Ideation, sev: actSev, flags: fSubject | fNow,
-		keys: []string{"wanttodie", "wannadie", "wantodie", "wanttobedead", "wannabedead", "wanttokillmyself", "wannakillmyself"},
-		pat:  `(?:i )?(?:want to|wanna|wan to|want 2) (?:die|be dead|kill myself|kms)`},
+	{name: "want-to-die-compact", cat: Ideation, sev: actSev, flags: fSubject | fNow | fPassiveTimed,
+		keys: []string{"wanttodie", "wannadie", "wantodie", "wanttobedead", "wannabedead"},
+		pat:  `(?:i )?(?:want to|wanna|wan to|want 2) (?:die|be dead)`},
+	// The cue is inside the match ("iwanttokillmyself"): active ideation.
+	{name: "want-to-kill-compact", cat: Ideation, sev: sevTable{High, High, High, High, High, Imminent, Elevated, High, Gentle, High}, flags: fSubject | fNow | fActive,
+		keys: []string{"wanttokillmyself", "wannakillmyself", "wantokillmyself", "wanttokms", "wannakms", "wantokms"},
+		pat:  `(?:i )?(?:want to|wanna|wan to|want 2) (?:kill myself|kms)`},
 	{name: "something-stupid", cat: Ideation, sev: sevTable{None, Elevated, Elevated, None, High, Imminent, Elevated, High, Gentle}, flags: fSubject | fNow,
 		keys: cross([]string{"something", "anything"}, []string{"stupid", "drastic", "permanent", "final", "irreversible", "icanttakeback"}),
 		pat:  `(?:do|doing|did) (?:something|anything) (?:stupid|drastic|permanent|final|irreversible|i can't take back)`},
-	{name: "die", cat: Ideation, sev: wishSev, flags: fSubject | fWishPassive,
+	{name: "die", cat: Ideation, sev: wishSev, flags: fSubject | fWishPassive | fPassiveTimed,
 		keys:   []string{"die", "dying", "bedead", "stopliving", "stopbreathing", "bledout", "bledingout"},
 		pat:    `(?:die|just die|dying|be dead|being dead|stop living|stop breathing|bleed out|bleeding out)`,
 		unless: `my (?:hair|roots|beard|eyebrows|clothes|shirt|jeans)|(?:the|her|his|your) (?:hair|roots)|hair|roots|it (?:blue|red|pink|purple|black|green|blonde)|than|(?:of|from) (?:laughter|laughing|embarrassment|cringe|boredom|cuteness|happiness|joy|excitement|the heat|heat|thirst|hunger|jealousy|envy|fomo|old age)|laughing|for (?:this|that|it|these|those|a|some|him|her|my country)|on this hill|in (?:minecraft|fortnite|the game|game|a game|this game)|hard|happy|young|rich|peacefully in my (?:nineties|90s|eighties)|of old age|old`},
@@ -437,11 +474,18 @@ var rules = []rule{
 		unless: `at (?:baking|cooking|making|the|a|this|that|drawing|painting|writing|running|fixing|being)|to (?:bake|cook|make|fix|run|draw|paint|write|learn)|was a (?:success|failure|disaster) in the kitchen`},
 	{name: "es-ideation", cat: Ideation, sev: actSev, flags: fSelf | fNow,
 		keys: []string{"morir", "matar", "suicid", "quitarme"},
-		pat: `(?:me )?quiero morir(?:me)?|quiero morirme|me quiero matar|quiero matarme|me quiero suicidar|quiero suicidarme|(?:pienso|pensando|pense) en (?:suicidarme|matarme|morirme|quitarme la vida|el suicidio)|ganas de (?:morir|morirme|matarme|suicidarme)|` +
-			`suicidarme|quitarme la vida|me quiero quitar la vida`},
-	{name: "es-intent", cat: MethodPlan, sev: fixed(High), flags: fSelf | fNow,
-		keys: []string{"matar", "suicid", "quitar", "mato"},
-		pat:  `me voy a (?:matar|suicidar|quitar la vida)|voy a (?:matarme|suicidarme|quitarme la vida)|(?:esta noche|hoy|manana) me (?:mato|suicido)`},
+		pat: `(?:me )?quiero morir(?:me)?|quiero morirme|(?:pienso|pensando|pense) en (?:morirme|el suicidio)|ganas de (?:morir|morirme)|` +
+			`suicidarme|quitarme la vida`},
+	// Wanting to kill oneself, in Spanish: active ideation.
+	{name: "es-active", cat: Ideation, sev: fixed(High), flags: fSelf | fNow | fActive,
+		keys: []string{"matar", "suicid", "quitar"},
+		pat:  `me quiero (?:matar|suicidar|quitar la vida)|quiero (?:matarme|suicidarme|quitarme la vida)|(?:pienso|pensando|pense) en (?:suicidarme|matarme|quitarme la vida)|ganas de (?:matarme|suicidarme)`},
+	{name: "es-intent", cat: MethodPlan, sev: fixed(High), flags: fSelf | fNow | fActive,
+		keys: []string{"matar", "suicid", "quitar"},
+		pat:  `me voy a (?:matar|suicidar|quitar la vida)|voy a (?:matarme|suicidarme|quitarme la vida)`},
+	{name: "es-intent-when", cat: ImminentDanger, sev: fixed(Imminent), flags: fSelf,
+		keys: []string{"nochememato", "nochemesuicido", "hoymemato", "hoymesuicido", "mananamemato", "mananamesuicido"},
+		pat:  `(?:esta noche|hoy|manana) me (?:mato|suicido)`},
 
 	// ---------------------------------------------------------------
 	// Passive wish.
@@ -455,6 +499,12 @@ var rules = []rule{
 		keys:   []string{"wakeup"},
 		pat:    `(?:don't|dont|do not|doesn't|doesnt) (?:even )?(?:want|wanna) (?:to )?wake up(?: (?:tomorrow|anymore|again|ever again|in the morning))?`,
 		unless: `early|at|before|for (?:work|school|class)|so early|on (?:a|the) (?:weekend|saturday|sunday)|in the morning for`},
+	// "i just want to disappear": a passive wish at the end of its clause
+	// ("i want to disappear under a blanket" is not); venting with a laugh
+	// is not crisis language.
+	{name: "want-to-disappear", cat: PassiveWish, sev: wishSev, flags: fSubject | fClauseEnd | fVague,
+		keys: []string{"disappear", "vanish"},
+		pat:  `(?:disappear|vanish)`},
 	{name: "kill-me", cat: PassiveWish, sev: fixed(Elevated), flags: fSelf,
 		keys: []string{"killme", "hitme", "runmeover", "endme", "takeme", "takesme", "shootme", "igethit", "igothit", "igetkiled", "igetrunover", "idgethit", "wouldgethit"},
 		pat: `(?:wish|hope|pray|want|need)(?:ing|ed|s)? (?:that )?(?:someone|somebody|something|a car|a bus|a truck|a train|the universe|anyone|death|a meteor|lightning) (?:would|will|could|to|'d|would just|to just|will just|could just)? ?(?:kill|hit|run over|shoot|end) me|` +

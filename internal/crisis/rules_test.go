@@ -35,8 +35,12 @@ func firedRules(text string) map[string]Result {
 					return
 				}
 				if end := r.tp.in(v).altAt(int(ref.alt), v.s, start); end >= 0 {
-					if res, ok := eng.judge(r, v, start, end); ok && better(res, out[r.name]) {
+					res, part, ok := eng.judge(r, v, start, end)
+					if ok && better(res, out[r.name]) {
 						out[r.name] = res
+					}
+					if _, seen := out[r.name]; !seen && !ok && part != 0 {
+						out[r.name] = Result{} // a silent rule: a part of a combined reading
 					}
 				}
 			}
@@ -54,6 +58,14 @@ func firedRules(text string) map[string]Result {
 var ruleExamples = map[string]string{
 	"took-pills":               "I swallowed all my pills",
 	"took-them-now":            "took them all already. bye",
+	"taking-them-all":          "i have pills and i'm taking them all tonight",
+	"od-now":                   "od tonight",
+	"have-pills":               "i have the pills",
+	"have-means":               "i bought a knife",
+	"want-to-kill-compact":     "iwanttokillmyself",
+	"es-active":                "me quiero matar",
+	"es-intent-when":           "esta noche me mato",
+	"want-to-disappear":        "i just want to disappear",
 	"overdosed-now":            "i just overdosed",
 	"place":                    "I'm standing on the bridge",
 	"high-place":               "i'm on the roof, i'm going to jump",

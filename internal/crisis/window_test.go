@@ -92,8 +92,9 @@ func TestWindowDoesNotRepeat(t *testing.T) {
 	if r := w.Check("a", "thank you for listening", t0.Add(time.Minute)); r.Matched {
 		t.Fatalf("the next, ordinary message = %+v, want no match", r)
 	}
-	// Something new and more severe still is.
-	if r := w.Check("a", "I have the pills ready", t0.Add(2*time.Minute)); r.Severity != High {
+	// Something new and more severe still is: the means at hand, after the
+	// intent, make it imminent.
+	if r := w.Check("a", "I have the pills ready", t0.Add(2*time.Minute)); r.Severity != Imminent {
 		t.Fatalf("= %+v", r)
 	}
 }

@@ -75,6 +75,7 @@ const TEXT = {
   expired: 'Your link has expired or is not valid. Ask your facilitator for a new one.',
   tooLarge: 'The connection was closed because something sent was too large.',
   tooFast: 'The connection was closed because too much was sent too quickly. You can try again in a moment.',
+  tooManyConnections: 'Hearth is already open in 5 tabs or devices with this link. Close one of them, then press Try again.',
   closed: 'The connection was closed and will not reopen by itself.',
   firstTrouble: 'We are having trouble reaching Hearth. We will keep trying.',
   notConnected: 'You are not connected right now. Please wait a moment and try again.',
@@ -447,6 +448,10 @@ function onConnectionFinal({ code }) {
   if (code === 4429) {
     title = 'You are not connected';
     text = TEXT.tooFast;
+  }
+  if (code === 4409) {
+    title = 'Hearth is open in too many places';
+    text = TEXT.tooManyConnections;
   }
   if (app.screen === 'chat' || (app.screen === 'checkin' && app.room)) {
     // Keep the conversation readable; explain above it.

@@ -45,6 +45,13 @@ type (
 	}
 )
 
+// refreshFrame hands the connection a new token (protocol v1 "refresh").
+type refreshFrame struct {
+	Type  string `json:"type"`
+	ID    string `json:"id"`
+	Token string `json:"token"`
+}
+
 // JoinOptions are Join's optional settings. A nil *JoinOptions is the same
 // as the zero value: take part (or keep the presence the member already has
 // in the room), accepting no group agreement.
@@ -157,6 +164,22 @@ func (c *Client) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Refresh hands the server a new token for this connection before the one
+// it signed in with expires: the server closes a connection whose token
+// runs out (error token_expired, then close code 4401). The new token must
+// be for the same user (sub) and role; the connection then lives until the
+// new token's exp. A refusal is returned as a wrapped *ServerError —
+// token_mismatch (another user or role), invalid_token, token_expired —
+// and the connection keeps its current token. The token is sent in a
+// frame, never in a URL.
+func (c *Client) Refresh(ctx context.Context, token string) error {
+	id := c.newID()
+	if _, err := c.call(ctx, TypeOK, refreshFrame{Type: "refresh", ID: id, Token: token}); err != nil {
+		return fmt.Errorf("client: refresh: %w", err)
+	}
+	return nil
+}
+
 // call sends f (whose ID is set) and waits for a reply of type want.
 func (c *Client) call(ctx context.Context, want string, f any) (Event, error) {
 	data, err := json.Marshal(f)
@@ -182,6 +205,8 @@ func idOf(f any) string {
 	case roomFrame:
 		return f.ID
 	case pingFrame:
+		return f.ID
+	case refreshFrame:
 		return f.ID
 	}
 	panic(fmt.Sprintf("client: idOf(%T)", f))

@@ -8,7 +8,9 @@
 # unless HEARTH_REQUIRE_REDIS=1 (as .ci/run sets), where they fail. The
 # browser tests (internal/browsertest) drive Debian's chromium, headless; no
 # browser is ever downloaded. Without it they skip, saying why, unless
-# HEARTH_REQUIRE_BROWSER=1 (as .ci/run sets), where they fail.
+# HEARTH_REQUIRE_BROWSER=1 (as .ci/run sets), where they fail. With
+# HEARTH_FUZZ_TIME set (a duration such as 20s), every fuzz target then runs
+# for that long.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -38,6 +40,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   { grep -qx 'ID=debian' /etc/os-release 2>/dev/null && apt_install chromium fonts-liberation fonts-dejavu-core; } ||
     echo "test.sh: chromium is not installed and cannot be installed here; browser tests will skip (HEARTH_REQUIRE_BROWSER=1 makes them fail)." >&2
 fi
+# An emoji font, so that the reaction buttons in the screenshots show their
+# symbols rather than empty boxes (phones have one; a bare Debian does not).
+if command -v chromium >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1 && ! dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; then
+  apt_install fonts-noto-color-emoji || echo "test.sh: no emoji font; screenshots show reactions as boxes." >&2
+fi
 
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
@@ -47,3 +54,19 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -race -count=1 "$@" ./...
+
+# Fuzzing, only when HEARTH_FUZZ_TIME is set (.ci/run sets 20s): every fuzz
+# target of the module (each `func FuzzX` in a _test.go file) for that long.
+# `go test -fuzz` takes one target per run, hence the loop. An input that
+# fails is saved under its package's testdata/fuzz/FuzzX/ and fails the run;
+# once fixed, commit it there: the ordinary suite replays it as a
+# regression test.
+if [ -n "${HEARTH_FUZZ_TIME:-}" ]; then
+  for file in $(grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(' internal client server | sort); do
+    dir="./$(dirname "$file")"
+    for target in $(grep -oE '^func Fuzz[A-Za-z0-9_]*' "$file" | cut -d' ' -f2); do
+      echo "test.sh: fuzzing $target in $dir for $HEARTH_FUZZ_TIME"
+      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$HEARTH_FUZZ_TIME" "$dir"
+    done
+  done
+fi

@@ -10,9 +10,17 @@
 //
 // Delivery guarantee, for both: once Subscribe(room) has returned nil, every
 // event published to room by any node afterwards is passed to this node's
-// DeliverFunc exactly once and in seq order, until Unsubscribe(room). Events
-// published while a node is cut off from Redis are not redelivered to that
-// node; the jump in seq shows the gap.
+// DeliverFunc exactly once and in seq order, until Unsubscribe(room) — or,
+// when that cannot hold, the DeliverFunc is told so before the next event:
+// it is called with a nil frame (see DeliverFunc). Redis does this when the
+// node's subscription was lost and re-established (a Redis restart or a
+// dropped connection: events published meanwhile were not delivered, and
+// the counter may have started again under a new epoch), and when an event's
+// seq does not follow the last one delivered for the room (the counter was
+// lost while the subscription stayed, or go-redis dropped a message). Events
+// published while a node is cut off are never redelivered to it; the
+// session buffer (below) is how a member gets them back. Memory never
+// interrupts delivery.
 //
 // Session buffer and epoch, for both: each room's seq counter has an epoch,
 // an id made when the counter is created, so a seq is only meaningful with
@@ -23,7 +31,9 @@
 // events; DefaultBufferSize) in the same atomic step that assigns the seq,
 // so the buffer is in seq order. Replay(epoch, after) answers a member who
 // reconnects with the events after their last seq, and says (gap) when it
-// cannot give all of them. Control messages are never buffered. Forget
+// cannot give all of them. EnsureBuffer turns buffering on only if it is
+// off, keeping whatever is buffered: how a node rebuilds the flag a Redis
+// restart without persistence lost. Control messages are never buffered. Forget
 // replaces a deleted message in the buffer by a stand-in without its text.
 package broker
 
@@ -54,10 +64,10 @@ func bufferSize(n int) int {
 	return n
 }
 
-// checkMaxAge is OpenBuffer's argument check.
+// checkMaxAge is the argument check of OpenBuffer and EnsureBuffer.
 func checkMaxAge(maxAge time.Duration) error {
 	if maxAge <= 0 {
-		return fmt.Errorf("broker: OpenBuffer: maxAge must be positive, got %v", maxAge)
+		return fmt.Errorf("broker: session buffer maxAge must be positive, got %v", maxAge)
 	}
 	return nil
 }
@@ -113,10 +123,18 @@ func isMessage(frame []byte, messageID string) bool {
 }
 
 // DeliverFunc receives one room event, already carrying its seq (see
-// protocol.WithSeq), for a room this node subscribed to. It is called from a
-// single goroutine per broker, in seq order per room; it must not block and
-// must not call back into the broker. frame must not be modified: the same
-// bytes go to every local recipient.
+// protocol.WithSeq), or one control message (no seq), for a room this node
+// subscribed to. It is called from a single goroutine per broker, in seq
+// order per room; it must not block and must not call back into the broker.
+// frame must not be modified: the same bytes go to every local recipient.
+//
+// A nil frame is not an event: it says that delivery of room to this node
+// was interrupted — events published since the last one delivered may never
+// arrive, and those that follow may belong to a new epoch of the room's
+// counter (Redis lost it). It comes before any event published after the
+// interruption, so the receiver can act first (the hub asks every local
+// connection in the room to resume; see docs/architecture.md, "Delivery
+// under faults").
 type DeliverFunc func(room string, frame []byte)
 
 // ErrUnavailable wraps every failure to reach the shared backend (Redis). It

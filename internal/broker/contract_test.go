@@ -148,6 +148,7 @@ func TestContract(t *testing.T) {
 			t.Run("BufferKeepsTheLastN", func(t *testing.T) { testBufferCapacity(t, sized(10)) })
 			t.Run("CloseBufferLeavesNothing", func(t *testing.T) { testBufferClose(t, nodes) })
 			t.Run("BufferExpiresWithMaxAge", func(t *testing.T) { testBufferTTL(t, nodes) })
+			t.Run("EnsureBufferKeepsEvents", func(t *testing.T) { testBufferEnsure(t, nodes) })
 			t.Run("ForgetLeavesAStandIn", func(t *testing.T) { testForget(t, nodes) })
 			if name == "redis" { // Memory ignores ctx: it never fails; nor does it lose counters
 				t.Run("UpdateWithCancelledContext", func(t *testing.T) { testUpdateCancelled(t, nodes) })
@@ -1163,6 +1164,76 @@ func testBufferTTL(t *testing.T, nodes nodesFunc) {
 	}
 }
 
+// EnsureBuffer turns an off buffer on, empty, and leaves an open one as it
+// is: its events stay (a resume from before the call is complete) and its
+// expiry is not pushed back. Turned on after CloseBuffer it keeps only what
+// comes next; maxAge must be positive.
+func testBufferEnsure(t *testing.T, nodes nodesFunc) {
+	a, b, _, _ := nodes(t)
+	ctx := ctxT(t)
+	const room = "b9"
+	if err := a.EnsureBuffer(ctx, room, 0); err == nil || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("EnsureBuffer with maxAge 0 = %v; want an argument error", err)
+	}
+	publishN(t, room, 2, a) // before any buffer: not kept
+	if err := a.EnsureBuffer(ctx, room, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if on, frames, _ := rawBuffer(t, b, room); !on || frames != nil {
+		t.Fatalf("after EnsureBuffer on an off buffer: on=%v frames=%q; want on and empty", on, frames)
+	}
+	publishN(t, room, 3, a, b)
+	ep, cur := epochOf(t, a, room)
+	if cur != 5 {
+		t.Fatalf("seq = %d, want 5", cur)
+	}
+	// Again, from the other node, with a longer maxAge: nothing changes.
+	if err := b.EnsureBuffer(ctx, room, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if on, frames, _ := rawBuffer(t, a, room); !on || len(frames) != 3 {
+		t.Fatalf("after EnsureBuffer on an open buffer: on=%v, %d frames; want on, the 3 events kept", on, len(frames))
+	}
+	if events, gap := replay(t, b, room, ep, 2); len(events) != 3 || gap {
+		t.Fatalf("Replay after EnsureBuffer = %d events, gap %v; want 3, no gap", len(events), gap)
+	}
+	switch x := a.(type) {
+	case *Redis:
+		if ttl := x.Client().PTTL(ctx, bufOnKey(room)).Val(); ttl <= 0 || ttl > time.Minute {
+			t.Fatalf("flag TTL after EnsureBuffer on an open buffer = %v; want at most the first maxAge (1m)", ttl)
+		}
+	case *Memory:
+		r := x.room(room)
+		r.mu.Lock()
+		until := r.bufUntil
+		r.mu.Unlock()
+		if time.Until(until) > time.Minute {
+			t.Fatalf("buffer expiry pushed back by EnsureBuffer: %v from now", time.Until(until))
+		}
+	}
+	publishN(t, room, 1, b)
+	if err := a.CloseBuffer(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, room, 1, a) // seq 7, not buffered
+	if err := b.EnsureBuffer(ctx, room, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if on, frames, _ := rawBuffer(t, a, room); !on || frames != nil {
+		t.Fatalf("EnsureBuffer after CloseBuffer: on=%v frames=%q; want on and empty", on, frames)
+	}
+	publishN(t, room, 2, a, b) // seqs 8, 9
+	if events, gap := replay(t, a, room, ep, 7); len(events) != 2 || gap {
+		t.Fatalf("Replay from after EnsureBuffer = %d events, gap %v; want 2, no gap", len(events), gap)
+	}
+	if events, gap := replay(t, a, room, ep, 5); len(events) != 2 || !gap {
+		t.Fatalf("Replay from before EnsureBuffer = %d events, gap %v; want 2 and a gap", len(events), gap)
+	}
+	if err := a.CloseBuffer(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Forget replaces the deleted message, and only it, by a message_deleted
 // stand-in with its seq; its text is nowhere in the stored buffer. Events of
 // other types with the same message_id, and a message whose text merely
@@ -1241,11 +1312,12 @@ func testBufferCancelled(t *testing.T, nodes nodesFunc) {
 	_, _, errEpoch := a.Epoch(ctx, "b7")
 	_, _, errReplay := a.Replay(ctx, "b7", "e1", 0)
 	for name, err := range map[string]error{
-		"Epoch":       errEpoch,
-		"OpenBuffer":  a.OpenBuffer(ctx, "b7", time.Minute),
-		"CloseBuffer": a.CloseBuffer(ctx, "b7"),
-		"Replay":      errReplay,
-		"Forget":      a.Forget(ctx, "b7", "m1"),
+		"Epoch":        errEpoch,
+		"OpenBuffer":   a.OpenBuffer(ctx, "b7", time.Minute),
+		"CloseBuffer":  a.CloseBuffer(ctx, "b7"),
+		"EnsureBuffer": a.EnsureBuffer(ctx, "b7", time.Minute),
+		"Replay":       errReplay,
+		"Forget":       a.Forget(ctx, "b7", "m1"),
 	} {
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("%s with a cancelled ctx: %v; want ErrUnavailable", name, err)

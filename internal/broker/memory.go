@@ -388,6 +388,29 @@ func (m *Memory) OpenBuffer(_ context.Context, room string, maxAge time.Duration
 	return nil
 }
 
+// EnsureBuffer turns room's session buffer on, empty, for maxAge if it is
+// off (never opened, closed or expired), and does nothing if it is on: it
+// never drops buffered events and never changes a running buffer's expiry.
+// From its return every event published to room with a seq is kept, as
+// OpenBuffer describes. Errors: maxAge <= 0.
+func (m *Memory) EnsureBuffer(_ context.Context, room string, maxAge time.Duration) error {
+	if err := checkMaxAge(maxAge); err != nil {
+		return err
+	}
+	r := m.room(room)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bufferOnLocked(m, time.Now()) {
+		return nil
+	}
+	clear(r.buf)
+	r.buf, r.bufUntil = nil, time.Now().Add(maxAge)
+	m.mu.Lock()
+	m.buffered[r] = struct{}{}
+	m.mu.Unlock()
+	return nil
+}
+
 // CloseBuffer turns room's session buffer off and drops its events, in one
 // step under the room's lock: events published afterwards are not
 // buffered, and nothing of the buffer remains. Closing a closed buffer does

@@ -284,35 +284,64 @@ func (r *Redis) Close() error {
 // Client returns the underlying Redis client, for health checks.
 func (r *Redis) Client() *redis.Client { return r.rdb }
 
+// receive is the pub/sub receive loop: it hands each message of a
+// subscribed room to deliver, wakes Subscribe calls when Redis confirms
+// them, and tells deliver (a nil frame) whenever delivery of a room was
+// interrupted — a resubscription after a reconnect, or an event whose seq
+// does not follow the last one delivered. last (the seq of the last event
+// delivered per room, 0: none since the subscription was confirmed) is
+// this goroutine's own.
 func (r *Redis) receive(msgs <-chan any) {
 	defer r.wg.Done()
+	last := map[string]uint64{}
 	for msg := range msgs { // closed by ps.Close
 		switch m := msg.(type) {
 		case *redis.Message:
 			// A message can still arrive after Unsubscribe returned (Redis
 			// has not yet processed it): the contract is "until
 			// Unsubscribe", so drop it.
-			if room, ok := strings.CutPrefix(m.Channel, ChannelPrefix); ok {
-				if _, sub := r.subs.Load(room); sub {
-					r.deliver(room, []byte(m.Payload))
-				}
-			}
-		case *redis.Subscription:
-			if m.Kind != "subscribe" {
+			room, ok := strings.CutPrefix(m.Channel, ChannelPrefix)
+			if !ok {
 				continue
 			}
+			if _, sub := r.subs.Load(room); !sub {
+				continue
+			}
+			frame := []byte(m.Payload)
+			if seq, ok := protocol.SeqOf(frame); ok { // control messages carry none
+				if prev := last[room]; prev != 0 && seq != prev+1 {
+					// Not the next seq: events were lost (go-redis dropped
+					// some) or the counter started again (Redis lost it).
+					r.log.Warn("broker: seq jumped; delivery interrupted", "room", room, "after", prev, "got", seq)
+					r.deliver(room, nil)
+				}
+				last[room] = seq
+			}
+			r.deliver(room, frame)
+		case *redis.Subscription:
+			room := strings.TrimPrefix(m.Channel, ChannelPrefix)
+			if m.Kind != "subscribe" {
+				delete(last, room) // unsubscribed: forget, so the map stays bounded
+				continue
+			}
+			// A new subscription: its first event has no predecessor to
+			// follow (stale messages of an earlier subscription of the
+			// same channel arrive before this confirmation, never after).
+			delete(last, room)
 			r.mu.Lock()
 			ws := r.waiting[m.Channel]
 			delete(r.waiting, m.Channel)
+			fn := r.onResubscribe
 			r.mu.Unlock()
 			if len(ws) == 0 {
 				// go-redis resubscribes every channel after a reconnect;
-				// whatever was announced meanwhile was missed.
-				room := strings.TrimPrefix(m.Channel, ChannelPrefix)
+				// whatever was announced meanwhile was missed, and Redis
+				// may have lost the room's counter. Tell the hub before
+				// any event published after this confirmation.
 				r.log.Info("broker: resubscribed after reconnect", "room", room)
-				r.mu.Lock()
-				fn := r.onResubscribe
-				r.mu.Unlock()
+				if _, sub := r.subs.Load(room); sub {
+					r.deliver(room, nil)
+				}
 				if fn != nil {
 					fn(room)
 				}
@@ -685,6 +714,27 @@ func (r *Redis) OpenBuffer(ctx context.Context, room string, maxAge time.Duratio
 	return nil
 }
 
+// EnsureBuffer turns room's session buffer on for maxAge if it is off, and
+// does nothing if it is on: it never deletes buffered events and never
+// changes a running buffer's expiry. It is one SET hearth:{<room>}:bufon
+// NX PX maxAge (rounded up to whole ms), atomic with every publish, so the
+// buffer holds every event with a seq published after it returns, in seq
+// order, and an existing buffer keeps what it held. Call it to rebuild what
+// a Redis restart without persistence lost (the flag) while a session is
+// open, with maxAge the time left of the session maximum; after a mere
+// reconnect, with the flag still there, it changes nothing. Errors: maxAge
+// <= 0; ErrUnavailable (then it is unknown whether buffering is on).
+func (r *Redis) EnsureBuffer(ctx context.Context, room string, maxAge time.Duration) error {
+	if err := checkMaxAge(maxAge); err != nil {
+		return err
+	}
+	ms := (maxAge + time.Millisecond - 1).Milliseconds()
+	if err := r.rdb.SetNX(ctx, bufOnKey(room), "1", time.Duration(ms)*time.Millisecond).Err(); err != nil {
+		return unavailable("ensure buffer", err)
+	}
+	return nil
+}
+
 // CloseBuffer turns room's session buffer off and deletes it, in one
 // command (DEL of the flag and the buffer): events published afterwards are
 // not buffered, and no key of the buffer remains. Closing a closed buffer
@@ -826,8 +876,9 @@ func (r *Redis) Schedule(ctx context.Context, due time.Time, id string, payload 
 
 // SetResubscribeHandler sets the function told of each room resubscribed
 // after a reconnect (anything published meanwhile was missed, so the node
-// reloads what it caches). It is called from the receive goroutine and
-// must not block.
+// reloads what it caches). It is called from the receive goroutine, right
+// after the DeliverFunc got the interruption (a nil frame) for the room,
+// and must not block.
 func (r *Redis) SetResubscribeHandler(fn func(room string)) {
 	r.mu.Lock()
 	r.onResubscribe = fn

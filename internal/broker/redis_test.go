@@ -12,8 +12,10 @@ import (
 	"hearth/internal/redistest"
 )
 
-// After a Redis restart the node resubscribes by itself and delivery goes on;
-// a publish during the outage fails with ErrUnavailable rather than a false ok.
+// After a Redis restart the node resubscribes by itself and delivery goes on,
+// after a nil frame that tells the hub its delivery was interrupted (before
+// any event published after the restart); a publish during the outage fails
+// with ErrUnavailable rather than a false ok.
 func TestRedisResubscribesAfterRestart(t *testing.T) {
 	srv := redistest.Start(t)
 	a, _ := redisNode(t, srv.URL(), 0)
@@ -37,18 +39,108 @@ func TestRedisResubscribesAfterRestart(t *testing.T) {
 	srv.Restart()
 
 	// Keep publishing until the resubscribed node receives one (go-redis
-	// reconnects on its own schedule); everything it then receives is in order.
+	// reconnects on its own schedule): first the interruption, then events
+	// in order.
 	deadline := time.Now().Add(20 * time.Second)
-	for len(sb.get("r1")) < 2 {
+	for len(sb.get("r1")) < 3 {
 		if time.Now().After(deadline) {
-			t.Fatal("no delivery after Redis restart: node did not resubscribe")
+			t.Fatalf("no delivery after Redis restart: node did not resubscribe (got %q)", sb.get("r1"))
 		}
 		_, _ = a.Publish(ctx, "r1", ev("after"))
 		time.Sleep(100 * time.Millisecond)
 	}
 	got := sb.get("r1")
-	if s, _ := protocol.SeqOf(got[1]); s == 0 {
-		t.Fatalf("frame after restart has no seq: %s", got[1])
+	if got[1] != nil {
+		t.Fatalf("first delivery after the restart = %s, want the interruption (nil)", got[1])
+	}
+	if s, _ := protocol.SeqOf(got[2]); s == 0 {
+		t.Fatalf("frame after restart has no seq: %s", got[2])
+	}
+}
+
+// Regression (issue 9, delivery under faults): a room whose seq counter was
+// lost while a node stayed subscribed (here deleted by hand; in production
+// evicted, or restored older) went on delivering the new counter's seq 1,
+// 2, … to members who had seen higher seqs of the old epoch, silently. Now
+// the broker sees that the seq does not follow the last one it delivered and
+// delivers the interruption (nil) first; a gap of missed seqs does the same.
+func TestRedisSeqJumpInterruptsDelivery(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault func(ctx context.Context, a *Redis) error
+	}{
+		{"counter lost", func(ctx context.Context, a *Redis) error {
+			return a.Client().Del(ctx, seqKey("r1"), epochKey("r1")).Err()
+		}},
+		{"seqs skipped", func(ctx context.Context, a *Redis) error {
+			return a.Client().IncrBy(ctx, seqKey("r1"), 5).Err()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			a, _ := redisNode(t, srv.URL(), 0)
+			b, sb := redisNode(t, srv.URL(), 0)
+			ctx := ctxT(t)
+			if err := b.Subscribe(ctx, "r1"); err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				if _, err := a.Publish(ctx, "r1", ev("before")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sb.waitFor(t, "r1", 3)
+			if err := tc.fault(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if _, err := a.Publish(ctx, "r1", ev("after")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := sb.waitFor(t, "r1", 6)
+			for i, f := range got[:3] {
+				if f == nil {
+					t.Fatalf("frame %d is an interruption before the fault", i)
+				}
+			}
+			if got[3] != nil {
+				t.Fatalf("first delivery after the fault = %s, want the interruption (nil)", got[3])
+			}
+			if got[4] == nil || got[5] == nil {
+				t.Fatalf("after the interruption: %q, want two events", got[4:])
+			}
+		})
+	}
+}
+
+// Unsubscribing and subscribing again (the node's last local connection
+// left, then someone joined) is no interruption, even when events were
+// published in between: the new subscription starts afresh.
+func TestRedisResubscribeByHandIsNoInterruption(t *testing.T) {
+	srv := redistest.Start(t)
+	a, _ := redisNode(t, srv.URL(), 0)
+	b, sb := redisNode(t, srv.URL(), 0)
+	ctx := ctxT(t)
+	for round := range 20 {
+		if err := b.Subscribe(ctx, "r1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Publish(ctx, "r1", ev("while subscribed")); err != nil {
+			t.Fatal(err)
+		}
+		sb.waitFor(t, "r1", round+1)
+		if err := b.Unsubscribe(ctx, "r1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Publish(ctx, "r1", ev("while away")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, f := range sb.get("r1") {
+		if f == nil {
+			t.Fatalf("delivery %d is an interruption", i)
+		}
 	}
 }
 

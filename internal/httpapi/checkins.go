@@ -156,15 +156,12 @@ func (cfg Config) ownView(c checkin.CheckIn, retention time.Duration) ownCheckIn
 }
 
 // roomReader returns room id and whether the actor facilitates it, for a
-// reader of its check-ins. Errors: not_found (no such room), forbidden
-// (not one of its people, or banned from it).
+// reader of its check-ins. Errors: not_found (no such room, or not one of
+// its people: the same answer), banned.
 func (cfg Config) roomReader(ctx context.Context, a room.Actor, id string) (room.Room, bool, error) {
 	rm, role, err := cfg.Rooms.Get(ctx, a, id)
 	if err != nil {
 		return room.Room{}, false, err
-	}
-	if !role.Facilitates() && slices.Contains(rm.Banned, cfg.Rooms.MemberID(id, a.UserID)) {
-		return room.Room{}, false, protocol.Err(protocol.CodeForbidden)
 	}
 	return rm, role.Facilitates(), nil
 }
@@ -231,6 +228,18 @@ func (cfg Config) checkInRoutes(mux *http.ServeMux) {
 		}
 		c, err := checkin.New(a.UserID, d, eligible, time.Now())
 		if err != nil {
+			if protocol.AsError(err).Code == protocol.CodeNotInRoom {
+				// Audited in each group asked for that the caller may not
+				// check in with (none asked for: about no room, logged).
+				for _, id := range d.Rooms {
+					if !slices.Contains(eligible, id) && protocol.ValidRoomID(id) {
+						cfg.Rooms.Denied(r.Context(), a, id, "post_checkin", err)
+					}
+				}
+				if len(d.Rooms) == 0 {
+					cfg.Logger.Info("request refused", "command", "post_checkin", "code", protocol.CodeNotInRoom)
+				}
+			}
 			fail(w, err)
 			return
 		}
@@ -286,7 +295,7 @@ func (cfg Config) checkInRoutes(mux *http.ServeMux) {
 		}
 		rm, facilitates, err := cfg.roomReader(r.Context(), a, r.PathValue("id"))
 		if err != nil {
-			fail(w, err)
+			cfg.refuse(w, r, a, r.PathValue("id"), "read_checkins", err)
 			return
 		}
 		out := make([]roomCheckIn, 0, limit)
@@ -314,12 +323,11 @@ func (cfg Config) checkInRoutes(mux *http.ServeMux) {
 	})
 	handle("GET /api/rooms/{id}/checkins/summary", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		rm, facilitates, err := cfg.roomReader(r.Context(), a, r.PathValue("id"))
-		if err != nil {
-			fail(w, err)
-			return
+		if err == nil && !facilitates {
+			err = protocol.Err(protocol.CodeForbidden)
 		}
-		if !facilitates {
-			fail(w, protocol.Err(protocol.CodeForbidden))
+		if err != nil {
+			cfg.refuse(w, r, a, r.PathValue("id"), "read_checkin_summary", err)
 			return
 		}
 		var all []checkin.CheckIn

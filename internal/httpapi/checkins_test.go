@@ -33,6 +33,10 @@ import (
 // CheckinPosted makes the upgrade tests' hub an httpapi.Hub.
 func (acceptingHub) CheckinPosted(context.Context, checkin.CheckIn) json.RawMessage { return nil }
 
+// RosterChanged (REST changes to a room's people) means nothing to the
+// upgrade tests' hub, which serves no room.
+func (acceptingHub) RosterChanged(context.Context, string, ...string) {}
+
 // crisisWord is the note text on which the test hub answers with crisis
 // resources, standing in for the detector (which the hub runs).
 const crisisWord = "TRIP-THE-DETECTOR"
@@ -62,6 +66,9 @@ func (h *recordingHub) CheckinPosted(ctx context.Context, c checkin.CheckIn) jso
 	}
 	return nil
 }
+
+// RosterChanged means nothing here: no connection is in a room.
+func (*recordingHub) RosterChanged(context.Context, string, ...string) {}
 
 func (h *recordingHub) calls() []checkin.CheckIn {
 	h.mu.Lock()
@@ -528,9 +535,9 @@ func TestCheckInsVisibility(t *testing.T) {
 		}
 
 		// Outsiders of a room, a banned member, an unknown room.
-		e.do("GET", "/api/rooms/ra/checkins", "kim", "").refused(t, 403, protocol.CodeForbidden)
-		e.do("GET", "/api/rooms/ra/checkins", "leadb", "").refused(t, 403, protocol.CodeForbidden)
-		e.do("GET", "/api/rooms/ra/checkins", "banned-bo", "").refused(t, 403, protocol.CodeForbidden)
+		e.do("GET", "/api/rooms/ra/checkins", "kim", "").refused(t, 404, protocol.CodeNotFound)
+		e.do("GET", "/api/rooms/ra/checkins", "leadb", "").refused(t, 404, protocol.CodeNotFound)
+		e.do("GET", "/api/rooms/ra/checkins", "banned-bo", "").refused(t, 403, protocol.CodeBanned)
 		e.do("GET", "/api/rooms/rnosuch/checkins", "lead", "").refused(t, 404, protocol.CodeNotFound)
 		e.do("GET", "/api/rooms/ra/checkins", "", "").refused(t, 401, protocol.CodeUnauthorized)
 
@@ -541,7 +548,7 @@ func TestCheckInsVisibility(t *testing.T) {
 		if got := roomIDs(e.roomList("ra", "lead", 50)); !slices.Equal(got, newestFirst(robinAFac, robinBothGroup)) {
 			t.Errorf("after sam left, a lists %v", got)
 		}
-		e.do("GET", "/api/rooms/ra/checkins", "sam", "").refused(t, 403, protocol.CodeForbidden)
+		e.do("GET", "/api/rooms/ra/checkins", "sam", "").refused(t, 404, protocol.CodeNotFound)
 		if got := e.mine("sam", 10); len(got) != 2 {
 			t.Errorf("sam's own list after leaving: %v", got)
 		}
@@ -644,7 +651,7 @@ func TestCheckInsSummary(t *testing.T) {
 
 		// Facilitators only.
 		e.do("GET", "/api/rooms/ra/checkins/summary", "robin", "").refused(t, 403, protocol.CodeForbidden)
-		e.do("GET", "/api/rooms/ra/checkins/summary", "leadb", "").refused(t, 403, protocol.CodeForbidden)
+		e.do("GET", "/api/rooms/ra/checkins/summary", "leadb", "").refused(t, 404, protocol.CodeNotFound)
 		e.do("GET", "/api/rooms/rnosuch/checkins/summary", "lead", "").refused(t, 404, protocol.CodeNotFound)
 	})
 }

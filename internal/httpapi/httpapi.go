@@ -40,6 +40,13 @@ type Hub interface {
 	// ctx is not cancelled when the client goes away, and ends after
 	// checkinPostedTimeout (10 s). It must never log c.Note.
 	CheckinPosted(ctx context.Context, c checkin.CheckIn) (resources json.RawMessage)
+	// RosterChanged is called after a REST request changed room roomID's
+	// people: the hub announces the room's record to every node and takes
+	// every connection of the users in removed (user ids no longer in the
+	// room) out of it, on every node, before it returns. ctx is not
+	// cancelled when the client goes away, and ends after
+	// rosterChangedTimeout (10 s).
+	RosterChanged(ctx context.Context, roomID string, removed ...string)
 }
 
 // Verifier checks bearer tokens (internal/auth implements it).
@@ -192,15 +199,21 @@ func offersSubprotocol(r *http.Request) bool {
 }
 
 // originAllowed accepts a request without Origin (a non-browser client,
-// which must still authenticate), an Origin in AllowedOrigins, or, when that
-// list is empty, an Origin whose host and port are the request's own.
-// "null" and anything unparsable are refused.
+// which must still authenticate), an Origin in AllowedOrigins (compared on
+// scheme, host and port, after config.NormalizeOrigin), or, when that list
+// is empty, an Origin whose host and port are the request's own. "null",
+// anything unparsable (user info, a path, a list) and a request with more
+// than one Origin header are refused. See docs/security.md.
 func (cfg Config) originAllowed(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
+	origins := r.Header.Values("Origin")
+	switch len(origins) {
+	case 0:
 		return true
+	case 1:
+	default:
+		return false
 	}
-	o, ok := config.NormalizeOrigin(origin)
+	o, ok := config.NormalizeOrigin(origins[0])
 	if !ok {
 		return false
 	}

@@ -62,7 +62,7 @@ func TestRESTDeleteMe(t *testing.T) {
 		if b := string(g.do("GET", "/api/rooms", g.mem, "").body); b != "{\"rooms\":[]}\n" {
 			t.Errorf("rooms after DELETE /api/me: %s", b)
 		}
-		g.do("GET", base, g.mem, "").fails(t, 403, protocol.CodeForbidden)
+		g.do("GET", base, g.mem, "").fails(t, 404, protocol.CodeNotFound)
 		if st := g.state(); !slices.Equal(st.Roster, []string{"mem2"}) {
 			t.Errorf("roster = %v", st.Roster)
 		}

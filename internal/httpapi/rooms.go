@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,6 +16,29 @@ import (
 
 // maxBodyBytes bounds every REST request body.
 const maxBodyBytes = 64 << 10
+
+// rosterChangedTimeout bounds telling the hub of a roster change (a store
+// read and a few publishes); the change itself is made already.
+const rosterChangedTimeout = 10 * time.Second
+
+// rosterChanged tells the hub that room roomID's people changed (see
+// Hub.RosterChanged), before the response is written, with a context that
+// the client going away does not cancel.
+func (cfg Config) rosterChanged(r *http.Request, roomID string, removed ...string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), rosterChangedTimeout)
+	defer cancel()
+	cfg.Hub.RosterChanged(ctx, roomID, removed...)
+}
+
+// refuse writes err in the JSON error shape and, when it refuses the caller
+// for who they are in room roomID (room.DenialCode: not one of its people —
+// answered not_found, like a room that does not exist — banned, forbidden,
+// …), records the refusal in that room's audit log under command, the
+// endpoint's audit name (metadata only: actor member id, command, code).
+func (cfg Config) refuse(w http.ResponseWriter, r *http.Request, a room.Actor, roomID, command string, err error) {
+	cfg.Rooms.Denied(r.Context(), a, roomID, command, err)
+	fail(w, err)
+}
 
 // roomView is a room as the REST API shows it to one caller. Facilitators
 // also see the roster, the facilitators (user ids: they manage people by user
@@ -127,6 +151,9 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		}
 		rm, err := s.Create(r.Context(), a, p)
 		if err != nil {
+			if _, denied := room.DenialCode(err); denied { // about no room: logged, ids and codes only
+				cfg.Logger.Info("request refused", "command", "create_room", "token_role", a.TokenRole, "code", protocol.AsError(err).Code)
+			}
 			fail(w, err)
 			return
 		}
@@ -147,7 +174,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 	handle("GET /api/rooms/{id}", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		rm, role, err := s.Get(r.Context(), a, r.PathValue("id"))
 		if err != nil {
-			fail(w, err)
+			cfg.refuse(w, r, a, r.PathValue("id"), "read_room", err)
 			return
 		}
 		writeJSON(w, http.StatusOK, viewOf(rm, role))
@@ -155,38 +182,49 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 	type userBody struct {
 		UserID string `json:"user_id"`
 	}
-	roomResult := func(w http.ResponseWriter, a room.Actor, rm room.Room, err error) {
+	// roomResult answers a change to room id: the room as the caller now
+	// sees it, after telling the hub of the change (the connections of the
+	// users in removed leave the room); or the refusal, audited as command.
+	roomResult := func(w http.ResponseWriter, r *http.Request, a room.Actor, command string, rm room.Room, err error, removed ...string) {
 		if err != nil {
-			fail(w, err)
+			cfg.refuse(w, r, a, r.PathValue("id"), command, err)
 			return
 		}
+		cfg.rosterChanged(r, rm.ID, removed...)
 		writeJSON(w, http.StatusOK, viewOf(rm, rm.RoleOf(a.UserID)))
 	}
 	handle("POST /api/rooms/{id}/members", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		var b userBody
 		if decode(w, r, &b) {
 			rm, err := s.AddMember(r.Context(), a, r.PathValue("id"), b.UserID)
-			roomResult(w, a, rm, err)
+			roomResult(w, r, a, "add_member", rm, err)
 		}
 	})
 	handle("DELETE /api/rooms/{id}/members/{user}", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
+		id := r.PathValue("id")
 		if r.PathValue("user") == "me" {
-			if err := s.LeaveGroup(r.Context(), a, r.PathValue("id")); err != nil {
-				fail(w, err)
+			if err := s.LeaveGroup(r.Context(), a, id); err != nil {
+				cfg.refuse(w, r, a, id, "leave_group", err)
 				return
 			}
+			cfg.rosterChanged(r, id, a.UserID)
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		rm, err := s.RemoveMember(r.Context(), a, r.PathValue("id"), r.PathValue("user"))
-		roomResult(w, a, rm, err)
+		rm, err := s.RemoveMember(r.Context(), a, id, r.PathValue("user"))
+		roomResult(w, r, a, "remove_member", rm, err, r.PathValue("user"))
 	})
 	// DELETE /api/me erases the caller from every room, deletes the invites
 	// they created (room.Service.DeleteUser) and their check-ins: 204, or 409
 	// last_facilitator naming the rooms they alone facilitate, with nothing
-	// deleted.
+	// deleted. Their open connections leave every room they were erased
+	// from, on every node, before the answer.
 	handle("DELETE /api/me", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
-		if err := s.DeleteUser(r.Context(), a.UserID); err != nil {
+		erased, err := s.DeleteUser(r.Context(), a.UserID)
+		for _, id := range erased { // also when it failed midway: those rooms are erased
+			cfg.rosterChanged(r, id, a.UserID)
+		}
+		if err != nil {
 			fail(w, err)
 			return
 		}
@@ -203,12 +241,12 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		var b userBody
 		if decode(w, r, &b) {
 			rm, err := s.AddFacilitator(r.Context(), a, r.PathValue("id"), b.UserID)
-			roomResult(w, a, rm, err)
+			roomResult(w, r, a, "add_facilitator", rm, err)
 		}
 	})
 	handle("DELETE /api/rooms/{id}/facilitators/{user}", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		rm, err := s.RemoveFacilitator(r.Context(), a, r.PathValue("id"), r.PathValue("user"))
-		roomResult(w, a, rm, err)
+		roomResult(w, r, a, "remove_facilitator", rm, err, r.PathValue("user"))
 	})
 	handle("POST /api/rooms/{id}/invites", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		var b struct {
@@ -223,14 +261,19 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		}
 		inv, err := s.CreateInvite(r.Context(), a, r.PathValue("id"), ttl)
 		if err != nil {
-			fail(w, err)
+			cfg.refuse(w, r, a, r.PathValue("id"), "create_invite", err)
 			return
 		}
 		writeJSON(w, http.StatusCreated, map[string]any{"code": inv.Code, "room_id": inv.RoomID, "expires_at": protocol.FormatTime(inv.ExpiresAt)})
 	})
 	handle("POST /api/invites/{code}/redeem", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		rm, err := s.RedeemInvite(r.Context(), a, r.PathValue("code"))
-		roomResult(w, a, rm, err)
+		if err != nil {
+			fail(w, err) // invite_invalid: about the code, not about a room
+			return
+		}
+		cfg.rosterChanged(r, rm.ID)
+		writeJSON(w, http.StatusOK, viewOf(rm, rm.RoleOf(a.UserID)))
 	})
 	handle("GET /api/rooms/{id}/audit", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		q := r.URL.Query()
@@ -242,19 +285,23 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		}
 		es, err := s.Audit(r.Context(), a, r.PathValue("id"), before, limit)
 		if err != nil {
-			fail(w, err)
+			cfg.refuse(w, r, a, r.PathValue("id"), "read_audit", err)
 			return
 		}
+		// A refusal (action "denied") carries the command refused and the
+		// reason code.
 		type entry struct {
-			Seq    uint64 `json:"seq"`
-			Actor  string `json:"actor_member_id"`
-			Action string `json:"action"`
-			Target string `json:"target_member_id,omitempty"`
-			At     string `json:"at"`
+			Seq     uint64        `json:"seq"`
+			Actor   string        `json:"actor_member_id"`
+			Action  string        `json:"action"`
+			Target  string        `json:"target_member_id,omitempty"`
+			Command string        `json:"command,omitempty"`
+			Code    protocol.Code `json:"code,omitempty"`
+			At      string        `json:"at"`
 		}
 		out := make([]entry, 0, len(es))
 		for _, e := range es {
-			out = append(out, entry{e.Seq, e.Actor, e.Action, e.Target, protocol.FormatTime(e.At)})
+			out = append(out, entry{e.Seq, e.Actor, e.Action, e.Target, e.Command, e.Code, protocol.FormatTime(e.At)})
 		}
 		next := ""
 		if len(es) > 0 && es[len(es)-1].Seq > 1 {
@@ -265,7 +312,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 	handle("GET /api/rooms/{id}/reports", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		reps, err := s.Reports(r.Context(), a, r.PathValue("id"))
 		if err != nil {
-			fail(w, err)
+			cfg.refuse(w, r, a, r.PathValue("id"), "read_reports", err)
 			return
 		}
 		type report struct {
@@ -284,7 +331,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 	})
 	handle("POST /api/rooms/{id}/reports/{report}/ack", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		if err := s.AckReport(r.Context(), a, r.PathValue("id"), r.PathValue("report")); err != nil {
-			fail(w, err)
+			cfg.refuse(w, r, a, r.PathValue("id"), "ack_report", err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -295,7 +342,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 	handle("GET /api/rooms/{id}/guidelines", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		text, version, err := s.Guidelines(r.Context(), a, r.PathValue("id"))
 		if err != nil {
-			fail(w, err)
+			cfg.refuse(w, r, a, r.PathValue("id"), "read_guidelines", err)
 			return
 		}
 		guidelines(w, text, version)
@@ -313,7 +360,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		}
 		rm, err := s.SetGuidelines(r.Context(), a, r.PathValue("id"), *b.Text)
 		if err != nil {
-			fail(w, err)
+			cfg.refuse(w, r, a, r.PathValue("id"), "set_guidelines", err)
 			return
 		}
 		text, version := rm.CurrentGuidelines()
@@ -322,7 +369,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 	handle("GET /api/rooms/{id}/agreements", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		sts, err := s.Agreements(r.Context(), a, r.PathValue("id"))
 		if err != nil {
-			fail(w, err)
+			cfg.refuse(w, r, a, r.PathValue("id"), "read_agreements", err)
 			return
 		}
 		type agreement struct {

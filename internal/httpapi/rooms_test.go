@@ -249,7 +249,8 @@ func TestRESTCreateAndGet(t *testing.T) {
 			}
 		}
 
-		c.do("GET", "/api/rooms/"+v.ID, stranger, "").fails(t, 403, protocol.CodeForbidden)
+		// A room the caller is not in answers like one that does not exist.
+		c.do("GET", "/api/rooms/"+v.ID, stranger, "").fails(t, 404, protocol.CodeNotFound)
 		c.do("GET", "/api/rooms/rnosuchroom", lead, "").fails(t, 404, protocol.CodeNotFound)
 		c.do("GET", "/api/rooms/"+v.ID, "", "").fails(t, 401, protocol.CodeUnauthorized)
 		c.do("GET", "/api/rooms", "", "").fails(t, 401, protocol.CodeUnauthorized)
@@ -351,7 +352,7 @@ func TestRESTMembers(t *testing.T) {
 
 		// Leaving: members/me.
 		g.do("DELETE", base+"/members/me", g.mem, "").ok(t, 204)
-		g.do("GET", base, g.mem, "").fails(t, 403, protocol.CodeForbidden)
+		g.do("GET", base, g.mem, "").fails(t, 404, protocol.CodeNotFound)
 		if b := string(g.do("GET", "/api/rooms", g.mem, "").body); b != "{\"rooms\":[]}\n" {
 			t.Errorf("rooms after leaving: %s", b)
 		}
@@ -408,7 +409,7 @@ func TestRESTFacilitators(t *testing.T) {
 		if vc.YourRole != "facilitator" || !slices.Equal(vc.Facilitators, []string{"co"}) {
 			t.Errorf("after the lead stepped down: %+v", vc)
 		}
-		g.do("GET", base, g.lead, "").fails(t, 403, protocol.CodeForbidden)
+		g.do("GET", base, g.lead, "").fails(t, 404, protocol.CodeNotFound)
 		g.do("DELETE", base+"/facilitators/co", g.co, "").fails(t, 409, protocol.CodeLastFacilitator)
 	})
 }
@@ -474,15 +475,16 @@ func TestRESTAudit(t *testing.T) {
 		base := "/api/rooms/" + g.a
 		g.do("POST", base+"/invites", g.co, "").ok(t, 201)
 		g.do("DELETE", base+"/members/mem2", g.co, "").ok(t, 200)
-		g.do("POST", base+"/members", g.mem, `{"user_id":"x"}`).fails(t, 403, protocol.CodeForbidden) // not audited
 		mid := func(u string) string { return n.Rooms.MemberID(g.a, u) }
 
 		type entry struct {
-			Seq    uint64 `json:"seq"`
-			Actor  string `json:"actor_member_id"`
-			Action string `json:"action"`
-			Target string `json:"target_member_id"`
-			At     string `json:"at"`
+			Seq     uint64 `json:"seq"`
+			Actor   string `json:"actor_member_id"`
+			Action  string `json:"action"`
+			Target  string `json:"target_member_id"`
+			At      string `json:"at"`
+			Command string `json:"command"`
+			Code    string `json:"code"`
 		}
 		type page struct {
 			Entries    []entry `json:"entries"`
@@ -499,12 +501,12 @@ func TestRESTAudit(t *testing.T) {
 			return p, r
 		}
 		want := []entry{
-			{6, mid("co"), "remove_member", mid("mem2"), ""},
-			{5, mid("co"), "create_invite", "", ""},
-			{4, mid("lead"), "add_member", mid("mem2"), ""},
-			{3, mid("lead"), "add_member", mid("mem"), ""},
-			{2, mid("lead"), "add_facilitator", mid("co"), ""},
-			{1, mid("lead"), "create_room", "", ""},
+			{6, mid("co"), "remove_member", mid("mem2"), "", "", ""},
+			{5, mid("co"), "create_invite", "", "", "", ""},
+			{4, mid("lead"), "add_member", mid("mem2"), "", "", ""},
+			{3, mid("lead"), "add_member", mid("mem"), "", "", ""},
+			{2, mid("lead"), "add_facilitator", mid("co"), "", "", ""},
+			{1, mid("lead"), "create_room", "", "", "", ""},
 		}
 		p, r := get("", g.lead)
 		if len(p.Entries) != len(want) || p.NextBefore != "" {
@@ -563,17 +565,40 @@ func TestRESTAudit(t *testing.T) {
 			t.Errorf("limit=0: %+v", p)
 		}
 
+		// Refusals: a member is forbidden; someone not in the room is told
+		// what a room that does not exist would tell them. Each refusal is
+		// recorded (metadata only), the not_found of a stranger as
+		// not_member; an invalid request is not a refusal of the person.
 		g.do("GET", base+"/audit", g.mem, "").fails(t, 403, protocol.CodeForbidden)
-		g.do("GET", base+"/audit", g.otherFac, "").fails(t, 403, protocol.CodeForbidden)
-		g.do("GET", base+"/audit", g.outsider, "").fails(t, 403, protocol.CodeForbidden)
+		g.do("GET", base+"/audit", g.otherFac, "").fails(t, 404, protocol.CodeNotFound)
+		g.do("GET", base+"/audit", g.outsider, "").fails(t, 404, protocol.CodeNotFound)
 		g.do("GET", "/api/rooms/rnosuchroom/audit", g.lead, "").fails(t, 404, protocol.CodeNotFound)
+		g.do("POST", base+"/members", g.lead, `{"user_id":5}`).fails(t, 422, protocol.CodeInvalidRequest)
+		p, r = get("?limit=3", g.lead)
+		wantDenied := []entry{
+			{9, mid("outsider"), "denied", "", "", "read_audit", "not_member"},
+			{8, mid("otherfac"), "denied", "", "", "read_audit", "not_member"},
+			{7, mid("mem"), "denied", "", "", "read_audit", "forbidden"},
+		}
+		if len(p.Entries) != len(wantDenied) {
+			t.Fatalf("audit after refusals = %s", r.body)
+		}
+		for i, w := range wantDenied {
+			e := p.Entries[i]
+			e.At = ""
+			if e != w {
+				t.Errorf("refusal entry %d = %+v, want %+v", i, e, w)
+			}
+		}
 		g.do("GET", base+"/audit", "", "").fails(t, 401, protocol.CodeUnauthorized)
 	})
 }
 
-// TestRESTAuthorization: every facilitator endpoint refuses a member, a
-// stranger and a facilitator of another room, and the lead-only endpoints
-// refuse a co-facilitator, with nothing applied.
+// TestRESTAuthorization: every facilitator endpoint refuses a member
+// (forbidden) and answers a stranger and a facilitator of another room as
+// if the room did not exist (not_found), and the lead-only endpoints refuse
+// a co-facilitator, with nothing applied and every refusal audited. (The
+// whole policy, role by role, is TestRESTPolicyMatrix's.)
 func TestRESTAuthorization(t *testing.T) {
 	eachMode(t, func(t *testing.T, n *hubtest.Node) {
 		g := setup(t, n)
@@ -593,28 +618,49 @@ func TestRESTAuthorization(t *testing.T) {
 			{"POST", base + "/facilitators", `{"user_id":"mem2"}`},
 			{"DELETE", base + "/facilitators/co", ""},
 		}
-		who := map[string]string{"member": g.mem, "stranger": g.outsider, "facilitator of room B": g.otherFac}
-		for name, token := range who {
+		who := []struct {
+			name, token string
+			status      int
+			code        protocol.Code
+		}{
+			{"member", g.mem, 403, protocol.CodeForbidden},
+			{"stranger", g.outsider, 404, protocol.CodeNotFound},
+			{"facilitator of room B", g.otherFac, 404, protocol.CodeNotFound},
+		}
+		refusals := 0
+		for _, w := range who {
 			for _, c := range append(slices.Clone(facilitatorCalls), leadCalls...) {
-				t.Run(name+" "+c.method+" "+strings.TrimPrefix(c.path, base), func(t *testing.T) {
-					api{t, n}.do(c.method, c.path, token, c.body).fails(t, 403, protocol.CodeForbidden)
+				t.Run(w.name+" "+c.method+" "+strings.TrimPrefix(c.path, base), func(t *testing.T) {
+					api{t, n}.do(c.method, c.path, w.token, c.body).fails(t, w.status, w.code)
 				})
+				refusals++
 			}
 		}
 		for _, c := range leadCalls {
 			g.do(c.method, c.path, g.co, c.body).fails(t, 403, protocol.CodeForbidden)
+			refusals++
 		}
-		g.do("GET", base, g.otherFac, "").fails(t, 403, protocol.CodeForbidden)
+		g.do("GET", base, g.otherFac, "").fails(t, 404, protocol.CodeNotFound)
+		refusals++
 		// The lead of A has no power over B either.
-		g.do("POST", "/api/rooms/"+g.b+"/members", g.lead, `{"user_id":"mem"}`).fails(t, 403, protocol.CodeForbidden)
-		g.do("POST", "/api/rooms/"+g.b+"/invites", g.co, "").fails(t, 403, protocol.CodeForbidden)
+		g.do("POST", "/api/rooms/"+g.b+"/members", g.lead, `{"user_id":"mem"}`).fails(t, 404, protocol.CodeNotFound)
+		g.do("POST", "/api/rooms/"+g.b+"/invites", g.co, "").fails(t, 404, protocol.CodeNotFound)
 
 		after := g.state()
 		if after.Version != before.Version || !slices.Equal(after.Roster, before.Roster) || !slices.Equal(after.Facilitators, before.Facilitators) {
 			t.Errorf("refused calls changed the room: %+v → %+v", before, after)
 		}
-		if got := g.auditLen(); got != audit {
-			t.Errorf("refused calls were audited: %d → %d entries", audit, got)
+		// Every refusal is one entry (action "denied"), and nothing else
+		// was recorded: no refused change was applied.
+		m := g.do("GET", "/api/rooms/"+g.a+"/audit?limit=200", g.lead, "").ok(t, 200)
+		entries := m["entries"].([]any)
+		if got := len(entries) - audit; got != refusals {
+			t.Errorf("refused calls added %d audit entries, want %d (one per refusal)", got, refusals)
+		}
+		for _, e := range entries[:len(entries)-audit] {
+			if e := e.(map[string]any); e["action"] != room.ActionDenied || e["command"] == "" || e["code"] == "" || e["target_member_id"] != nil {
+				t.Errorf("entry after the refusals is not a refusal: %v", e)
+			}
 		}
 	})
 }
@@ -756,9 +802,23 @@ func banAndRestart(t *testing.T, first func() *hubtest.Node, restart func(), sec
 	if !slices.Equal(v2.Banned, []string{banned}) || !slices.Equal(v2.Roster, []string{"mem", "mem2"}) {
 		t.Errorf("room after the restart: %+v", v2)
 	}
+	// The ban, and after it the refused joins (banned, then the stranger
+	// answered not_member), in the log that survived the restart.
 	m := c2.do("GET", "/api/rooms/"+v.ID+"/audit", lead, "").ok(t, 200)
-	if es := m["entries"].([]any); len(es) == 0 || es[0].(map[string]any)["action"] != "ban" || es[0].(map[string]any)["target_member_id"] != banned {
-		t.Errorf("audit after the restart: %v", m)
+	var actions []string
+	for _, e := range m["entries"].([]any) {
+		e := e.(map[string]any)
+		a, _ := e["action"].(string)
+		if code, ok := e["code"].(string); ok {
+			a += ":" + code
+		}
+		if e["action"] == "ban" && e["target_member_id"] != banned {
+			t.Errorf("ban entry %v does not name the banned member", e)
+		}
+		actions = append(actions, a)
+	}
+	if want := []string{"denied:not_member", "denied:banned", "denied:banned", "ban"}; len(actions) < len(want) || !slices.Equal(actions[:len(want)], want) {
+		t.Errorf("audit after the restart: %v, want it to start with %v", actions, want)
 	}
 }
 
@@ -839,9 +899,11 @@ func TestRESTReportsAndSupervisors(t *testing.T) {
 				t.Errorf("at = %q", rs[0].At)
 			}
 		}
-		for _, token := range []string{g.mem, g.outsider, g.otherFac} {
-			g.do("GET", base+"/reports", token, "").fails(t, 403, protocol.CodeForbidden)
-			g.do("POST", base+"/reports/"+rep.ID+"/ack", token, "").fails(t, 403, protocol.CodeForbidden)
+		g.do("GET", base+"/reports", g.mem, "").fails(t, 403, protocol.CodeForbidden)
+		g.do("POST", base+"/reports/"+rep.ID+"/ack", g.mem, "").fails(t, 403, protocol.CodeForbidden)
+		for _, token := range []string{g.outsider, g.otherFac} { // not in the room: as if it did not exist
+			g.do("GET", base+"/reports", token, "").fails(t, 404, protocol.CodeNotFound)
+			g.do("POST", base+"/reports/"+rep.ID+"/ack", token, "").fails(t, 404, protocol.CodeNotFound)
 		}
 		g.do("GET", base+"/reports", "", "").fails(t, 401, protocol.CodeUnauthorized)
 		g.do("GET", "/api/rooms/rnosuchroom/reports", sup, "").fails(t, 404, protocol.CodeNotFound)
@@ -866,12 +928,12 @@ func TestRESTReportsAndSupervisors(t *testing.T) {
 
 		// But they are none of the room's people.
 		before := g.state()
-		g.do("GET", base, sup, "").fails(t, 403, protocol.CodeForbidden)
-		g.do("POST", base+"/members", sup, `{"user_id":"x"}`).fails(t, 403, protocol.CodeForbidden)
-		g.do("DELETE", base+"/members/mem", sup, "").fails(t, 403, protocol.CodeForbidden)
-		g.do("POST", base+"/facilitators", sup, `{"user_id":"sup"}`).fails(t, 403, protocol.CodeForbidden)
-		g.do("DELETE", base+"/facilitators/co", sup, "").fails(t, 403, protocol.CodeForbidden)
-		g.do("POST", base+"/invites", sup, "").fails(t, 403, protocol.CodeForbidden)
+		g.do("GET", base, sup, "").fails(t, 404, protocol.CodeNotFound)
+		g.do("POST", base+"/members", sup, `{"user_id":"x"}`).fails(t, 404, protocol.CodeNotFound)
+		g.do("DELETE", base+"/members/mem", sup, "").fails(t, 404, protocol.CodeNotFound)
+		g.do("POST", base+"/facilitators", sup, `{"user_id":"sup"}`).fails(t, 404, protocol.CodeNotFound)
+		g.do("DELETE", base+"/facilitators/co", sup, "").fails(t, 404, protocol.CodeNotFound)
+		g.do("POST", base+"/invites", sup, "").fails(t, 404, protocol.CodeNotFound)
 		g.do("POST", "/api/rooms", sup, `{"name":"G","kind":"support"}`).fails(t, 403, protocol.CodeForbidden)
 		if b := string(g.do("GET", "/api/rooms", sup, "").body); b != "{\"rooms\":[]}\n" {
 			t.Errorf("rooms of a supervisor: %s", b)
@@ -918,8 +980,8 @@ func TestRESTGuidelines(t *testing.T) {
 				t.Errorf("GET guidelines = %+v, want the default", got.Version)
 			}
 		}
-		for _, token := range []string{g.outsider, g.otherFac, sup} {
-			g.do("GET", base+"/guidelines", token, "").fails(t, 403, protocol.CodeForbidden)
+		for _, token := range []string{g.outsider, g.otherFac, sup} { // not in the room: as if it did not exist
+			g.do("GET", base+"/guidelines", token, "").fails(t, 404, protocol.CodeNotFound)
 		}
 		g.do("GET", base+"/guidelines", "", "").fails(t, 401, protocol.CodeUnauthorized)
 		g.do("GET", "/api/rooms/rnosuchroom/guidelines", g.lead, "").fails(t, 404, protocol.CodeNotFound)
@@ -967,8 +1029,11 @@ func TestRESTGuidelines(t *testing.T) {
 		if _, err := time.Parse("2006-01-02T15:04:05.000Z", *as[0].At); err != nil {
 			t.Errorf("at = %q", *as[0].At)
 		}
-		for _, token := range []string{g.mem, g.mem2, g.outsider, g.otherFac, sup} {
+		for _, token := range []string{g.mem, g.mem2} {
 			g.do("GET", base+"/agreements", token, "").fails(t, 403, protocol.CodeForbidden)
+		}
+		for _, token := range []string{g.outsider, g.otherFac, sup} { // not in the room: as if it did not exist
+			g.do("GET", base+"/agreements", token, "").fails(t, 404, protocol.CodeNotFound)
 		}
 		g.do("GET", base+"/agreements", "", "").fails(t, 401, protocol.CodeUnauthorized)
 		g.do("GET", "/api/rooms/rnosuchroom/agreements", g.lead, "").fails(t, 404, protocol.CodeNotFound)
@@ -976,9 +1041,13 @@ func TestRESTGuidelines(t *testing.T) {
 		// Only facilitators change it; refused bodies change nothing.
 		before := g.state()
 		audit := g.auditLen()
-		for _, token := range []string{g.mem, g.mem2, g.outsider, g.otherFac, sup} {
+		for _, token := range []string{g.mem, g.mem2} {
 			g.do("PUT", base+"/guidelines", token, `{"text":"Anything goes."}`).fails(t, 403, protocol.CodeForbidden)
 		}
+		for _, token := range []string{g.outsider, g.otherFac, sup} { // not in the room: as if it did not exist
+			g.do("PUT", base+"/guidelines", token, `{"text":"Anything goes."}`).fails(t, 404, protocol.CodeNotFound)
+		}
+		audit += 5 // the five refusals of the person (recorded), not the bad bodies below
 		for body, want := range map[string]struct {
 			status int
 			code   protocol.Code
@@ -996,7 +1065,7 @@ func TestRESTGuidelines(t *testing.T) {
 		g.do("PUT", "/api/rooms/rnosuchroom/guidelines", g.lead, `{"text":"x"}`).fails(t, 404, protocol.CodeNotFound)
 		g.do("PUT", base+"/guidelines", "", `{"text":"x"}`).fails(t, 401, protocol.CodeUnauthorized)
 		if after := g.state(); after.Version != before.Version || g.auditLen() != audit {
-			t.Fatalf("refused PUTs changed the room or were audited")
+			t.Fatalf("refused PUTs changed the room, or bad bodies were audited: %d entries, want %d", g.auditLen(), audit)
 		}
 
 		secret := "Be kind. Nobody has to share. What is said here stays here."

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -18,7 +19,7 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		return
 	}
 	if c.authState.Load() != authDone {
-		c.authenticate(f)
+		c.authenticate(ctx, f)
 		return
 	}
 	switch f.Type {
@@ -27,6 +28,9 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		return
 	case protocol.TypePing:
 		c.reply(protocol.Pong{Type: protocol.TypePong, ID: f.ID})
+		return
+	case protocol.TypeRefresh:
+		c.refresh(f)
 		return
 	}
 	c.mu.Lock()
@@ -39,7 +43,7 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		// A facilitator acknowledges alerts of any room they facilitate,
 		// joined or not (alerts reach them wherever they are).
 		if err := c.ackAlert(ctx, f); err != nil {
-			c.replyErr(f.ID, f.Room, protocol.AsError(err))
+			c.refuse(ctx, f, err)
 			return
 		}
 		c.ok(f)
@@ -57,6 +61,10 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 			c.h.cfg.Rooms.EndAdmission(ctx, f.Room, j.me.MemberID)
 		}
 		c.ok(f)
+		return
+	}
+	if err := c.standing(f, j); err != nil {
+		c.refuse(ctx, f, err)
 		return
 	}
 	if j.waiting {
@@ -100,11 +108,56 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		err = c.control(ctx, f, j)
 	}
 	if err != nil {
-		c.h.log.Info("command refused", "conn", c.id, "room", f.Room, "type", f.Type, "code", protocol.AsError(err).Code)
-		c.replyErr(f.ID, f.Room, protocol.AsError(err))
+		c.refuse(ctx, f, err)
 		return
 	}
 	c.ok(f)
+}
+
+// refuse answers a command with its error. A refusal of the person for who
+// they are in the room (room.DenialCode: their role, a ban, a mute, …) is
+// recorded in the room's audit log — actor, command, reason code; nothing of
+// the frame — and logged with ids only.
+func (c *conn) refuse(ctx context.Context, f protocol.Frame, err error) {
+	e := protocol.AsError(err)
+	c.h.log.Info("command refused", "conn", c.id, "room", f.Room, "type", f.Type, "code", e.Code)
+	c.h.cfg.Rooms.Denied(ctx, c.actor(), f.Room, f.Type, err)
+	c.replyErr(f.ID, f.Room, e)
+}
+
+// standing checks, before any room command but leave, that the connection
+// may still act in the room, and brings its role up to date: it was not
+// taken out of the room — removed, banned, turned away at the door, the
+// session ended — which happens on the broker's delivery goroutine the moment
+// the control message arrives, before the task that finishes leaving runs
+// (not_joined); and the room's record, as this node last heard it, still
+// counts the user among its people (not_member, banned). The role used by
+// the command is the record's, not the one the connection joined with.
+func (c *conn) standing(f protocol.Frame, j *joined) error {
+	if !j.lr.has(c) {
+		return protocol.Err(protocol.CodeNotJoined)
+	}
+	st := j.lr.state.Load()
+	if st == nil {
+		return nil
+	}
+	role, err := c.h.cfg.Rooms.Standing(st, c.ident.UserID)
+	if err != nil {
+		return err
+	}
+	if !j.waiting {
+		j.role = role
+	}
+	return nil
+}
+
+// has reports whether c is in the room (or at its door, or joining): not
+// taken out of it by a control message.
+func (lr *localRoom) has(c *conn) bool {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	_, ok := lr.members[c]
+	return ok
 }
 
 // limitedLikeSend are the frames that count against the per-connection send
@@ -120,7 +173,7 @@ func (c *conn) ok(f protocol.Frame) {
 	}
 }
 
-func (c *conn) authenticate(f protocol.Frame) {
+func (c *conn) authenticate(ctx context.Context, f protocol.Frame) {
 	if f.Type != protocol.TypeAuth {
 		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeNotAuthenticated))
 		return
@@ -139,6 +192,11 @@ func (c *conn) authenticate(f protocol.Frame) {
 		return // the auth timeout fired first
 	}
 	c.h.log.Debug("authenticated", "conn", c.id, "identity", ident)
+	// A place among the user's connections before anything else: the
+	// sixth is refused (with the auth id) before any welcome.
+	if !c.authorized(ctx, f.ID) {
+		return
+	}
 	c.reply(c.h.welcome(f.ID, ident.Role))
 	c.attached(context.Background())
 }
@@ -154,9 +212,9 @@ func (h *Hub) welcome(id, role string) protocol.Welcome {
 
 func now() string { return protocol.FormatTime(time.Now()) }
 
-// join runs the room's checks in order — roster, ban, capacity, lobby — then
-// either holds the connection at the door (waiting) or enters it. Any
-// failure undoes every step: nothing is half-joined.
+// join runs the room's checks in order — roster, ban, agreement, name,
+// capacity, lobby — then either holds the connection at the door (waiting)
+// or enters it. Any failure undoes every step: nothing is half-joined.
 func (c *conn) join(ctx context.Context, f protocol.Frame) {
 	if _, ok := c.rooms[f.Room]; ok {
 		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeAlreadyJoined))
@@ -167,16 +225,16 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 		return
 	}
 	if c.ident.Role == protocol.RoleSupervisor {
-		c.replyErr(f.ID, f.Room, protocol.Errf(protocol.CodeForbidden, "Supervisors read reports and audit logs; they do not join groups."))
+		c.failJoin(ctx, f, protocol.Errf(protocol.CodeForbidden, "Supervisors read reports and audit logs; they do not join groups."))
 		return
 	}
 	adm, err := c.h.cfg.Rooms.CheckJoin(ctx, f.Room, c.ident.UserID)
 	if err != nil {
-		c.failJoin(f, err)
+		c.failJoin(ctx, f, err)
 		return
 	}
 	if adm.Role.Facilitates() && f.As == protocol.AsObserver {
-		c.failJoin(f, errFacilitatorsTakePart)
+		c.failJoin(ctx, f, errFacilitatorsTakePart)
 		return
 	}
 	me := protocol.Member{MemberID: c.h.cfg.MemberIDs.For(f.Room, c.ident.UserID), DisplayName: f.DisplayName, Role: string(adm.Role)}
@@ -185,33 +243,65 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 	// otherwise the chosen one is claimed (unique in the room, not reserved),
 	// atomically in the store.
 	if _, err := c.h.cfg.Rooms.Accept(ctx, f.Room, c.ident.UserID, f.Agree); err != nil {
-		c.failJoin(f, err)
+		c.failJoin(ctx, f, err)
 		return
 	}
 	present, err := c.h.cfg.Broker.Members(ctx, f.Room)
 	if err != nil {
-		c.failJoin(f, err)
+		c.failJoin(ctx, f, err)
 		return
 	}
 	if i := slices.IndexFunc(present, func(m protocol.Member) bool { return m.MemberID == me.MemberID }); i >= 0 {
 		me.DisplayName = present[i].DisplayName
 	} else {
-		r, err := c.h.cfg.Rooms.ClaimName(ctx, f.Room, c.ident.UserID, f.DisplayName)
+		// A name someone present uses stays theirs while they are here,
+		// even when the room no longer keeps it (they were just erased or
+		// taken off the roster, and are being taken out of the room). A
+		// facilitator's first name is settled by ClaimNameReleasing.
+		if !adm.Role.Facilitates() {
+			if i := slices.IndexFunc(present, func(m protocol.Member) bool {
+				return m.MemberID != me.MemberID && room.SameName(f.DisplayName, m.DisplayName)
+			}); i >= 0 {
+				code := protocol.CodeNameTaken
+				if present[i].Role != protocol.RoleMember {
+					code = protocol.CodeNameReserved
+				}
+				c.failJoin(ctx, f, protocol.Err(code))
+				return
+			}
+		}
+		r, released, err := c.h.cfg.Rooms.ClaimNameReleasing(ctx, f.Room, c.ident.UserID, f.DisplayName)
 		if err != nil {
-			c.failJoin(f, err)
+			c.failJoin(ctx, f, err)
 			return
+		}
+		// A facilitator's first name in the room took it back from members
+		// who had it: they leave the room now and choose another name at
+		// their next join, so nobody is seen under a facilitator's name.
+		for _, m := range released {
+			c.h.publishControl(ctx, f.Room, control{Ctl: ctlRemove, MemberID: m,
+				Frame: protocol.Marshal(protocol.NoticeEvent{Type: protocol.TypeRemoved, Room: f.Room})})
 		}
 		adm.Room, me.DisplayName = r, r.DisplayName(me.MemberID)
 		if !adm.Role.Facilitates() {
-			if err := checkCapacity(present, adm.Room.Capacity); err != nil {
-				c.failJoin(f, err)
+			// Refused at the door already when full (entering takes the seat
+			// atomically, see takeSeat).
+			held, err := c.h.seatsHeld(ctx, f.Room, present)
+			if err != nil {
+				c.failJoin(ctx, f, err)
+				return
+			}
+			// A member whose own seat is still held (another tab, or a
+			// reconnect inside seatGrace) is not refused for it.
+			if _, mine := held[me.MemberID]; !mine && len(held) >= adm.Room.Capacity {
+				c.failJoin(ctx, f, protocol.Err(protocol.CodeRoomFull))
 				return
 			}
 		}
 	}
 	lr, err := c.h.acquire(ctx, f.Room)
 	if err != nil {
-		c.failJoin(f, err)
+		c.failJoin(ctx, f, err)
 		return
 	}
 	lr.setState(adm.Room)
@@ -223,7 +313,7 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 		r, err := c.h.cfg.Rooms.AddWaiting(ctx, f.Room, me.MemberID, me.DisplayName)
 		if err != nil {
 			c.leave(ctx, f.Room)
-			c.failJoin(f, err)
+			c.failJoin(ctx, f, err)
 			return
 		}
 		c.h.publishFacilitatorState(ctx, r)
@@ -232,41 +322,168 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 		return
 	}
 	if err := c.enter(ctx, f.ID, j); err != nil {
-		c.failJoin(f, err)
+		c.failJoin(ctx, f, err)
 	}
 }
 
-// checkCapacity refuses a newcomer when the room already has capacity
-// members present (observers included, facilitators not). Another tab of a
-// member already present is not a newcomer (the caller does not ask).
-func checkCapacity(present []protocol.Member, capacity int) error {
-	n := 0
-	for _, m := range present {
-		if m.Role == protocol.RoleMember {
-			n++
+// Seats: a room seats Capacity members at once (observers included,
+// facilitators not; another tab of a member present is not a newcomer).
+// Counting who is present and then entering would let two members on two
+// nodes both take the last seat, so each member takes a seat as they enter,
+// atomically across nodes, in the broker's shared value seatsKey of the
+// room (a JSON object: member id → when the seat was taken, Unix ms), and
+// gives it back when their last connection leaves. Who holds a seat is
+// everyone present (presence is the truth: a seat value lost or left
+// behind by a node that died corrects itself) and whoever took a seat in
+// the last seatGrace without being present yet (entering now).
+const (
+	seatsKey  = "seats"
+	seatsTTL  = shareTTL         // the value outlives its last change by this at most
+	seatGrace = 30 * time.Second // a seat taken by someone not present (yet) is held this long
+)
+
+// heldSeats returns who holds a seat: the members (role member) present,
+// and the entries of the stored value old that are younger than seatGrace.
+// Malformed or missing values count as empty.
+func heldSeats(old []byte, present []protocol.Member, now time.Time) map[string]int64 {
+	held := map[string]int64{}
+	_ = json.Unmarshal(old, &held)
+	for m, at := range held {
+		if now.UnixMilli()-at >= seatGrace.Milliseconds() {
+			delete(held, m)
 		}
 	}
-	if n >= capacity {
-		return protocol.Err(protocol.CodeRoomFull)
+	for _, m := range present {
+		if _, ok := held[m.MemberID]; !ok && m.Role == protocol.RoleMember {
+			held[m.MemberID] = now.UnixMilli()
+		}
 	}
-	return nil
+	return held
+}
+
+// seatsHeld reads who holds a seat in roomID now, given the members present
+// (see heldSeats). Errors: the broker's.
+func (h *Hub) seatsHeld(ctx context.Context, roomID string, present []protocol.Member) (map[string]int64, error) {
+	var held map[string]int64
+	_, _, err := h.cfg.Broker.Update(ctx, roomID, seatsKey, seatsTTL, func(old []byte) ([]byte, []byte, error) {
+		held = heldSeats(old, present, time.Now())
+		return old, nil, nil // a plain read
+	})
+	return held, err
+}
+
+// freeSeats returns how many more members roomID seats now (0 when full).
+// Errors: the broker's.
+func (h *Hub) freeSeats(ctx context.Context, roomID string, capacity int) (int, error) {
+	present, err := h.cfg.Broker.Members(ctx, roomID)
+	if err != nil {
+		return 0, err
+	}
+	held, err := h.seatsHeld(ctx, roomID, present)
+	if err != nil {
+		return 0, err
+	}
+	return max(0, capacity-len(held)), nil
+}
+
+// takeSeat gives memberID a seat in roomID, atomically across nodes: a
+// member who holds one already (another tab) keeps it; otherwise the seat
+// is taken only while fewer than capacity are held. Errors: room_full,
+// the broker's.
+func (h *Hub) takeSeat(ctx context.Context, roomID, memberID string, capacity int) error {
+	present, err := h.cfg.Broker.Members(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	_, _, err = h.cfg.Broker.Update(ctx, roomID, seatsKey, seatsTTL, func(old []byte) ([]byte, []byte, error) {
+		now := time.Now()
+		held := heldSeats(old, present, now)
+		if _, ok := held[memberID]; ok {
+			return old, nil, nil
+		}
+		if len(held) >= capacity {
+			return nil, nil, protocol.Err(protocol.CodeRoomFull)
+		}
+		held[memberID] = now.UnixMilli()
+		return protocol.Marshal(held), nil, nil
+	})
+	return err
+}
+
+// releaseSeat gives memberID's seat in roomID back (their last connection
+// left, or their entering failed). Best effort: a seat not given back is
+// free again once they are not present for seatGrace.
+func (h *Hub) releaseSeat(ctx context.Context, roomID, memberID string) {
+	if _, _, err := h.cfg.Broker.Update(ctx, roomID, seatsKey, seatsTTL, func(old []byte) ([]byte, []byte, error) {
+		held := map[string]int64{}
+		if json.Unmarshal(old, &held) != nil {
+			return nil, nil, nil
+		}
+		if _, ok := held[memberID]; !ok {
+			return old, nil, nil
+		}
+		delete(held, memberID)
+		if len(held) == 0 {
+			return nil, nil, nil
+		}
+		return protocol.Marshal(held), nil, nil
+	}); err != nil {
+		h.log.Warn("seat not given back; it frees itself", "room", roomID, "member_id", memberID, "err", err)
+	}
 }
 
 // enter takes j from the door (or nowhere) into the room: hold room events
-// for this connection, record presence (member_joined for a member's first
+// for this connection, read the room's record again (a ban or removal
+// decided since the join's checks is refused here; one decided later
+// reaches the connection as a control message, which it now hears), take a
+// member's seat, record presence (member_joined for a member's first
 // connection), read who is present, then queue joined (with the room's state)
 // followed by the held events. On failure the connection is out of the room
-// again and j is forgotten.
-func (c *conn) enter(ctx context.Context, reqID string, j *joined) error {
+// again and j is forgotten. Errors: not_member, banned, room_full, the
+// broker's and the store's.
+func (c *conn) enter(ctx context.Context, reqID string, j *joined) (err error) {
 	roomID := j.lr.name
 	j.lr.addPending(c, j.me.MemberID, j.role.Facilitates(), j.hidden)
-	ev := protocol.Marshal(protocol.MemberJoinedEvent{Type: protocol.TypeMemberJoined, Room: roomID, Member: j.me, TS: now()})
-	me, _, err := c.h.cfg.Broker.Enter(ctx, roomID, c.id, j.me, ev)
-	if err != nil {
+	undo := func() {
 		j.waiting = false
 		delete(c.rooms, roomID)
 		j.lr.remove(c)
 		c.h.release(j.lr)
+	}
+	r, err := c.h.cfg.Rooms.Load(ctx, roomID)
+	if err != nil {
+		undo()
+		return err
+	}
+	j.lr.setState(r)
+	role, err := c.h.cfg.Rooms.Standing(&r, c.ident.UserID)
+	if err != nil {
+		undo()
+		return err
+	}
+	if role.Facilitates() != j.role.Facilitates() { // promoted or stepped down since the join's checks
+		j.lr.each(func(o *conn, rc *roomConn) {
+			if o == c {
+				rc.facilitates = role.Facilitates()
+			}
+		})
+	}
+	j.role, j.me.Role, j.doc = role, string(role), &r
+	if role == room.RoleMember {
+		if err := c.h.takeSeat(ctx, roomID, j.me.MemberID, r.Capacity); err != nil {
+			undo()
+			return err
+		}
+		defer func() {
+			if err != nil {
+				c.h.releaseSeat(ctx, roomID, j.me.MemberID)
+			}
+		}()
+	}
+	ev := protocol.Marshal(protocol.MemberJoinedEvent{Type: protocol.TypeMemberJoined, Room: roomID, Member: j.me, TS: now()})
+	me, _, err := c.h.cfg.Broker.Enter(ctx, roomID, c.id, j.me, ev)
+	if err != nil {
+		undo()
 		return err
 	}
 	j.me, j.waiting = me, false
@@ -389,8 +606,11 @@ func (c *conn) replay(ctx context.Context, j *joined, st *room.Room, epoch strin
 	return events, &protocol.ResumeResult{Replayed: len(events), Gap: gap}, through, nil
 }
 
-func (c *conn) failJoin(f protocol.Frame, err error) {
+// failJoin answers a join with its error; a refusal of the person (not on
+// the roster, banned, a supervisor) is audited like any command's (refuse).
+func (c *conn) failJoin(ctx context.Context, f protocol.Frame, err error) {
 	c.h.log.Info("join refused", "conn", c.id, "room", f.Room, "code", protocol.AsError(err).Code)
+	c.h.cfg.Rooms.Denied(ctx, c.actor(), f.Room, f.Type, err)
 	c.replyErr(f.ID, f.Room, protocol.AsError(err))
 }
 
@@ -417,6 +637,9 @@ func (c *conn) leave(ctx context.Context, roomID string) (gone bool) {
 			c.h.log.Warn("presence exit failed; the entry will expire", "conn", c.id, "room", roomID, "err", err)
 		}
 		gone = seq > 0
+		if gone && j.role == room.RoleMember {
+			c.h.releaseSeat(ctx, roomID, j.me.MemberID)
+		}
 		if gone && j.lr.mentions(j.me.MemberID) {
 			// Their last connection: hand down, floor freed, not observing —
 			// here, because this node may be the room's last and unsubscribe
@@ -444,11 +667,11 @@ func (c *conn) sendMessage(ctx context.Context, f protocol.Frame, j *joined) {
 		if m, muted := st.ActiveMute(j.me.MemberID, time.Now()); muted {
 			e := protocol.Err(protocol.CodeMuted)
 			e.Reason, e.Until = m.Reason, m.Until
-			c.replyErr(f.ID, f.Room, e)
+			c.refuse(ctx, f, e)
 			return
 		}
 		if j.lr.observing(j.me.MemberID) {
-			c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeObserver))
+			c.refuse(ctx, f, protocol.Err(protocol.CodeObserver))
 			return
 		}
 		if st.Rounds() {
@@ -469,6 +692,10 @@ func (c *conn) sendMessage(ctx context.Context, f protocol.Frame, j *joined) {
 		}
 	}
 	if err != nil {
+		if _, denied := room.DenialCode(err); denied { // not your turn, observing
+			c.refuse(ctx, f, err)
+			return
+		}
 		c.h.log.Warn("send failed", "conn", c.id, "room", f.Room, "err", err)
 		c.replyErr(f.ID, f.Room, protocol.AsError(err))
 		return
@@ -533,9 +760,16 @@ func (c *conn) control(ctx context.Context, f protocol.Frame, j *joined) error {
 		if f.Type == protocol.TypeAdmitAll {
 			member = ""
 		}
-		if r, _, err = svc.Admit(ctx, a, id, member); err == nil {
+		// No more than the free seats: the rest stay waiting (each admitted
+		// member then takes their seat atomically as they enter).
+		var free int
+		if free, err = h.freeSeats(ctx, id, capacityOf(j)); err != nil {
+			break
+		}
+		var admitted []string
+		if r, admitted, err = svc.Admit(ctx, a, id, member, free); err == nil && len(admitted) > 0 {
 			h.publishReload(ctx, r)
-			h.publishControl(ctx, id, control{Ctl: ctlAdmit, MemberID: member})
+			h.publishControl(ctx, id, control{Ctl: ctlAdmit, MemberIDs: admitted})
 			h.publishFacilitatorState(ctx, r)
 		}
 	case protocol.TypeDeny:
@@ -591,6 +825,14 @@ func (c *conn) control(ctx context.Context, f protocol.Frame, j *joined) error {
 	return err
 }
 
+// capacityOf is the room's capacity as this node last heard it.
+func capacityOf(j *joined) int {
+	if st := j.lr.state.Load(); st != nil {
+		return st.Capacity
+	}
+	return j.doc.Capacity
+}
+
 func mutedNotice(room string, m room.Mute) []byte {
 	n := protocol.NoticeEvent{Type: protocol.TypeMutedNotice, Room: room, Reason: m.Reason}
 	if !m.Until.IsZero() {
@@ -600,7 +842,11 @@ func mutedNotice(room string, m room.Mute) []byte {
 }
 
 // deleteMessage: facilitators may delete any message, members their own (as
-// far as this node saw it). Everyone gets message_deleted.
+// far as this node saw it). The message leaves the session buffer (a
+// resume gets its stand-in), then everyone, on every node, gets
+// message_deleted, and every node forgets it (no report or reaction can
+// reach it). Errors: forbidden, the broker's (then nothing was announced:
+// deleting again is safe).
 func (c *conn) deleteMessage(ctx context.Context, f protocol.Frame, j *joined) error {
 	author, _, known := j.lr.recentMessage(f.MessageID)
 	if own := known && author == j.me.MemberID; !own {
@@ -611,12 +857,15 @@ func (c *conn) deleteMessage(ctx context.Context, f protocol.Frame, j *joined) e
 			return err
 		}
 	}
+	// The session buffer first: from here on no resume replays the text
+	// (it gets the stand-in), and only then is everyone told, so that nobody
+	// who is told of the deletion can still be handed the message.
+	if err := c.h.cfg.Broker.Forget(ctx, f.Room, f.MessageID); err != nil {
+		return err
+	}
 	_, err := c.h.cfg.Broker.Publish(ctx, f.Room, protocol.Marshal(protocol.MessageDeletedEvent{Type: protocol.TypeMessageDeleted, Room: f.Room, MessageID: f.MessageID}))
 	if err == nil {
 		c.h.forgetReactions(ctx, f.Room, f.MessageID)
-		if ferr := c.h.cfg.Broker.Forget(ctx, f.Room, f.MessageID); ferr != nil {
-			c.h.log.Warn("deleted message not removed from the session buffer; it expires with it", "room", f.Room, "err", ferr)
-		}
 	}
 	return err
 }

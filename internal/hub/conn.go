@@ -46,9 +46,25 @@ type conn struct {
 
 	personal []*localRoom // the user's own channel (and supervisors'); set by the reader at auth, released by run
 
-	frames  *rate.Limiter // every frame; the reader's own
-	sends   *rate.Limiter // send and dm; the reader's own
-	refusal *rate.Limiter // budget of refusals (FloodLimit, refilled 1/s): spent, the connection is closed
+	ctx     context.Context // the reader's context (set by run before the reader starts), for its Limiter calls
+	frames  *bucket         // every frame; per user once authenticated (see limits.go)
+	sends   *bucket         // frames broadcast to a room (limitedLikeSend); per user once authenticated
+	refusal *rate.Limiter   // budget of refusals (FloodLimit, refilled 1/s): spent, the connection is closed
+
+	// Owned by the reader: the Limiter failed once (logged once), when to
+	// ask it again after a failure, and authorized has run.
+	limitFailed    bool
+	limitDownUntil time.Time
+	authorizedOnce bool
+	// slot is set once the connection holds a place among its user's
+	// connections (Limiter.Acquire); read by Run's heartbeat.
+	slot atomic.Bool
+
+	// The token's expiry (limits.go): one timer while authenticated.
+	expMu      sync.Mutex
+	expiry     *time.Timer // guarded by expMu; nil until authenticated
+	expiresAt  time.Time   // guarded by expMu: exp + auth.Leeway of the current token
+	expStopped bool        // guarded by expMu: the connection has ended
 }
 
 // joined is a room this connection is in, or waits at the door of.
@@ -71,8 +87,8 @@ func newConn(h *Hub, ws *websocket.Conn) *conn {
 		send:     make(chan []byte, h.cfg.SendQueue),
 		closeReq: make(chan struct{}),
 		rooms:    make(map[string]*joined),
-		frames:   rate.NewLimiter(h.cfg.FrameRate, h.cfg.FrameBurst),
-		sends:    rate.NewLimiter(h.cfg.SendRate, h.cfg.SendBurst),
+		frames:   newBucket(bucketFrames, h.cfg.FrameRate, h.cfg.FrameBurst),
+		sends:    newBucket(bucketSends, h.cfg.SendRate, h.cfg.SendBurst),
 		refusal:  rate.NewLimiter(1, protocol.FloodLimit),
 	}
 }
@@ -112,14 +128,18 @@ func (c *conn) replyErr(id, room string, e *protocol.Error) {
 }
 
 // run owns the reader and writer goroutines and, once both have stopped,
-// leaves every room.
+// leaves every room, stops the token's expiry timer and gives back the
+// connection's place among its user's connections.
 func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 	c.ws.SetReadLimit(protocol.MaxFrameBytes)
+	c.ctx = ctx
 	if ident != nil {
 		c.ident = *ident
 		c.authState.Store(authDone)
-		c.reply(c.h.welcome("", ident.Role))
-		c.attached(ctx)
+		if c.authorized(ctx, "") {
+			c.reply(c.h.welcome("", ident.Role))
+			c.attached(ctx)
+		}
 	} else {
 		t := time.AfterFunc(c.h.cfg.AuthTimeout, func() {
 			if c.authState.CompareAndSwap(authPending, authFailed) {
@@ -130,14 +150,17 @@ func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 		defer t.Stop()
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	c.ctx = gctx
 	g.Go(func() error { return c.readLoop(gctx) })
 	g.Go(func() error { return c.writeLoop(gctx) })
 	err := g.Wait()
 	_ = c.ws.CloseNow()
 	c.h.log.Debug("connection ended", "conn", c.id, "status", int(websocket.CloseStatus(err)))
 
+	c.stopExpiry()
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
 	defer cancel()
+	c.releaseSlot(lctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for room := range c.rooms {
@@ -162,14 +185,15 @@ func (c *conn) readLoop(ctx context.Context) error {
 		if c.dead.Load() {
 			continue // closing: read until the peer's close frame, act on nothing
 		}
-		if !c.allow(c.frames, "", "") {
+		if d := c.wait(c.frames); d > 0 {
+			c.refuseRate(d, protocol.RequestID(data), "")
 			continue
 		}
 		if typ != websocket.MessageText {
 			c.replyErr("", "", protocol.Err(protocol.CodeBinaryFrame))
 			continue
 		}
-		c.handle(ctx, data)
+		c.handle(ctx, data) // an auth frame takes the user's connection place there (authenticate)
 	}
 }
 
@@ -244,24 +268,31 @@ func (c *conn) writeQueued(ctx context.Context, first []byte) error {
 	}
 }
 
-// allow takes one token from l, or refuses the frame with rate_limited
-// (carrying when to retry). A connection that keeps flooding after being
-// told — more than FloodLimit refusals, with one forgiven per second — is
-// closed with CloseTooManyRequests. Runs on the reader goroutine.
-func (c *conn) allow(l *rate.Limiter, id, room string) bool {
-	r := l.Reserve()
-	d := r.Delay()
+// allow takes one event from b — the user's bucket, over all their
+// connections and nodes, once authenticated — or refuses the frame with
+// rate_limited (carrying when to retry). A connection that keeps flooding
+// after being told — more than FloodLimit refusals, with one forgiven per
+// second — is closed with CloseTooManyRequests. Runs on the reader
+// goroutine.
+func (c *conn) allow(b *bucket, id, room string) bool {
+	d := c.wait(b)
 	if d == 0 {
 		return true
 	}
-	r.Cancel()
+	c.refuseRate(d, id, room)
+	return false
+}
+
+// refuseRate answers a frame refused for rate: rate_limited with
+// retry_after_ms d, or, once the connection has spent its FloodLimit
+// refusals, close with CloseTooManyRequests. Runs on the reader goroutine.
+func (c *conn) refuseRate(d time.Duration, id, room string) {
 	if !c.refusal.Allow() {
 		c.h.log.Info("flooding connection closed", "conn", c.id)
 		c.close(protocol.CloseTooManyRequests, true)
-		return false
+		return
 	}
 	e := protocol.Err(protocol.CodeRateLimited)
 	e.RetryAfter = d
 	c.replyErr(id, room, e)
-	return false
 }

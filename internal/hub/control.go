@@ -5,6 +5,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"hearth/internal/protocol"
@@ -21,7 +23,7 @@ const (
 	ctlToMember       = "to_member"       // deliver Frame to MemberID's connections in the room
 	ctlToFacilitators = "to_facilitators" // deliver Frame to the room's facilitators (but Except)
 	ctlToMembers      = "to_members"      // deliver Frame to the members in the room (not facilitators, not the lobby)
-	ctlAdmit          = "admit"           // let MemberID (everyone waiting when empty) in
+	ctlAdmit          = "admit"           // let MemberIDs (or MemberID) in: those the store admitted
 	ctlDeny           = "deny"            // turn MemberID away with Frame
 	ctlRemove         = "remove"          // take MemberID out of the room with Frame
 	ctlEndSession     = "end_session"     // members' connections leave the room; the node forgets the session's messages
@@ -29,11 +31,14 @@ const (
 
 // control is one control message.
 type control struct {
-	Ctl      string          `json:"ctl"`
-	MemberID string          `json:"member_id,omitempty"`
-	Except   string          `json:"except,omitempty"`
-	Frame    json.RawMessage `json:"frame,omitempty"`
-	Room     *room.Room      `json:"room,omitempty"`
+	Ctl      string `json:"ctl"`
+	MemberID string `json:"member_id,omitempty"`
+	// MemberIDs (admit) are the members the store admitted; a message with
+	// neither (from a node before this field) admits everyone waiting.
+	MemberIDs []string        `json:"member_ids,omitempty"`
+	Except    string          `json:"except,omitempty"`
+	Frame     json.RawMessage `json:"frame,omitempty"`
+	Room      *room.Room      `json:"room,omitempty"`
 }
 
 var ctlPrefix = []byte(`{"ctl":`)
@@ -124,6 +129,15 @@ func (h *Hub) onControl(lr *localRoom, frame []byte) {
 	case ctlReload:
 		if c.Room != nil {
 			lr.setState(*c.Room)
+			// Who receives what is for facilitators follows the record:
+			// someone who became (or stopped being) a facilitator.
+			if st := lr.state.Load(); st != nil {
+				lr.each(func(_ *conn, rc *roomConn) {
+					if rc.memberID != "" && !rc.waiting {
+						rc.facilitates = h.cfg.Rooms.IsFacilitatorMember(st, rc.memberID)
+					}
+				})
+			}
 		}
 	case ctlToMember:
 		lr.each(func(conn *conn, rc *roomConn) {
@@ -145,24 +159,49 @@ func (h *Hub) onControl(lr *localRoom, frame []byte) {
 		})
 	case ctlAdmit:
 		lr.each(func(conn *conn, rc *roomConn) {
-			if rc.waiting && (c.MemberID == "" || rc.memberID == c.MemberID) {
+			all := c.MemberID == "" && c.MemberIDs == nil
+			if rc.waiting && (all || rc.memberID == c.MemberID || slices.Contains(c.MemberIDs, rc.memberID)) {
 				h.spawn(func(ctx context.Context) { conn.admitted(ctx, lr.name) })
 			}
 		})
 	case ctlDeny, ctlRemove:
-		lr.each(func(conn *conn, rc *roomConn) {
-			if rc.memberID == c.MemberID && (c.Ctl == ctlRemove || rc.waiting) {
-				conn.enqueue(c.Frame)
-				h.spawn(func(ctx context.Context) { conn.drop(ctx, lr.name) })
-			}
+		h.takeOut(lr, c.Frame, func(rc *roomConn) bool {
+			return rc.memberID == c.MemberID && (c.Ctl == ctlRemove || rc.waiting)
 		})
 	case ctlEndSession:
 		lr.forgetSession()
-		lr.each(func(conn *conn, rc *roomConn) {
-			if !rc.facilitates && !rc.waiting {
-				h.spawn(func(ctx context.Context) { conn.drop(ctx, lr.name) })
+		h.takeOut(lr, nil, func(rc *roomConn) bool { return !rc.facilitates && !rc.waiting })
+	}
+}
+
+// takeOut takes the local connections for which match is true out of lr at
+// once, on the broker's delivery goroutine, in order with the room's
+// events: each gets notice (when not nil), and after it nothing more of the
+// room — no event, no private frame — and its commands there are refused
+// (standing: not_joined), before the task that finishes its leaving
+// (presence, member_left, the seat) has run. A connection still joining
+// (pending) is taken out by its task, after its join is answered, notice
+// first.
+func (h *Hub) takeOut(lr *localRoom, notice []byte, match func(*roomConn) bool) {
+	var out, joining []*conn
+	lr.each(func(conn *conn, rc *roomConn) {
+		switch {
+		case !match(rc):
+		case rc.pending:
+			joining = append(joining, conn)
+		default:
+			if notice != nil {
+				conn.enqueue(notice)
 			}
-		})
+			out = append(out, conn)
+		}
+	})
+	for _, conn := range out {
+		lr.remove(conn)
+		h.spawn(func(ctx context.Context) { conn.drop(ctx, lr, nil, false) })
+	}
+	for _, conn := range joining {
+		h.spawn(func(ctx context.Context) { conn.drop(ctx, lr, notice, true) })
 	}
 }
 
@@ -181,12 +220,25 @@ func (h *Hub) spawnFor(d time.Duration, fn func(ctx context.Context)) {
 	}()
 }
 
-// admitted completes the join of a connection waiting at room's door.
+// admitted completes the join of a connection waiting at room's door,
+// once it has a seat: when the room filled up meanwhile (someone else took
+// the last seat after the facilitator admitted this member), the member
+// stays waiting — back in the lobby, which the facilitators are shown.
 func (c *conn) admitted(ctx context.Context, roomID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	j, ok := c.rooms[roomID]
-	if !ok || !j.waiting || c.dead.Load() {
+	if !ok || !j.waiting || c.dead.Load() || !j.lr.has(c) {
+		return
+	}
+	if err := c.h.takeSeat(ctx, roomID, j.me.MemberID, capacityOf(j)); err != nil {
+		if protocol.AsError(err).Code == protocol.CodeRoomFull {
+			if r, err := c.h.cfg.Rooms.AddWaiting(ctx, roomID, j.me.MemberID, j.me.DisplayName); err == nil {
+				c.h.publishFacilitatorState(ctx, r)
+			}
+			return
+		}
+		c.replyErr("", roomID, protocol.AsError(err))
 		return
 	}
 	j.lr.removeWaiting(c)
@@ -195,19 +247,55 @@ func (c *conn) admitted(ctx context.Context, roomID string) {
 	}
 }
 
-// drop takes the connection out of room (removed, banned, denied, session
-// ended).
-func (c *conn) drop(ctx context.Context, roomID string) {
+// drop finishes taking the connection out of the local room lr (removed,
+// banned, denied, session ended; see takeOut): it queues notice, if any,
+// and leaves the room — unless the connection left lr meanwhile, or, when
+// takeOut took it out already (not joining), left and came back: then it
+// is in lr again, by a new join, which stays.
+func (c *conn) drop(ctx context.Context, lr *localRoom, notice []byte, joining bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if j, ok := c.rooms[roomID]; ok && j.waiting {
-		// Denied: the lobby entry is already gone from the store.
-		delete(c.rooms, roomID)
+	j, ok := c.rooms[lr.name]
+	if !ok || j.lr != lr || (!joining && lr.has(c)) {
+		return
+	}
+	if notice != nil {
+		c.enqueue(notice)
+	}
+	if j.waiting {
+		// Denied or banned at the door: the lobby entry is already gone
+		// from the store.
+		delete(c.rooms, lr.name)
 		j.lr.remove(c)
 		c.h.release(j.lr)
 		return
 	}
-	c.leave(ctx, roomID)
+	c.leave(ctx, lr.name)
+}
+
+// RosterChanged tells every node that the people of room roomID changed
+// by other means than a WebSocket command — over REST: a member added or
+// taken off the roster, a facilitator added or stepping down, a member
+// leaving the group, a user erasing themselves (httpapi.Hub). It reads the
+// room from the store and announces it (each node's copy, against which
+// every command is checked), and takes every connection of each user in
+// removed — user ids who no longer belong to the room — out of the room,
+// on every node, with {"type":"removed","room":…}, as a facilitator's remove
+// does: nobody keeps a place, or a name, in a room they no longer belong
+// to. A room that no longer exists only has those connections taken out.
+// Failures are logged (ids only): the change itself is made already. ctx
+// bounds the store and broker calls.
+func (h *Hub) RosterChanged(ctx context.Context, roomID string, removed ...string) {
+	if r, err := h.cfg.Rooms.Load(ctx, roomID); err == nil {
+		h.publishReload(ctx, r)
+		h.publishFacilitatorState(ctx, r)
+	} else {
+		h.log.Warn("room not reloaded after a roster change", "room", roomID, "err", err)
+	}
+	for _, u := range removed {
+		h.publishControl(ctx, roomID, control{Ctl: ctlRemove, MemberID: h.cfg.MemberIDs.For(roomID, u),
+			Frame: protocol.Marshal(protocol.NoticeEvent{Type: protocol.TypeRemoved, Room: roomID})})
+	}
 }
 
 // Timers: effects that fire later, exactly once across all nodes (the
@@ -246,14 +334,28 @@ func (h *Hub) SessionStarted(ctx context.Context, r room.Room) {
 }
 
 func (h *Hub) scheduleSessionTimers(ctx context.Context, r room.Room) {
+	h.scheduleSessionTimersAfter(ctx, r, time.Time{})
+}
+
+// scheduleSessionTimersAfter schedules r's session timers; with a non-zero
+// after (a rebuild), only those due after it, except the session maximum,
+// which is always scheduled (overdue, it fires at once; EndAtMax ends a
+// session at most once): ending soon and auto lock already fired once, and
+// auto lock again would undo a facilitator's unlock.
+func (h *Hub) scheduleSessionTimersAfter(ctx context.Context, r room.Room, after time.Time) {
 	s := r.Session
 	if s == nil {
 		return
 	}
+	ahead := func(due time.Time) bool { return after.IsZero() || due.After(after) }
 	h.schedule(ctx, s.StartedAt.Add(h.cfg.SessionMax), "sessionmax:"+r.ID, timer{Kind: timerSessionMax, Room: r.ID, StartedAt: s.StartedAt})
-	h.schedule(ctx, s.PlannedEnd.Add(-room.EndingSoonNotice), "ending:"+r.ID, timer{Kind: timerEndingSoon, Room: r.ID, StartedAt: s.StartedAt})
+	if due := s.PlannedEnd.Add(-room.EndingSoonNotice); ahead(due) {
+		h.schedule(ctx, due, "ending:"+r.ID, timer{Kind: timerEndingSoon, Room: r.ID, StartedAt: s.StartedAt})
+	}
 	if r.AutoLockAfter > 0 {
-		h.schedule(ctx, s.StartedAt.Add(time.Duration(r.AutoLockAfter)*time.Minute), "autolock:"+r.ID, timer{Kind: timerAutoLock, Room: r.ID, StartedAt: s.StartedAt})
+		if due := s.StartedAt.Add(time.Duration(r.AutoLockAfter) * time.Minute); ahead(due) {
+			h.schedule(ctx, due, "autolock:"+r.ID, timer{Kind: timerAutoLock, Room: r.ID, StartedAt: s.StartedAt})
+		}
 	}
 }
 
@@ -330,8 +432,8 @@ func (h *Hub) Resync(roomID string) {
 	h.roomsMu.RLock()
 	lr := h.rooms[roomID]
 	h.roomsMu.RUnlock()
-	if lr == nil {
-		return
+	if lr == nil || strings.HasPrefix(roomID, "_") {
+		return // personal channels (userRoomPrefix, supervisorsRoom) have no room record
 	}
 	h.spawn(func(ctx context.Context) {
 		r, err := h.cfg.Rooms.Load(ctx, roomID)
@@ -340,5 +442,53 @@ func (h *Hub) Resync(roomID string) {
 			return
 		}
 		lr.setState(r)
+		h.rebuild(ctx, r)
 	})
+}
+
+// rebuild restores what r implies in the broker and the broker may have
+// lost (a Redis restart without persistence: docs/architecture.md,
+// "Delivery under faults"), without disturbing what survived (a reconnect
+// after a network blip, where Redis kept everything):
+//
+//   - while a session is open, its buffer is turned on if it is off
+//     (EnsureBuffer: never emptied), for what is left of the session
+//     maximum, so resumes from after the rebuild are complete;
+//   - the timers r implies are scheduled again under their ids (Schedule
+//     by the same id replaces a pending timer, so none fires twice): the
+//     session timers still ahead, each timed mute still running, and the
+//     escalation of every open, unescalated, non-gentle alert — at
+//     OpenedAt + EscalateAfter, or at once when that has passed: an
+//     escalation is never lost, and its handler escalates an alert at most
+//     once (room.Service.Escalate).
+//
+// Every node that resubscribes calls it; the timers' handlers ignore a
+// timer whose effect happened already (a session ended, a mute lifted, an
+// alert escalated or acknowledged), and the one-shot notices (ending soon,
+// auto lock) are only scheduled while still ahead.
+func (h *Hub) rebuild(ctx context.Context, r room.Room) {
+	now := time.Now()
+	if s := r.Session; s != nil && (r.Phase == room.PhaseOpen || r.Phase == room.PhaseClosing) {
+		if left := s.StartedAt.Add(h.cfg.SessionMax).Sub(now); left > 0 {
+			if err := h.cfg.Broker.EnsureBuffer(ctx, r.ID, left); err != nil {
+				h.log.Warn("session buffer not rebuilt: resumes will report a gap", "room", r.ID, "err", err)
+			}
+		}
+		h.scheduleSessionTimersAfter(ctx, r, now)
+	}
+	for id, m := range r.Muted {
+		if !m.Until.IsZero() && m.Until.After(now) {
+			h.schedule(ctx, m.Until, "mute:"+r.ID+":"+id, timer{Kind: timerMuteLift, Room: r.ID, MemberID: id, At: m.Until})
+		}
+	}
+	for _, a := range r.Alerts {
+		if a.Severity == "gentle" || !a.EscalatedAt.IsZero() {
+			continue
+		}
+		due := a.OpenedAt.Add(h.cfg.EscalateAfter)
+		if due.Before(now) {
+			due = now // overdue: it must still go
+		}
+		h.schedule(ctx, due, "escalate:"+a.ID, timer{Kind: timerEscalate, Room: r.ID, AlertID: a.ID})
+	}
 }

@@ -32,7 +32,9 @@ import (
 // Broker is what the hub needs from the cross-node layer. Implementations
 // (internal/broker) document their delivery guarantee; the hub relies on
 // this: after Subscribe(room) returns nil, every event published to room is
-// handed to Hub.Deliver once, in seq order, until Unsubscribe(room).
+// handed to Hub.Deliver once, in seq order, until Unsubscribe(room) — or
+// Deliver(room, nil) first tells that delivery was interrupted (see
+// broker.DeliverFunc).
 type Broker interface {
 	// Subscribe starts delivery of room's events to this node, returning
 	// once the subscription is confirmed.
@@ -89,6 +91,14 @@ type Broker interface {
 	// (configurable) of them. Calling it again empties the buffer and
 	// restarts maxAge: call it once, when a session starts.
 	OpenBuffer(ctx context.Context, room string, maxAge time.Duration) error
+	// EnsureBuffer turns room's session buffer on, empty, for at most maxAge
+	// (> 0) if it is off, and does nothing if it is on: it never deletes
+	// buffered events nor restarts a running buffer's maxAge. From its
+	// return every event that takes a seq is buffered as OpenBuffer says.
+	// Call it to rebuild buffering lost with the broker's state (a Redis
+	// restart without persistence) while a session is open, with maxAge
+	// what is left of the session maximum.
+	EnsureBuffer(ctx context.Context, room string, maxAge time.Duration) error
 	// CloseBuffer turns room's session buffer off and deletes it in one
 	// atomic step: nothing of it remains, and later events are not
 	// buffered. Call it when the session ends.
@@ -158,10 +168,20 @@ type Config struct {
 	// DefaultSessionMax when 0.
 	SessionMax time.Duration
 
-	// Per-connection rate limits (events per second and burst); the
-	// protocol's SendRate/SendBurst and FrameRate/FrameBurst when 0.
+	// Rate limits per user, over all of the user's connections (events per
+	// second and burst); the protocol's SendRate/SendBurst and
+	// FrameRate/FrameBurst when 0; rate.Inf turns one off.
 	SendRate, FrameRate   rate.Limit
 	SendBurst, FrameBurst int
+
+	// Limiter shares the rate limits among a user's connections and
+	// counts them against MaxConnsPerUser (internal/limit: in memory for
+	// one node, in Redis across nodes). Nil: each connection has rate
+	// limits of its own and a user may open any number of connections.
+	Limiter Limiter
+	// MaxConnsPerUser is how many connections one user may have open at
+	// once; protocol.MaxConnsPerUser when 0.
+	MaxConnsPerUser int
 }
 
 // Stats are the hub's counters, read with Hub.Stats.
@@ -210,6 +230,7 @@ func New(cfg Config) *Hub {
 	cfg.SendBurst = cmp.Or(cfg.SendBurst, protocol.SendBurst)
 	cfg.FrameRate = cmp.Or(cfg.FrameRate, protocol.FrameRate)
 	cfg.FrameBurst = cmp.Or(cfg.FrameBurst, protocol.FrameBurst)
+	cfg.MaxConnsPerUser = cmp.Or(cfg.MaxConnsPerUser, protocol.MaxConnsPerUser)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -220,8 +241,10 @@ func New(cfg Config) *Hub {
 }
 
 // Run drives the heartbeat: every Heartbeat it wakes every connection's
-// writer to ping its peer. One ticker for the whole node, not one timer per
-// connection. It returns when ctx ends.
+// writer to ping its peer, then tells the Limiter that this node's
+// connections are alive (so a node that dies stops holding its users'
+// places). One ticker for the whole node, not one timer per connection. It
+// returns when ctx ends.
 func (h *Hub) Run(ctx context.Context) error {
 	t := time.NewTicker(h.cfg.Heartbeat)
 	defer t.Stop()
@@ -232,6 +255,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		case <-t.C:
 			next := make(chan struct{})
 			close(*h.beat.Swap(&next))
+			h.refreshSlots(ctx)
 		}
 	}
 }
@@ -252,6 +276,10 @@ func (h *Hub) Deliver(room string, frame []byte) {
 	lr := h.rooms[room]
 	h.roomsMu.RUnlock()
 	if lr == nil {
+		return
+	}
+	if frame == nil { // delivery was interrupted: see localRoom.interrupted
+		lr.deliver(nil)
 		return
 	}
 	if isControl(frame) {

@@ -27,7 +27,16 @@ func (h *Hub) userRoom(userID string) string {
 // attached runs once a connection is authenticated: it subscribes it to its
 // personal channels and hands a facilitator the open crisis alerts of their
 // rooms. Called on the reader goroutine (or before it starts).
+//
+// A connection whose personal channel cannot be subscribed (Redis away)
+// would never hear of a crisis alert or its escalation, with nothing to
+// show it: it is closed with 1012 instead (after welcome), so the client
+// reconnects, with backoff, until the channel can be had.
 func (c *conn) attached(ctx context.Context) {
+	// Bounded: a Redis that stopped answering (rather than refusing) would
+	// otherwise hold the reader until the connection ends.
+	ctx, cancel := context.WithTimeout(ctx, taskTimeout)
+	defer cancel()
 	names := []string{c.h.userRoom(c.ident.UserID)}
 	if c.ident.Role == protocol.RoleSupervisor {
 		names = append(names, supervisorsRoom)
@@ -35,8 +44,9 @@ func (c *conn) attached(ctx context.Context) {
 	for _, name := range names {
 		lr, err := c.h.acquire(ctx, name)
 		if err != nil {
-			c.h.log.Warn("personal channel not subscribed", "conn", c.id, "err", err)
-			continue
+			c.h.log.Warn("personal channel not subscribed; connection closed so the client retries", "conn", c.id, "err", err)
+			c.close(protocol.CloseServiceRestart, true)
+			return
 		}
 		lr.addPending(c, "", true, nil)
 		lr.activate(c, 0)

@@ -65,7 +65,16 @@ func (lr *localRoom) setState(r room.Room) {
 	}
 }
 
+// deliver hands one room event from the broker to the local connections in
+// the room: queued to those in it, held for those still joining, nothing
+// for those at the door. A nil frame is the broker's word that delivery was
+// interrupted (see broker.DeliverFunc): then every local connection is asked
+// to resume instead (interrupted).
 func (lr *localRoom) deliver(frame []byte) {
+	if frame == nil {
+		lr.interrupted()
+		return
+	}
 	msg, isMsg := parseMessage(frame)
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
@@ -98,6 +107,27 @@ func (lr *localRoom) deliver(frame []byte) {
 		default:
 			c.enqueue(f)
 		}
+	}
+}
+
+// interrupted runs when this node's delivery of the room was interrupted
+// (the broker lost its subscription and re-established it, or saw the
+// room's seq jump): events published meanwhile never reached this node's
+// connections, and the room's counter may have started again under a new
+// epoch. Nothing that follows can be handed to them as if it continued what
+// they had, so every local connection in the room — members and
+// facilitators, those still joining, those at the door, and on a personal
+// channel every connection of its user — is closed with 1012 after what is
+// already queued for it is written. Clients reconnect at once (1012 is a
+// reconnect code) and join again with resume_from: the session buffer gives
+// them what they missed, or the joined reply says gap — never a silent hole,
+// and never an event of a new epoch under the old one. Called on the
+// broker's delivery goroutine: it only marks connections.
+func (lr *localRoom) interrupted() {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	for c := range lr.members {
+		c.close(protocol.CloseServiceRestart, true)
 	}
 }
 

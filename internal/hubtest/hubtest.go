@@ -44,14 +44,20 @@ func Token(t testing.TB, sub, role string) string {
 
 // Options tune a test node.
 type Options struct {
-	RedisURL    string        // empty: in-memory broker
+	RedisURL string // empty: in-memory broker
+	// StoreURL is the durable store's Redis in distributed mode; empty:
+	// the same Redis as RedisURL. A test that restarts the broker's Redis
+	// without persistence keeps the rooms in a store of their own.
+	StoreURL    string
 	SendQueue   int           // hub send queue; 0 for the default
 	AuthTimeout time.Duration // 0 for the default
 	Heartbeat   time.Duration // 0 for the default
 	PingTimeout time.Duration // 0 for the default
-	DataDir     string        // embedded store directory; a fresh temp dir when empty
-	Unlimited   bool          // no per-connection rate limits (for tests that send fast on purpose)
-	Crisis      hub.Crisis    // replaces the crisis detector (to inject failures); nil: the real one
+	// WriteTimeout bounds every socket write of the hub; 0 for the default.
+	WriteTimeout time.Duration
+	DataDir      string     // embedded store directory; a fresh temp dir when empty
+	Unlimited    bool       // no per-connection rate limits (for tests that send fast on purpose)
+	Crisis       hub.Crisis // replaces the crisis detector (to inject failures); nil: the real one
 	// EscalateAfter shortens alert escalation; WebhookURL/WebhookSecret
 	// send escalations to a test receiver.
 	EscalateAfter time.Duration
@@ -84,13 +90,13 @@ func StartNode(t testing.TB, o Options) *Node {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	hc := hub.Config{SendQueue: o.SendQueue, AuthTimeout: o.AuthTimeout, Heartbeat: o.Heartbeat, PingTimeout: o.PingTimeout}
+	hc := hub.Config{SendQueue: o.SendQueue, AuthTimeout: o.AuthTimeout, Heartbeat: o.Heartbeat, PingTimeout: o.PingTimeout, WriteTimeout: o.WriteTimeout}
 	if o.Unlimited {
 		hc.SendRate, hc.FrameRate = rate.Inf, rate.Inf
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	nd, err := node.New(ctx, node.Config{
-		RedisURL: o.RedisURL, DataDir: dir, Auth: auth.Config{Secret: Secret}, Logger: log, Hub: hc,
+		RedisURL: o.RedisURL, StoreURL: o.StoreURL, DataDir: dir, Auth: auth.Config{Secret: Secret}, Logger: log, Hub: hc,
 		Crisis: o.Crisis, EscalateAfter: o.EscalateAfter, WebhookURL: o.WebhookURL, WebhookSecret: o.WebhookSecret, SessionMax: o.SessionMax,
 		Static: fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Hearth</title>")}},
 	})
@@ -344,6 +350,92 @@ func (p *Peer) JoinFrame(e Event) Event {
 		r = p.Request(e)
 	}
 	return r
+}
+
+// Poll returns the next event if one arrives within d. It returns false
+// when none does, or when the connection has ended and every event it
+// delivered has been returned — it never fails the test, for tests that
+// expect the connection to be closed under them.
+func (p *Peer) Poll(d time.Duration) (Event, bool) {
+	if len(p.backlog) > 0 {
+		e := p.backlog[0]
+		p.backlog = p.backlog[1:]
+		return e, true
+	}
+	select {
+	case e := <-p.events:
+		return e, true
+	default:
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case e := <-p.events:
+		return e, true
+	case <-p.done:
+		select { // the reader queues every event before it ends
+		case e := <-p.events:
+			return e, true
+		default:
+			return nil, false
+		}
+	case <-t.C:
+		return nil, false
+	}
+}
+
+// TryRequest is Request for a connection that may end under it: it sends e
+// with a fresh id and returns the reply, keeping other events for Next and
+// Poll; it returns false, without failing the test, when the frame cannot
+// be written or the connection ends (or d passes) before the reply.
+func (p *Peer) TryRequest(e Event, d time.Duration) (Event, bool) {
+	id := "r" + strconv.FormatInt(reqSeq.Add(1), 10)
+	e["id"] = id
+	b, err := json.Marshal(e)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := p.WS.Write(ctx, websocket.MessageText, b); err != nil {
+		return nil, false
+	}
+	var kept []Event
+	defer func() { p.backlog = append(p.backlog, kept...) }()
+	for {
+		select {
+		case ev := <-p.events:
+			if ev.Str("id") == id {
+				return ev, true
+			}
+			kept = append(kept, ev)
+		case <-p.done:
+			for {
+				select {
+				case ev := <-p.events:
+					if ev.Str("id") == id {
+						return ev, true
+					}
+					kept = append(kept, ev)
+				default:
+					return nil, false
+				}
+			}
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+// Done is closed when the connection has ended (its events may still be
+// waiting for Next or Poll).
+func (p *Peer) Done() <-chan struct{} { return p.done }
+
+// CloseStatus is the connection's close status once Done is closed (-1
+// when it ended without a close frame).
+func (p *Peer) CloseStatus() websocket.StatusCode {
+	<-p.done
+	return websocket.CloseStatus(p.err)
 }
 
 // Closed waits for the connection to end and returns its close status

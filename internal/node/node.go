@@ -21,6 +21,7 @@ import (
 	"hearth/internal/crisis"
 	"hearth/internal/httpapi"
 	"hearth/internal/hub"
+	"hearth/internal/limit"
 	"hearth/internal/room"
 	"hearth/internal/store"
 	"hearth/internal/webhook"
@@ -40,8 +41,11 @@ type Config struct {
 	AllowedOrigins []string
 	Static         fs.FS
 	Logger         *slog.Logger
-	// Hub tunes the hub (queues, heartbeat, rate limits); Broker, Auth,
-	// MemberIDs, Rooms and Logger are filled in by New.
+	// Hub tunes the hub (queues, heartbeat, rate limits, connections per
+	// user); Broker, Auth, MemberIDs, Rooms and Logger are filled in by
+	// New, and so is Limiter when nil: per-user limits in memory in
+	// embedded mode, in the broker's Redis in distributed mode (so they
+	// hold across nodes).
 	Hub hub.Config
 	// PresenceRefresh overrides the Redis broker's presence refresh period.
 	PresenceRefresh time.Duration
@@ -96,6 +100,7 @@ type Node struct {
 	broker   nodeBroker
 	store    nodeStore
 	checkIns interface{ Close() error } // closed before store
+	limits   interface{ Close() error } // distributed mode's limits client; nil in embedded mode
 }
 
 // New builds a node. Errors: an invalid secret, an unreadable or locked
@@ -110,6 +115,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{}
+	var limiter hub.Limiter
 	// The broker hands events to the hub, and the hub publishes through the
 	// broker: the hub is set before any event can arrive.
 	deliver := func(room string, frame []byte) { n.Hub.Deliver(room, frame) }
@@ -125,6 +131,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, err
 		}
 		n.broker, n.store, n.CheckIns, n.checkIns = broker.NewMemory(deliver), bs, ci, ci
+		limiter = limit.NewMemory()
 	} else {
 		n.Mode = "distributed"
 		rb, err := broker.NewRedis(ctx, broker.RedisConfig{URL: cfg.RedisURL, Logger: log, PresenceRefresh: cfg.PresenceRefresh}, deliver)
@@ -138,6 +145,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		ci := store.NewRedisCheckIns(rs, store.CheckInOptions{Retention: cfg.CheckInRetention})
 		n.broker, n.store, n.CheckIns, n.checkIns = rb, rs, ci, ci
+		lr, err := limit.DialRedis(cfg.RedisURL)
+		if err != nil {
+			_ = errors.Join(rb.Close(), rs.Close())
+			return nil, err
+		}
+		limiter, n.limits = lr, lr
 		n.ping = func(ctx context.Context) error { return rb.Client().Ping(ctx).Err() }
 	}
 	memberIDs := auth.NewMemberIDs(auth.DeriveMemberKey(cfg.Auth.Secret))
@@ -145,6 +158,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	hc := cfg.Hub
 	hc.Broker, hc.Auth, hc.MemberIDs, hc.Rooms, hc.Logger = n.broker, verifier, memberIDs, n.Rooms, log
 	hc.Crisis, hc.EscalateAfter, hc.SessionMax = cfg.Crisis, cfg.EscalateAfter, cfg.SessionMax
+	if hc.Limiter == nil {
+		hc.Limiter = limiter
+	}
 	if hc.Crisis == nil {
 		hc.Crisis = newCrisisChecker(cfg.CrisisResources)
 	}
@@ -182,9 +198,13 @@ func (n *Node) ready(ctx context.Context) error {
 func (n *Node) Stopping() { n.stopping.Store(true) }
 
 // Close ends the served WebSockets' context and closes the broker, the
-// check-in store (stopping its sweep) and the store. Call it after
-// Hub.Shutdown.
+// check-in store (stopping its sweep), the store and, in distributed mode,
+// the limits' Redis client. Call it after Hub.Shutdown.
 func (n *Node) Close() error {
 	n.cancel()
-	return errors.Join(n.broker.Close(), n.checkIns.Close(), n.store.Close())
+	err := errors.Join(n.broker.Close(), n.checkIns.Close(), n.store.Close())
+	if n.limits != nil {
+		err = errors.Join(err, n.limits.Close())
+	}
+	return err
 }

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/rivo/uniseg"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -19,6 +20,12 @@ const (
 	TypeSend  = "send"
 	TypeLeave = "leave"
 	TypePing  = "ping"
+
+	// TypeRefresh hands an authenticated connection a new token for the
+	// same user and role before its current one expires; answered ok. A
+	// connection whose token expires unrefreshed gets token_expired and is
+	// closed with CloseUnauthorized.
+	TypeRefresh = "refresh"
 
 	// Facilitator controls (each carries room).
 	TypeStartSession  = "start_session"
@@ -91,7 +98,7 @@ var Reactions = []string{"heart", "support", "thanks", "me_too", "strength"}
 type Frame struct {
 	Type        string `json:"type"`
 	ID          string `json:"id,omitempty"`
-	Token       string `json:"token,omitempty"`        // auth
+	Token       string `json:"token,omitempty"`        // auth, refresh
 	Room        string `json:"room,omitempty"`         // join, send, leave
 	DisplayName string `json:"display_name,omitempty"` // join: NFC, trimmed by DecodeFrame
 	Text        string `json:"text,omitempty"`         // send, dm: NFC-normalized by DecodeFrame; pin
@@ -135,6 +142,8 @@ var frameRules = map[string][]fieldCheck{
 	TypeSend:  {checkRoom, checkText},
 	TypeLeave: {checkRoom},
 	TypePing:  nil,
+
+	TypeRefresh: {required("token", func(f *Frame) string { return f.Token })},
 
 	TypeStartSession:   {checkRoom},
 	TypeBeginClosing:   {checkRoom},
@@ -294,6 +303,12 @@ func DecodeFrame(data []byte) (Frame, *Error) {
 	return f, nil
 }
 
+// RequestID returns the request "id" of a client frame without decoding
+// the rest of it, or "" when it has none, or none that is a string of at
+// most MaxRequestIDBytes. The server uses it to answer a frame it refuses
+// unread (rate_limited) with the id the client waits for.
+func RequestID(data []byte) string { return salvageID(data) }
+
 // salvageID reads just the request id of a frame whose other fields failed
 // to decode, so the error reply can still carry it.
 func salvageID(data []byte) string {
@@ -366,12 +381,15 @@ func ValidRoomID(id string) bool {
 	return true
 }
 
-// NormalizeText returns message text in NFC and checks its length: 1 to
-// MaxTextRunes code points, not only white space. Errors: CodeTextEmpty,
-// CodeTextTooLong. The length is checked on the raw bytes first, so a huge
-// text is refused before it is normalized.
+// NormalizeText returns message text in NFC and checks it, in this order:
+// at most MaxTextBytes bytes as sent (CodeTextTooLong: checked first, so a
+// huge text is refused before it is normalized); not only white space or
+// invisible characters (CodeTextEmpty); at most MaxTextRunes code points
+// after NFC (CodeTextTooLong); no character stacked beyond MaxCharRunes or
+// MaxMarksPerChar, and no more combining marks than MaxMarksPerCharAvg
+// allows (CodeTextTooManyMarks; see Stacked).
 func NormalizeText(text string) (string, *Error) {
-	if len(text) > MaxFrameBytes {
+	if len(text) > MaxTextBytes {
 		return "", Err(CodeTextTooLong)
 	}
 	text = norm.NFC.String(text)
@@ -381,7 +399,39 @@ func NormalizeText(text string) (string, *Error) {
 	if utf8.RuneCountInString(text) > MaxTextRunes {
 		return "", Err(CodeTextTooLong)
 	}
+	if Stacked(text) {
+		return "", Err(CodeTextTooManyMarks)
+	}
 	return text, nil
+}
+
+// Stacked reports whether s (in NFC) piles up combining marks or joined
+// symbols: a user-perceived character (an extended grapheme cluster,
+// segmented by github.com/rivo/uniseg) of more than MaxCharRunes code
+// points or with more than MaxMarksPerChar combining marks (Mn, Me), or
+// more marks over the whole of s than MaxMarksPerCharAvg per character
+// plus MaxMarksPerChar. This is "Zalgo" text, which draws over the lines
+// around it; no real script needs it.
+func Stacked(s string) bool {
+	chars, marks := 0, 0
+	state := -1
+	for rest := s; rest != ""; {
+		var cluster string
+		cluster, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		chars++
+		n, m := 0, 0
+		for _, r := range cluster {
+			n++
+			if unicode.In(r, unicode.Mn, unicode.Me) {
+				m++
+			}
+		}
+		if n > MaxCharRunes || m > MaxMarksPerChar {
+			return true
+		}
+		marks += m
+	}
+	return marks > MaxMarksPerCharAvg*chars+MaxMarksPerChar
 }
 
 // NormalizeDisplayName trims and NFC-normalizes a display name and checks
@@ -403,7 +453,9 @@ func NormalizeText(text string) (string, *Error) {
 //     (U+2800 BRAILLE PATTERN BLANK, U+1D159 MUSICAL SYMBOL NULL NOTEHEAD);
 //   - none of those blank or default-ignorable characters anywhere, except
 //     variation selectors, which emoji such as "❤️" need
-//     (CodeNameInvalidChar).
+//     (CodeNameInvalidChar);
+//   - no letter stacked with combining marks or joined symbols (Stacked;
+//     CodeNameInvalidChar with its own sentence).
 //
 // Names that pass can still be refused by a room (reserved words, names
 // taken): see room.NameKey.
@@ -433,6 +485,9 @@ func NormalizeDisplayName(name string) (string, *Error) {
 		if isBlank(r) || (IsDefaultIgnorable(r) && !unicode.Is(unicode.Variation_Selector, r)) {
 			return "", Err(CodeNameInvalidChar)
 		}
+	}
+	if Stacked(name) {
+		return "", errNameStacked
 	}
 	return name, nil
 }

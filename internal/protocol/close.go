@@ -17,8 +17,11 @@ const (
 	CloseInternalError   CloseCode = 1011 // reconnect: an unexpected server fault
 	CloseServiceRestart  CloseCode = 1012 // reconnect: the server is restarting (graceful shutdown)
 	CloseTryAgainLater   CloseCode = 1013 // reconnect: the client read too slowly and its send queue overflowed
-	CloseUnauthorized    CloseCode = 4401 // final: missing, invalid or expired token, or no auth in time
+	CloseUnauthorized    CloseCode = 4401 // final: missing, invalid or expired token (also when a connection's token expires unrefreshed), or no auth in time
 	CloseTooManyRequests CloseCode = 4429 // final: the connection kept flooding after being told rate_limited
+	// CloseTooManyConnections (final) ends a connection refused with
+	// too_many_connections: its user already has MaxConnsPerUser open.
+	CloseTooManyConnections CloseCode = 4409
 )
 
 // Reconnect reports whether a client should reconnect after this close code.
@@ -56,6 +59,8 @@ func (c CloseCode) Reason() string {
 		return "unauthorized"
 	case CloseTooManyRequests:
 		return "too many requests"
+	case CloseTooManyConnections:
+		return "too many connections"
 	}
 	return ""
 }

@@ -21,7 +21,7 @@ const (
 	CodeMissingField     Code = "missing_field"     // a required field is absent or empty
 	CodeBadField         Code = "bad_field"         // a field has the wrong JSON type or shape
 	CodeTextEmpty        Code = "text_empty"        // the message text is empty or only spaces
-	CodeTextTooLong      Code = "text_too_long"     // the message text exceeds MaxTextRunes
+	CodeTextTooLong      Code = "text_too_long"     // the message text exceeds MaxTextBytes or MaxTextRunes
 	CodeInvalidRoom      Code = "invalid_room"      // the room id is not of the allowed form
 	CodeNameEmpty        Code = "name_empty"        // the display name is empty after trimming
 	CodeNameTooLong      Code = "name_too_long"     // the display name exceeds MaxDisplayNameRunes
@@ -77,6 +77,20 @@ const (
 	CodeInvalidNote       Code = "invalid_note"       // a note (or check-in body) that is not valid UTF-8, or holds control characters
 	CodeInvalidVisibility Code = "invalid_visibility" // a visibility other than "facilitators" or "group"
 	CodeNotInRoom         Code = "not_in_room"        // a check-in for a group the member is not on the roster of (or is banned from)
+
+	// Hostile input and limits (docs/security.md).
+
+	// CodeTextTooManyMarks refuses a message (send, dm) that stacks
+	// combining marks or joined symbols beyond MaxCharRunes,
+	// MaxMarksPerChar or MaxMarksPerCharAvg ("Zalgo" text).
+	CodeTextTooManyMarks Code = "text_too_many_marks"
+	// CodeTooManyConnections refuses a connection beyond MaxConnsPerUser,
+	// which is then closed with CloseTooManyConnections.
+	CodeTooManyConnections Code = "too_many_connections"
+	// CodeTokenMismatch refuses a refresh whose token is for another user,
+	// or for another role, than the connection's; the connection keeps its
+	// current token.
+	CodeTokenMismatch Code = "token_mismatch"
 )
 
 var messages = map[Code]string{
@@ -139,7 +153,17 @@ var messages = map[Code]string{
 	CodeInvalidNote:       "A check-in note must be plain text (valid UTF-8, without control characters).",
 	CodeInvalidVisibility: "Choose who sees a check-in: \"facilitators\" (only your group's facilitators) or \"group\" (the other members too).",
 	CodeNotInRoom:         "You can only check in with groups you are a member of.",
+
+	CodeTextTooManyMarks:   "A message cannot pile so many accent marks or joined symbols onto its characters. Please write it plainly.",
+	CodeTooManyConnections: fmt.Sprintf("You already have Hearth open in %d places. Please close one of them and try again.", MaxConnsPerUser),
+	CodeTokenMismatch:      "The new sign-in token is for someone else, or for another role; this connection keeps its current one.",
 }
+
+// errNameStacked is the name_invalid_char refusal of a display name that
+// stacks combining marks or joined symbols (see MaxMarksPerChar): the code
+// clients already handle, with a sentence that says what is wrong.
+var errNameStacked = &Error{Code: CodeNameInvalidChar,
+	Message: "A display name cannot pile so many accent marks or joined symbols onto its letters."}
 
 // HTTPStatus is the status a REST response carries with this code.
 func (c Code) HTTPStatus() int {
@@ -156,7 +180,7 @@ func (c Code) HTTPStatus() int {
 	case CodeInvalidRequest, CodeMissingField, CodeBadField, CodeInvalidRoom,
 		CodeInvalidMood, CodeNoteTooLong, CodeInvalidNote, CodeInvalidVisibility:
 		return 422
-	case CodeRateLimited:
+	case CodeRateLimited, CodeTooManyConnections:
 		return 429
 	case CodeUnavailable:
 		return 503

@@ -22,9 +22,39 @@ const (
 	// CloseMessageTooBig (1009): the frame is abusive, not a typo.
 	MaxFrameBytes = 64 << 10
 
+	// MaxTextBytes is the most UTF-8 bytes a message text (send, dm) may
+	// have as sent, before anything else is done with it (16 KiB: 4000 code
+	// points of 4 bytes each fit). It is checked first, so a long text is
+	// refused before it is normalized or copied (CodeTextTooLong).
+	MaxTextBytes = 16 << 10
+
 	// MaxTextRunes is the longest message text, in Unicode code points after
 	// NFC normalization (CodeTextTooLong).
 	MaxTextRunes = 4000
+
+	// MaxCharRunes is the most code points one user-perceived character
+	// may hold: an extended grapheme cluster (Unicode UAX #29, segmented by
+	// github.com/rivo/uniseg). The longest emoji sequences have 10 (a kiss
+	// with two skin tones), Indic conjuncts and Tibetan stacks fewer; a
+	// longer cluster (a chain of conjoining jamo, joiners or variation
+	// selectors) is a stack built to spill over other lines
+	// (CodeTextTooManyMarks; for display names, CodeNameInvalidChar).
+	MaxCharRunes = 16
+
+	// MaxMarksPerChar is the most combining marks (categories Mn and Me) on
+	// one user-perceived character ("Zalgo" text piles dozens); real
+	// scripts need at most four or five (pointed Hebrew with cantillation)
+	// (CodeTextTooManyMarks; for display names, CodeNameInvalidChar).
+	MaxMarksPerChar = 8
+
+	// MaxMarksPerCharAvg bounds combining marks over a whole text (a
+	// message or a display name): at most MaxMarksPerCharAvg per character
+	// on average, plus MaxMarksPerChar, so a text of n characters may carry
+	// 2n+8 marks. Fully pointed Hebrew or voweled Arabic averages under
+	// two per letter; a line of letters each stacked with three or more
+	// marks does not pass (CodeTextTooManyMarks; for display names,
+	// CodeNameInvalidChar).
+	MaxMarksPerCharAvg = 2
 
 	// MaxDisplayNameRunes is the longest display name, in code points after
 	// trimming and NFC normalization (CodeNameTooLong).
@@ -40,25 +70,35 @@ const (
 	MaxRequestIDBytes = 64
 
 	// MaxTokenBytes is the longest bearer token accepted, in bytes (4 KiB);
-	// a longer one is refused before any parsing (CodeInvalidToken).
+	// a longer one is refused before any parsing (CodeInvalidToken), in an
+	// auth or refresh frame and in an Authorization header alike.
 	MaxTokenBytes = 4 << 10
 
 	// MaxRoomsPerConn is how many rooms one connection may have joined at
 	// once (CodeTooManyRooms).
 	MaxRoomsPerConn = 5
 
-	// SendRate and SendBurst bound one connection's messages (send and dm):
-	// a person typing sends far less; a paste of a few lines fits the burst.
-	// Excess is refused with CodeRateLimited and retry_after_ms.
+	// MaxConnsPerUser is how many connections one user (a token's sub) may
+	// have open at once, over every node of a deployment: tabs, devices and
+	// the terminal client together. The next one is refused with
+	// CodeTooManyConnections and closed with CloseTooManyConnections.
+	MaxConnsPerUser = 5
+
+	// SendRate and SendBurst bound one user's messages and other frames
+	// broadcast to a room (send, dm, raise_hand, lower_hand, set_presence,
+	// react), over all of the user's connections and nodes: a person typing
+	// sends far less; a paste of a few lines fits the burst. Excess is
+	// refused with CodeRateLimited and retry_after_ms.
 	SendRate  = 5 // per second
 	SendBurst = 10
 
-	// FrameRate and FrameBurst bound all of one connection's frames.
+	// FrameRate and FrameBurst bound all of one user's frames, over all of
+	// their connections and nodes (before auth: the connection's own).
 	FrameRate  = 30 // per second
 	FrameBurst = 60
 
-	// FloodLimit is how many frames a connection may have refused for rate
-	// (one more forgiven each second) before it is closed with
+	// FloodLimit is how many frames one connection may have refused for
+	// rate (one more forgiven each second) before it is closed with
 	// CloseTooManyRequests.
 	FloodLimit = 100
 

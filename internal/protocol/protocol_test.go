@@ -82,6 +82,7 @@ func FuzzDecodeFrame(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"auth","token":"x"}`, `{"type":"join","room":"demo","display_name":"A"}`,
 		`{"type":"send","id":"1","room":"demo","text":"hi"}`, `{"type":"send","text":42}`, `[`, "\xff", `{"type":"ping"}`,
+		`{"type":"refresh","id":"r","token":"x"}`, `{"type":"send","room":"r","text":"z\u0315\u0321\u0322\u0327\u0328\u0334\u0335\u0336\u0337"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -101,6 +102,9 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 		if fr.Type == TypeSend && strings.TrimSpace(fr.Text) == "" {
 			t.Fatal("accepted empty text")
+		}
+		if (fr.Type == TypeSend || fr.Type == TypeDM) && Stacked(fr.Text) {
+			t.Fatalf("accepted stacked text %q", fr.Text)
 		}
 	})
 }

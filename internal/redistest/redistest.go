@@ -118,6 +118,11 @@ func lastLines(s string, n int) string {
 // Addr returns "127.0.0.1:<port>".
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
+// Dir returns the server's working directory (a temp dir of the test):
+// where it would write its persistence files (dump.rdb, the append-only
+// file) and its log, for tests that check what reached the disk.
+func (s *Server) Dir() string { return s.dir }
+
 // URL returns the redis:// URL of the server (database 0).
 func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 

@@ -67,7 +67,8 @@ func (r *Room) CurrentGuidelines() (text, version string) {
 func normalizeGuidelines(text string) string { return strings.TrimSpace(norm.NFC.String(text)) }
 
 // Guidelines returns the room's current group agreement: text and version
-// (anyone on the roster or facilitating). Errors: not_found, forbidden.
+// (anyone on the roster or facilitating, but not a banned member). Errors:
+// not_found (no such room, or not one of its people), banned.
 func (s *Service) Guidelines(ctx context.Context, a Actor, id string) (text, version string, err error) {
 	r, _, err := s.Get(ctx, a, id)
 	if err != nil {
@@ -85,7 +86,8 @@ func (s *Service) Guidelines(ctx context.Context, a Actor, id string) (text, ver
 // room already has changes nothing and is not audited. Otherwise every
 // member's earlier acceptance stops being current, so each accepts again at
 // their next join. Audited as "set_guidelines" — never the text. Errors:
-// forbidden, not_found, invalid_request.
+// forbidden, banned, not_found (no such room, or not one of its people),
+// invalid_request.
 func (s *Service) SetGuidelines(ctx context.Context, a Actor, id, text string) (Room, error) {
 	if len(text) > 4*MaxGuidelinesRunes*4 {
 		return Room{}, invalid("The group agreement can be at most %d characters long.", MaxGuidelinesRunes)
@@ -105,8 +107,8 @@ func (s *Service) SetGuidelines(ctx context.Context, a Actor, id, text string) (
 	changed := false
 	r, err := s.updateIfChanged(ctx, id, func(r *Room) (bool, error) {
 		changed = false
-		if !r.RoleOf(a.UserID).Facilitates() {
-			return false, protocol.Err(protocol.CodeForbidden)
+		if _, err := s.authorize(r, a, facilitates); err != nil {
+			return false, err
 		}
 		if r.Guidelines == text {
 			return false, nil
@@ -174,7 +176,8 @@ type AgreementStatus struct {
 
 // Agreements lists, for every member on the roster in roster order, which
 // version of the group agreement they accepted and whether it is the
-// current one (facilitators only). Errors: not_found, forbidden.
+// current one (facilitators only). Errors: not_found (no such room, or not
+// one of its people), banned, forbidden.
 func (s *Service) Agreements(ctx context.Context, a Actor, id string) ([]AgreementStatus, error) {
 	r, role, err := s.Get(ctx, a, id)
 	if err != nil {

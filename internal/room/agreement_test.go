@@ -139,7 +139,7 @@ func TestAccept(t *testing.T) {
 	}
 	for _, actor := range []room.Actor{mem, outsider, otherFac} {
 		_, err := e.svc.Agreements(ctx, actor, a)
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 	}
 	_, err = e.svc.Agreements(ctx, lead, "rnosuchroom")
 	wantCode(t, err, protocol.CodeNotFound)
@@ -164,9 +164,9 @@ func TestSetGuidelines(t *testing.T) {
 		code  protocol.Code
 	}{
 		{"member", mem, "Be kind.", protocol.CodeForbidden},
-		{"outsider", outsider, "Be kind.", protocol.CodeForbidden},
-		{"facilitator of another room", otherFac, "Be kind.", protocol.CodeForbidden},
-		{"supervisor", room.Actor{UserID: "sup", TokenRole: room.RoleSupervisor}, "Be kind.", protocol.CodeForbidden},
+		{"outsider", outsider, "Be kind.", protocol.CodeNotFound},
+		{"facilitator of another room", otherFac, "Be kind.", protocol.CodeNotFound},
+		{"supervisor", room.Actor{UserID: "sup", TokenRole: room.RoleSupervisor}, "Be kind.", protocol.CodeNotFound},
 		{"8001 characters", lead, strings.Repeat("é", room.MaxGuidelinesRunes+1), protocol.CodeInvalidRequest},
 		{"a NUL", lead, "Be kind.\x00", protocol.CodeInvalidRequest},
 		{"an escape sequence", lead, "Be \x1b[31mkind", protocol.CodeInvalidRequest},
@@ -224,6 +224,6 @@ func TestSetGuidelines(t *testing.T) {
 	}
 	for _, actor := range []room.Actor{outsider, otherFac} {
 		_, _, err := e.svc.Guidelines(ctx, actor, a)
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 	}
 }

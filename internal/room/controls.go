@@ -114,8 +114,10 @@ func endAdmission(r *Room, memberID string) {
 // memberActions are the controls that must name a member.
 var memberActions = map[string]bool{"admit": true, "deny": true, "warn": true, "mute": true, "unmute": true, "remove": true, "ban": true, "unban": true}
 
-// control is a facilitator control on a member: it refuses controls aimed at
-// a facilitator (target_facilitator), then applies fn.
+// control is a facilitator control on a member: after the actor's role
+// (forbidden for anyone but the room's facilitators), it refuses controls
+// aimed at a facilitator (target_facilitator) or at someone who does not
+// belong to the room (not_found, see knownTarget), then applies fn.
 func (s *Service) control(ctx context.Context, a Actor, id, action, target string, fn func(*Room) error) (Room, error) {
 	if target == "" && memberActions[action] {
 		return Room{}, protocol.Errf(protocol.CodeMissingField, "The field \"member_id\" is required.")
@@ -123,6 +125,9 @@ func (s *Service) control(ctx context.Context, a Actor, id, action, target strin
 	return s.updateMember(ctx, a, id, action, target, facilitates, func(r *Room, _ Role) error {
 		if target != "" && s.IsFacilitatorMember(r, target) {
 			return protocol.Err(protocol.CodeNotFacilitator)
+		}
+		if target != "" && !s.knownTarget(r, action, target) {
+			return protocol.Err(protocol.CodeNotFound)
 		}
 		return fn(r)
 	})
@@ -215,9 +220,14 @@ func (s *Service) RemoveWaiting(ctx context.Context, id, memberID string) (Room,
 }
 
 // Admit lets waiting members in: one member id, or everyone waiting when
-// memberID is empty. It returns the room and the member ids admitted.
-// Errors: no_session, not_waiting.
-func (s *Service) Admit(ctx context.Context, a Actor, id, memberID string) (Room, []string, error) {
+// memberID is empty — but no more than free of them, the seats left in the
+// room (capacity less the members present or entering, which the caller
+// counts from live presence; the hub then takes each seat atomically as the
+// member enters). admit_all lets in the first free members in arrival order
+// and leaves the others waiting. It returns the room and the member ids
+// admitted. Errors: no_session, not_waiting, room_full (one member and no
+// free seat, or people waiting and no free seat; nothing changes).
+func (s *Service) Admit(ctx context.Context, a Actor, id, memberID string, free int) (Room, []string, error) {
 	var admitted []string
 	action := "admit"
 	if memberID == "" {
@@ -229,8 +239,14 @@ func (s *Service) Admit(ctx context.Context, a Actor, id, memberID string) (Room
 			return protocol.Err(protocol.CodeNoSession)
 		}
 		keep := r.Session.Waiting[:0:0]
+		full := false
 		for _, w := range r.Session.Waiting {
 			if memberID == "" || w.MemberID == memberID {
+				if len(admitted) >= free {
+					full = true
+					keep = append(keep, w)
+					continue
+				}
 				admitted = append(admitted, w.MemberID)
 				if !slices.Contains(r.Session.Admitted, w.MemberID) {
 					r.Session.Admitted = append(r.Session.Admitted, w.MemberID)
@@ -239,8 +255,11 @@ func (s *Service) Admit(ctx context.Context, a Actor, id, memberID string) (Room
 			}
 			keep = append(keep, w)
 		}
-		if memberID != "" && len(admitted) == 0 {
+		switch {
+		case memberID != "" && len(admitted) == 0 && !full:
 			return protocol.Err(protocol.CodeNotWaiting)
+		case full && len(admitted) == 0:
+			return protocol.Err(protocol.CodeRoomFull)
 		}
 		r.Session.Waiting = keep
 		return nil
@@ -510,14 +529,19 @@ func (s *Service) AddReport(ctx context.Context, id string, rep Report) (Report,
 }
 
 // oversees reports whether the actor may read the room's audit log and
-// reports: its facilitators, and supervisors.
+// reports: its facilitators, and supervisors. Errors: not_found (no such
+// room; or, for anyone else not in the room, wrapping ErrNotInRoom),
+// banned, forbidden.
 func (s *Service) oversees(ctx context.Context, a Actor, id string) (Room, error) {
 	r, err := s.store.Room(ctx, id)
 	if err != nil {
 		return Room{}, storeErr(err)
 	}
-	if a.TokenRole != RoleSupervisor && !r.RoleOf(a.UserID).Facilitates() {
-		return Room{}, protocol.Err(protocol.CodeForbidden)
+	if a.TokenRole == RoleSupervisor {
+		return r, nil
+	}
+	if _, err := s.authorize(&r, a, facilitates); err != nil {
+		return Room{}, err
 	}
 	return r, nil
 }

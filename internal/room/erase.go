@@ -29,8 +29,9 @@ const ActionLeftService = "left_service"
 // It keeps, by member id only: a ban (erasing oneself must not lift it),
 // open reports and crisis alerts (safety records, kept until a facilitator
 // or supervisor acknowledges them), the audit log, and reactions and the
-// sharing state held by the broker for at most 12 hours. Presence of a
-// connection still open ends when it leaves; its next join is refused with
+// sharing state held by the broker for at most 12 hours. A connection still
+// open in one of those rooms is for the caller to take out (the REST API
+// asks the hub to, with the rooms returned); its next join is refused with
 // not_member.
 //
 // A room is never left without a facilitator. Every room is checked before
@@ -44,16 +45,20 @@ const ActionLeftService = "left_service"
 // facilitator. DeleteUser is idempotent: after it succeeds, calling it
 // again changes nothing and succeeds.
 //
+// It returns the ids of the rooms it took the user out of (also with an
+// error: those erased before it), so that the caller can take their open
+// connections out of those rooms too.
+//
 // Errors: last_facilitator, invalid_request (an empty user id),
 // unavailable (the store failed; what was erased stays erased, and
 // repeating the request finishes the job).
-func (s *Service) DeleteUser(ctx context.Context, userID string) error {
+func (s *Service) DeleteUser(ctx context.Context, userID string) ([]string, error) {
 	if userID == "" {
-		return invalid("A user id is required.")
+		return nil, invalid("A user id is required.")
 	}
 	ids, err := s.store.RoomsOf(ctx, userID)
 	if err != nil {
-		return storeErr(err)
+		return nil, storeErr(err)
 	}
 	// Check every room first, so that a refusal changes nothing.
 	var only []string
@@ -63,17 +68,18 @@ func (s *Service) DeleteUser(ctx context.Context, userID string) error {
 			continue
 		}
 		if err != nil {
-			return storeErr(err)
+			return nil, storeErr(err)
 		}
 		if onlyFacilitator(&r, userID) {
 			only = append(only, fmt.Sprintf("%q (room %s)", r.Name, r.ID))
 		}
 	}
 	if len(only) > 0 {
-		return protocol.Errf(protocol.CodeLastFacilitator,
+		return nil, protocol.Errf(protocol.CodeLastFacilitator,
 			"You are the only facilitator of %s. Make someone else a facilitator there first; nothing was deleted.",
 			strings.Join(only, ", "))
 	}
+	var erased []string
 	for _, id := range ids {
 		_, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
 			if r.RoleOf(userID) == RoleNone {
@@ -91,8 +97,9 @@ func (s *Service) DeleteUser(ctx context.Context, userID string) error {
 		case errors.Is(err, errUnchanged), errors.Is(err, ErrNotFound):
 			continue
 		case err != nil:
-			return storeErr(err)
+			return erased, storeErr(err)
 		}
+		erased = append(erased, id)
 		s.audit(ctx, id, userID, ActionLeftService, "")
 	}
 	// Check-ins are not room data: the DELETE /api/me handler
@@ -102,9 +109,9 @@ func (s *Service) DeleteUser(ctx context.Context, userID string) error {
 		// Invites made before CreatedBy held member ids hold the user id.
 		return inv.CreatedBy == userID || inv.CreatedBy == s.memberID(inv.RoomID, userID)
 	}); err != nil {
-		return storeErr(err)
+		return erased, storeErr(err)
 	}
-	return nil
+	return erased, nil
 }
 
 // onlyFacilitator reports whether userID is the room's only facilitator.

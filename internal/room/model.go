@@ -10,6 +10,8 @@ import (
 	"errors"
 	"slices"
 	"time"
+
+	"hearth/internal/protocol"
 )
 
 // Kind is the kind of group a room holds.
@@ -191,14 +193,21 @@ type Invite struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// AuditEntry records one facilitator action: who, what, to whom, when —
-// never message text.
+// AuditEntry records one facilitator action, or one refusal: who, what,
+// to whom, when — never message text, names or anything else the request
+// carried.
 type AuditEntry struct {
 	Seq    uint64    `json:"seq"`              // assigned by the store, increasing per room
-	Actor  string    `json:"actor"`            // member id of the facilitator
-	Action string    `json:"action"`           // e.g. "mute", "ban", "add_member"
-	Target string    `json:"target,omitempty"` // member id acted on
+	Actor  string    `json:"actor"`            // member id (in this room) of who acted, or was refused
+	Action string    `json:"action"`           // e.g. "mute", "ban", "add_member"; ActionDenied for a refusal
+	Target string    `json:"target,omitempty"` // member id acted on (never set on a refusal)
 	At     time.Time `json:"at"`
+	// Command and Code describe a refusal (Action ActionDenied): the
+	// command refused (a WebSocket frame type such as "mute", or the audit
+	// name of a REST endpoint such as "read_audit") and the reason code
+	// (see DenialCode). Empty on every other entry.
+	Command string        `json:"command,omitempty"`
+	Code    protocol.Code `json:"code,omitempty"`
 }
 
 // Store errors.

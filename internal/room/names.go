@@ -200,9 +200,11 @@ func (s *Service) person(r *Room, userID string) (Role, error) {
 // alike, it is refused when it is a reserved name or has a reserved word
 // (name_reserved), when it is the same name (SameName) as a facilitator's
 // other than the caller's own (name_reserved), and when it is the same name
-// as anyone else's in the room (name_taken). A person may change their own
-// name, including to a variant of it ("sam" → "Sam"). Claiming the name one
-// already has changes nothing: no write, the version stays.
+// as anyone else's in the room (name_taken) — except that a facilitator's
+// first name in the room wins over a member's (see ClaimNameReleasing). A
+// person may change their own name, including to a variant of it ("sam" →
+// "Sam"). Claiming the name one already has changes nothing: no write, the
+// version stays.
 //
 // It returns the room as stored; the name is Names[memberID], normalized.
 // A claimed name replaces any copy in the lobby (Waiting.DisplayName is
@@ -213,33 +215,56 @@ func (s *Service) person(r *Room, userID string) (Role, error) {
 // name_invalid_char, name_invisible; not_member (not on the roster, not a
 // facilitator, or no such room); banned; unavailable.
 func (s *Service) ClaimName(ctx context.Context, id, userID, name string) (Room, error) {
+	r, _, err := s.ClaimNameReleasing(ctx, id, userID, name)
+	return r, err
+}
+
+// ClaimNameReleasing is ClaimName, and also returns the member ids whose
+// names the claim released. A facilitator's name is theirs in the room
+// before they first join, even though the room learns it only then: when a
+// facilitator who has no name in the room yet claims the same name as
+// members have, the members' names are released (deleted from Names) and
+// the facilitator gets the name, instead of name_taken. Those members must
+// choose another name at their next join (the hub takes them out of the
+// room now), and the release is audited as "release_name" (actor: the
+// facilitator, target: the member). A facilitator who already has a name
+// in the room gets name_taken, like anyone: only the first claim releases.
+func (s *Service) ClaimNameReleasing(ctx context.Context, id, userID, name string) (Room, []string, error) {
 	name, perr := protocol.NormalizeDisplayName(name)
 	if perr != nil {
-		return Room{}, perr
+		return Room{}, nil, perr
 	}
 	me := s.memberID(id, userID)
-	return s.updateIfChanged(ctx, id, func(r *Room) (bool, error) {
-		if _, err := s.person(r, userID); err != nil {
+	var released []string
+	r, err := s.updateIfChanged(ctx, id, func(r *Room) (bool, error) {
+		released = nil
+		role, err := s.person(r, userID)
+		if err != nil {
 			return false, err
 		}
 		if reserved(name) {
 			return false, protocol.Err(protocol.CodeNameReserved)
 		}
+		_, named := r.Names[me]
+		firstFacilitatorClaim := role.Facilitates() && !named
 		facilitators, members := s.people(r)
 		for _, m := range slices.Sorted(maps.Keys(r.Names)) {
 			if m == me || (!facilitators[m] && !members[m]) {
 				continue
 			}
 			if SameName(name, r.Names[m]) {
-				if facilitators[m] {
+				switch {
+				case facilitators[m]:
 					return false, protocol.Err(protocol.CodeNameReserved)
+				case !firstFacilitatorClaim:
+					return false, protocol.Err(protocol.CodeNameTaken)
 				}
-				return false, protocol.Err(protocol.CodeNameTaken)
+				released = append(released, m)
 			}
 		}
-		changed := r.Names[me] != name
+		changed := r.Names[me] != name || len(released) > 0
 		for m := range r.Names {
-			if !facilitators[m] && !members[m] {
+			if !facilitators[m] && !members[m] || slices.Contains(released, m) {
 				delete(r.Names, m)
 				changed = true
 			}
@@ -260,7 +285,18 @@ func (s *Service) ClaimName(ctx context.Context, id, userID, name string) (Room,
 		r.Names[me] = name
 		return true, nil
 	})
+	if err != nil {
+		return Room{}, nil, err
+	}
+	for _, m := range released {
+		s.audit(ctx, id, userID, ActionReleaseName, m)
+	}
+	return r, released, nil
 }
+
+// ActionReleaseName is the audit action of a facilitator's first name in a
+// room releasing a member's same name (see ClaimNameReleasing).
+const ActionReleaseName = "release_name"
 
 // forget deletes what the room keeps about a person who no longer belongs
 // to it: their display name, their acceptance of the group agreement, and

@@ -67,6 +67,7 @@ type Service struct {
 	store    Store
 	memberID func(room, user string) string
 	now      func() time.Time
+	denials  denials // refusals recorded lately (see Denied)
 }
 
 // NewService returns a Service over st; memberID derives the member id of a
@@ -202,21 +203,24 @@ func (s *Service) Ensure(ctx context.Context, id string, facilitator string, ros
 	return r, storeErr(err)
 }
 
-// Get returns the room and the actor's role in it. Errors: not_found,
-// forbidden (the actor has no role in the room).
+// Get returns the room and the actor's role in it, for one of the room's
+// people. Errors: not_found (no such room, or the actor is not one of its
+// people: the same answer, so that nobody can tell which rooms exist; the
+// second wraps ErrNotInRoom), banned (a banned member), unavailable.
 func (s *Service) Get(ctx context.Context, a Actor, id string) (Room, Role, error) {
 	r, err := s.store.Room(ctx, id)
 	if err != nil {
 		return Room{}, RoleNone, storeErr(err)
 	}
-	role := r.RoleOf(a.UserID)
-	if role == RoleNone {
-		return Room{}, RoleNone, protocol.Err(protocol.CodeForbidden)
+	role, err := s.authorize(&r, a, func(Role) bool { return true })
+	if err != nil {
+		return Room{}, RoleNone, err
 	}
 	return r, role, nil
 }
 
-// Mine returns the rooms where the actor is a facilitator or on the roster.
+// Mine returns the rooms where the actor is a facilitator or on the roster,
+// except those that banned them.
 func (s *Service) Mine(ctx context.Context, a Actor) ([]Room, error) {
 	ids, err := s.store.RoomsOf(ctx, a.UserID)
 	if err != nil {
@@ -231,13 +235,17 @@ func (s *Service) Mine(ctx context.Context, a Actor) ([]Room, error) {
 		if err != nil {
 			return nil, storeErr(err)
 		}
+		if r.RoleOf(a.UserID) == RoleMember && r.IsBanned(s.memberID(id, a.UserID)) {
+			continue
+		}
 		out = append(out, r)
 	}
 	return out, nil
 }
 
 // update applies fn to room id after checking that the actor's role passes
-// allow; fn sees the actor's role. It records action in the audit log,
+// allow (see authorize: not_found for someone not in the room, banned,
+// forbidden); fn sees the actor's role. It records action in the audit log,
 // naming the target user by their member id.
 func (s *Service) update(ctx context.Context, a Actor, id, action, targetUser string, allow func(Role) bool, fn func(*Room, Role) error) (Room, error) {
 	target := ""
@@ -250,9 +258,9 @@ func (s *Service) update(ctx context.Context, a Actor, id, action, targetUser st
 // updateMember is update for an action whose target is a member id.
 func (s *Service) updateMember(ctx context.Context, a Actor, id, action, targetMember string, allow func(Role) bool, fn func(*Room, Role) error) (Room, error) {
 	r, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
-		role := r.RoleOf(a.UserID)
-		if !allow(role) {
-			return protocol.Err(protocol.CodeForbidden)
+		role, err := s.authorize(r, a, allow)
+		if err != nil {
+			return err
 		}
 		return fn(r, role)
 	})
@@ -311,23 +319,28 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, id, userID string) 
 }
 
 // LeaveGroup takes the actor off the roster of room id and, like
-// RemoveMember, forgets their display name and acceptance. A facilitator
-// leaves through RemoveFacilitator (never the last one). Errors: not_found
-// when the actor is not a member.
+// RemoveMember, forgets their display name and acceptance. A banned member
+// may leave too (the ban, by member id, stays). A facilitator leaves
+// through RemoveFacilitator (never the last one). Errors: not_found when
+// the actor is not a member (wrapping ErrNotInRoom), forbidden for a
+// facilitator.
 func (s *Service) LeaveGroup(ctx context.Context, a Actor, id string) error {
-	_, err := s.update(ctx, a, id, "leave_group", "", func(Role) bool { return true }, func(r *Room, role Role) error {
-		if role.Facilitates() {
+	_, err := s.store.UpdateRoom(ctx, id, func(r *Room) error {
+		switch role := r.RoleOf(a.UserID); {
+		case role == RoleNone:
+			return notInRoom()
+		case role.Facilitates():
 			return protocol.Errf(protocol.CodeForbidden, "Facilitators step down through the facilitators endpoint.")
 		}
-		i := slices.Index(r.Roster, a.UserID)
-		if i < 0 {
-			return protocol.Err(protocol.CodeNotFound)
-		}
-		r.Roster = slices.Delete(r.Roster, i, i+1)
+		r.Roster = slices.DeleteFunc(r.Roster, func(u string) bool { return u == a.UserID })
 		s.forget(r, a.UserID)
 		return nil
 	})
-	return err
+	if err != nil {
+		return storeErr(err)
+	}
+	s.audit(ctx, id, a.UserID, "leave_group", "")
+	return nil
 }
 
 // AddFacilitator makes userID a co-facilitator (the lead facilitator only).

@@ -105,6 +105,16 @@ func must(t *testing.T) func(room.Room, error) room.Room {
 }
 
 // wantCode fails unless err is a *protocol.Error with code.
+// refusal is the code room A gives actor for something only its
+// facilitators may do: forbidden for its people, not_found for anyone else
+// (the answer for a room that does not exist, so that nobody can probe).
+func refusal(actor room.Actor) protocol.Code {
+	if actor == outsider || actor == otherFac || actor.TokenRole == room.RoleSupervisor {
+		return protocol.CodeNotFound
+	}
+	return protocol.CodeForbidden
+}
+
 func wantCode(t *testing.T, err error, code protocol.Code) {
 	t.Helper()
 	var pe *protocol.Error
@@ -279,7 +289,10 @@ func TestRoleOf(t *testing.T) {
 		}
 	}
 	_, _, err := e.svc.Get(ctx, outsider, a)
-	wantCode(t, err, protocol.CodeForbidden)
+	wantCode(t, err, protocol.CodeNotFound) // the same answer as for a room that does not exist
+	if !errors.Is(err, room.ErrNotInRoom) {
+		t.Errorf("Get by an outsider = %v, want it to wrap ErrNotInRoom (for the audit log)", err)
+	}
 	_, _, err = e.svc.Get(ctx, lead, "rnosuchroom")
 	wantCode(t, err, protocol.CodeNotFound)
 }
@@ -293,8 +306,8 @@ func TestMembers(t *testing.T) {
 		{"lead facilitator", lead, ""},
 		{"co-facilitator", co, ""},
 		{"member", mem, protocol.CodeForbidden},
-		{"outsider", outsider, protocol.CodeForbidden},
-		{"facilitator of another room", otherFac, protocol.CodeForbidden},
+		{"outsider", outsider, protocol.CodeNotFound},
+		{"facilitator of another room", otherFac, protocol.CodeNotFound},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -412,15 +425,15 @@ func TestFacilitators(t *testing.T) {
 	for _, actor := range []room.Actor{co, mem, outsider, otherFac} {
 		v := load(t, e, a).Version
 		_, err := e.svc.AddFacilitator(ctx, actor, a, mem2.UserID)
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 		_, err = e.svc.RemoveFacilitator(ctx, actor, a, co.UserID)
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 		if r := load(t, e, a); r.Version != v || r.RoleOf(mem2.UserID) != room.RoleMember || r.RoleOf(co.UserID) != room.RoleCoFacilitator {
 			t.Fatalf("refused facilitator change by %s applied: %+v", actor.UserID, r)
 		}
 	}
 	_, err := e.svc.AddFacilitator(ctx, lead, b, mem.UserID) // lead of A is nobody in B
-	wantCode(t, err, protocol.CodeForbidden)
+	wantCode(t, err, protocol.CodeNotFound)
 	_, err = e.svc.AddFacilitator(ctx, lead, a, "")
 	wantCode(t, err, protocol.CodeInvalidRequest)
 
@@ -457,9 +470,9 @@ func TestFacilitators(t *testing.T) {
 	if r := load(t, e, a); r.Version != v || len(r.Facilitators) != 1 {
 		t.Errorf("refused removal changed the room: %+v", r)
 	}
-	// The old lead has no powers left.
+	// The old lead has no powers left: they are not in the room at all.
 	_, err = e.svc.AddFacilitator(ctx, lead, a, lead.UserID)
-	wantCode(t, err, protocol.CodeForbidden)
+	wantCode(t, err, protocol.CodeNotFound)
 	_, err = e.svc.RemoveFacilitator(ctx, lead, "rnosuchroom", co.UserID)
 	wantCode(t, err, protocol.CodeNotFound)
 }
@@ -495,7 +508,7 @@ func TestInvites(t *testing.T) {
 
 	for _, actor := range []room.Actor{mem, outsider, otherFac} {
 		_, err := e.svc.CreateInvite(ctx, actor, a, 0)
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 	}
 	_, err := e.svc.CreateInvite(ctx, lead, "rnosuchroom", 0)
 	wantCode(t, err, protocol.CodeNotFound)
@@ -690,10 +703,10 @@ func TestAudit(t *testing.T) {
 		t.Errorf("audit of B = %+v, %v", esB, err)
 	}
 
-	// Facilitators only.
-	for _, actor := range []room.Actor{mem2, outsider, otherFac} {
+	// Facilitators only: the outsider is a member now, mem2 no longer is.
+	for actor, code := range map[room.Actor]protocol.Code{outsider: protocol.CodeForbidden, mem2: protocol.CodeNotFound, otherFac: protocol.CodeNotFound} {
 		_, err := e.svc.Audit(ctx, actor, a, 0, 0)
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, code)
 	}
 	_, err = e.svc.Audit(ctx, lead, "rnosuchroom", 0, 0)
 	wantCode(t, err, protocol.CodeNotFound)
@@ -780,7 +793,7 @@ func TestCheckJoin(t *testing.T) {
 		{"member, waiting room but admitted from the lobby", true, func(t *testing.T, e env, id string) {
 			start(t, e, id)
 			must(t)(e.svc.AddWaiting(ctx, id, "m-mem", "Sam"))
-			if _, _, err := e.svc.Admit(ctx, lead, id, "m-mem"); err != nil {
+			if _, _, err := e.svc.Admit(ctx, lead, id, "m-mem", room.MaxCapacity); err != nil {
 				t.Fatal(err)
 			}
 		}, mem.UserID, "", room.RoleMember, false},
@@ -840,10 +853,10 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	for _, actor := range []room.Actor{mem, outsider, otherFac} {
 		_, err := e.svc.StartSession(ctx, actor, a, 0)
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 	}
 	_, err := e.svc.StartSession(ctx, lead, b, 0)
-	wantCode(t, err, protocol.CodeForbidden)
+	wantCode(t, err, protocol.CodeNotFound)
 	_, err = e.svc.BeginClosing(ctx, lead, a)
 	wantCode(t, err, protocol.CodeNoSession)
 	_, err = e.svc.EndSession(ctx, lead, a, false)
@@ -868,7 +881,7 @@ func TestSessionLifecycle(t *testing.T) {
 	_, err = e.svc.StartSession(ctx, lead, a, 30)
 	wantCode(t, err, protocol.CodeSessionOpen)
 
-	_, _, err = e.svc.Admit(ctx, lead, a, "m-mem")
+	_, _, err = e.svc.Admit(ctx, lead, a, "m-mem", room.MaxCapacity)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -927,9 +940,9 @@ func TestSessionControlsNeedSession(t *testing.T) {
 	wantCode(t, err, protocol.CodeNoSession)
 	_, err = e.svc.SetPin(ctx, lead, a, "hello")
 	wantCode(t, err, protocol.CodeNoSession)
-	_, _, err = e.svc.Admit(ctx, lead, a, "")
+	_, _, err = e.svc.Admit(ctx, lead, a, "", room.MaxCapacity)
 	wantCode(t, err, protocol.CodeNoSession)
-	_, _, err = e.svc.Admit(ctx, lead, a, "m-mem")
+	_, _, err = e.svc.Admit(ctx, lead, a, "m-mem", room.MaxCapacity)
 	wantCode(t, err, protocol.CodeNoSession)
 	// Input checks come first.
 	for _, s := range []int{-1, room.MaxSlowModeSeconds + 1} {
@@ -967,11 +980,11 @@ func TestSessionControlsNeedSession(t *testing.T) {
 	}
 	for _, actor := range []room.Actor{mem, otherFac} {
 		_, err = e.svc.SetPin(ctx, actor, a, "x")
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 		_, err = e.svc.SetLock(ctx, actor, a, true)
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 		_, err = e.svc.SetSlowMode(ctx, actor, a, 1)
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 	}
 	es, _ := e.svc.Audit(ctx, lead, a, 0, 5)
 	var actions []string
@@ -1058,7 +1071,7 @@ func TestMute(t *testing.T) {
 	wantCode(t, err, protocol.CodeBadField)
 	for _, actor := range []room.Actor{mem, outsider, otherFac} {
 		_, _, err := e.svc.Mute(ctx, actor, a, "m-mem2", 1, "")
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 	}
 	v := load(t, e, a).Version
 	for _, target := range []string{"m-lead", "m-co"} {
@@ -1107,9 +1120,9 @@ func TestBan(t *testing.T) {
 	}
 	for _, actor := range []room.Actor{mem2, otherFac} {
 		_, err := e.svc.Ban(ctx, actor, a, "m-mem2")
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 		_, err = e.svc.Unban(ctx, actor, a, "m-mem")
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 	}
 	r = must(t)(e.svc.Unban(ctx, lead, a, "m-mem"))
 	if len(r.Banned) != 0 {
@@ -1129,23 +1142,23 @@ func TestAdmitDeny(t *testing.T) {
 		t.Fatalf("lobby = %+v", r.Session.Waiting)
 	}
 
-	_, _, err := e.svc.Admit(ctx, lead, a, "m-nobody")
+	_, _, err := e.svc.Admit(ctx, lead, a, "m-nobody", room.MaxCapacity)
 	wantCode(t, err, protocol.CodeNotWaiting)
 	_, err = e.svc.Deny(ctx, lead, a, "m-nobody")
 	wantCode(t, err, protocol.CodeNotWaiting)
-	_, _, err = e.svc.Admit(ctx, mem2, a, "m-mem")
+	_, _, err = e.svc.Admit(ctx, mem2, a, "m-mem", room.MaxCapacity)
 	wantCode(t, err, protocol.CodeForbidden)
 	_, err = e.svc.Deny(ctx, otherFac, a, "m-mem")
-	wantCode(t, err, protocol.CodeForbidden)
+	wantCode(t, err, protocol.CodeNotFound)
 
-	r, admitted, err := e.svc.Admit(ctx, co, a, "m-mem")
+	r, admitted, err := e.svc.Admit(ctx, co, a, "m-mem", room.MaxCapacity)
 	if err != nil || !slices.Equal(admitted, []string{"m-mem"}) {
 		t.Fatalf("Admit = %v, %v", admitted, err)
 	}
 	if !slices.Contains(r.Session.Admitted, "m-mem") || len(r.Session.Waiting) != 2 {
 		t.Errorf("after admit: %+v", r.Session)
 	}
-	_, _, err = e.svc.Admit(ctx, co, a, "m-mem") // no longer waiting
+	_, _, err = e.svc.Admit(ctx, co, a, "m-mem", room.MaxCapacity) // no longer waiting
 	wantCode(t, err, protocol.CodeNotWaiting)
 
 	r = must(t)(e.svc.Deny(ctx, lead, a, "m-newbie"))
@@ -1155,11 +1168,11 @@ func TestAdmitDeny(t *testing.T) {
 	_, err = e.svc.Deny(ctx, lead, a, "m-newbie")
 	wantCode(t, err, protocol.CodeNotWaiting)
 
-	r, admitted, err = e.svc.Admit(ctx, lead, a, "")
+	r, admitted, err = e.svc.Admit(ctx, lead, a, "", room.MaxCapacity)
 	if err != nil || !slices.Equal(admitted, []string{"m-mem2"}) || len(r.Session.Waiting) != 0 {
 		t.Fatalf("Admit all = %v, %+v, %v", admitted, r.Session, err)
 	}
-	_, admitted, err = e.svc.Admit(ctx, lead, a, "") // nobody left: not an error
+	_, admitted, err = e.svc.Admit(ctx, lead, a, "", room.MaxCapacity) // nobody left: not an error
 	if err != nil || len(admitted) != 0 {
 		t.Errorf("Admit all of an empty lobby = %v, %v", admitted, err)
 	}
@@ -1203,19 +1216,19 @@ func TestReportsAndSupervisors(t *testing.T) {
 	}
 	for _, actor := range []room.Actor{mem, outsider, otherFac} {
 		_, err := e.svc.Reports(ctx, actor, a)
-		wantCode(t, err, protocol.CodeForbidden)
-		wantCode(t, e.svc.AckReport(ctx, actor, a, rep.ID), protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
+		wantCode(t, e.svc.AckReport(ctx, actor, a, rep.ID), refusal(actor))
 		_, err = e.svc.Audit(ctx, actor, a, 0, 0)
-		wantCode(t, err, protocol.CodeForbidden)
+		wantCode(t, err, refusal(actor))
 	}
 	// A supervisor reads any room's audit log but is none of its people.
 	if es, err := e.svc.Audit(ctx, sup, b, 0, 0); err != nil || len(es) != 1 {
 		t.Errorf("supervisor's audit of B = %v, %v", es, err)
 	}
 	_, _, err = e.svc.Get(ctx, sup, a)
-	wantCode(t, err, protocol.CodeForbidden)
+	wantCode(t, err, protocol.CodeNotFound)
 	_, err = e.svc.AddMember(ctx, sup, a, "x")
-	wantCode(t, err, protocol.CodeForbidden)
+	wantCode(t, err, protocol.CodeNotFound)
 	_, err = e.svc.Create(ctx, sup, room.CreateParams{Name: "G", Kind: room.KindSupport})
 	wantCode(t, err, protocol.CodeForbidden)
 	if adm, err := e.svc.CheckJoin(ctx, a, sup.UserID); err == nil {

@@ -54,8 +54,12 @@ func TestLeaveQuickly(t *testing.T) {
 	a.Eval(`window.leaveTestMarker = true; history.back()`, nil)
 	waitNeutral(a)
 	noTrace(a, secret, "Alice", "Bob")
-	if after := a.Painted()[painted:]; len(after) != 1 || !strings.HasSuffix(after[0], "/neutral.html") {
-		t.Errorf("alice: Back after leaving drew %q; want only the neutral page", after)
+	// (Whether the neutral page's own paint is reported varies with how
+	// Chromium restores it; the group's page must never be among them.)
+	for _, u := range a.Painted()[painted:] {
+		if !strings.HasSuffix(u, "/neutral.html") {
+			t.Errorf("alice: Back after leaving drew %q; only the neutral page may be drawn", u)
+		}
 	}
 
 	// The others see Alice go: her connection closed at once.

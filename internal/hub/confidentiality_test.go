@@ -75,6 +75,9 @@ func TestNamesAtJoin(t *testing.T) {
 		{"ana", "name_taken"},
 		{"Dr. Lее", "name_reserved"}, // Cyrillic е: a facilitator's name
 		{"dr lee", "name_reserved"},
+		{"Dr. Lée", "name_reserved"}, // an accent added: the same name read quickly
+		{"Aná", "name_taken"},
+		{"Z" + strings.Repeat("\u0336", 8) + "oe", "name_invalid_char"}, // marks stacked on a letter
 		{"Moderator", "name_reserved"},
 		{"Ben\u202Eevil", "name_invalid_char"},
 		{"Be\u200Dn", "name_invalid_char"},

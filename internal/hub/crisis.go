@@ -145,7 +145,8 @@ func (h *Hub) crisisMatched(ctx context.Context, roomID string, me protocol.Memb
 
 // raiseAlert stores (or updates) the member's open alert in the room and
 // sends it to the room's facilitators wherever they are connected, with the
-// escalation timer for a new or more severe one.
+// escalation timer for a new or more severe one (due EscalateAfter after it
+// opened).
 func (h *Hub) raiseAlert(ctx context.Context, roomID, memberID, name string, m CrisisMatch, messageID string) {
 	a, created, rose, err := h.cfg.Rooms.RaiseAlert(ctx, roomID, memberID, m.Category, m.Severity, messageID)
 	if err != nil {
@@ -159,8 +160,12 @@ func (h *Hub) raiseAlert(ctx context.Context, roomID, memberID, name string, m C
 	}
 	h.log.Info("crisis alert", "room", roomID, "member_id", memberID, "alert_id", a.ID, "severity", a.Severity, "category", a.Category, "new", created)
 	h.toFacilitatorUsers(ctx, &r, alertFrame(roomID, a, name))
+	// Escalation is due EscalateAfter from when the alert opened: a rise in
+	// severity (or a gentle note becoming an alert) schedules it then — at
+	// once if that has passed — and never pushes it later (regression:
+	// TestRisingAlertIsNotEscalatedLater).
 	if a.Severity != "gentle" && (created || rose) && a.EscalatedAt.IsZero() {
-		h.schedule(ctx, time.Now().Add(h.cfg.EscalateAfter), "escalate:"+a.ID, timer{Kind: timerEscalate, Room: roomID, AlertID: a.ID})
+		h.schedule(ctx, a.OpenedAt.Add(h.cfg.EscalateAfter), "escalate:"+a.ID, timer{Kind: timerEscalate, Room: roomID, AlertID: a.ID})
 	}
 }
 

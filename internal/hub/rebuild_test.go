@@ -162,3 +162,50 @@ func TestResyncKeepsASurvivingBuffer(t *testing.T) {
 		t.Fatalf("the alert was escalated %d times; want once", escalated)
 	}
 }
+
+// Regression: when an open alert's severity rose ("I want to die", then "I
+// want to end my life"), its escalation was scheduled afresh from that
+// moment — later than it was already due. A more serious alert must never
+// wait longer: the escalation stays due EscalateAfter after the alert
+// opened.
+func TestRisingAlertIsNotEscalatedLater(t *testing.T) {
+	rds, n1, n2 := rebuildNodes(t, hubtest.Options{EscalateAfter: time.Hour})
+	fac := track(t, n1.URL, "fac", protocol.RoleFacilitator, "r", "Dr. Lee")
+	ana := track(t, n2.URL, "ana", protocol.RoleMember, "r", "Ana")
+	rdb := redis.NewClient(&redis.Options{Addr: rds.Addr()})
+	defer rdb.Close()
+	ctx := context.Background()
+
+	ana.sendUntilOK("I want to die")
+	first := fac.until(func(e hubtest.Event) bool { return e.Str("type") == "crisis_alert" })
+	key := "escalate:" + first.Str("alert_id")
+	var due float64
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s, err := rdb.ZScore(ctx, "hearth:timers", key).Result()
+		if err == nil {
+			due = s
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the escalation was never scheduled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	time.Sleep(100 * time.Millisecond) // so that "from now" would be visibly later
+	ana.sendUntilOK("I want to end my life")
+	rose := fac.until(func(e hubtest.Event) bool {
+		return e.Str("type") == "crisis_alert" && e.Str("alert_id") == first.Str("alert_id") && e.Str("severity") != first.Str("severity")
+	})
+	if rose["escalated"] == true {
+		t.Fatalf("escalated already: %v", rose)
+	}
+	// The rise re-schedules right after telling the facilitators: watch
+	// the due time for a while.
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if s, err := rdb.ZScore(ctx, "hearth:timers", key).Result(); err == nil && s > due {
+			t.Fatalf("the escalation moved %v later when the alert grew more severe", time.Duration(s-due)*time.Millisecond)
+		}
+	}
+}

@@ -486,10 +486,34 @@ func NormalizeDisplayName(name string) (string, *Error) {
 			return "", Err(CodeNameInvalidChar)
 		}
 	}
-	if Stacked(name) {
+	if Stacked(name) || nameMarksStacked(name) {
 		return "", errNameStacked
 	}
 	return name, nil
+}
+
+// nameMarksStacked reports whether a display name (NFC already) has a
+// character (grapheme cluster) with more than MaxNameMarksPerChar
+// combining marks: names are short and shown beside every message, so they
+// get a tighter rule than message text. Writing systems need at most two
+// on one letter after NFC (Vietnamese "ệ" is precomposed; a tone mark on a
+// vowel with a diacritic is the most).
+func nameMarksStacked(name string) bool {
+	state := -1
+	for rest := name; rest != ""; {
+		var cluster string
+		cluster, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		m := 0
+		for _, r := range cluster {
+			if unicode.In(r, unicode.Mn, unicode.Me) {
+				m++
+			}
+		}
+		if m > MaxNameMarksPerChar {
+			return true
+		}
+	}
+	return false
 }
 
 // IsDefaultIgnorable reports whether r has Unicode's

@@ -60,6 +60,13 @@ const (
 	// trimming and NFC normalization (CodeNameTooLong).
 	MaxDisplayNameRunes = 32
 
+	// MaxNameMarksPerChar is the most combining marks (Mn, Me) one
+	// character of a display name may carry after NFC
+	// (CodeNameInvalidChar): two covers real names (a vowel with a
+	// diacritic and a tone mark); more is decoration that draws over the
+	// names around it.
+	MaxNameMarksPerChar = 2
+
 	// MaxRoomIDBytes is the longest room id, in bytes; a room id is 1 to 64
 	// characters from [A-Za-z0-9_-], starting with a letter or digit
 	// (CodeInvalidRoom).

@@ -78,6 +78,11 @@ func TestStackedDisplayNames(t *testing.T) {
 		"Z\u0315\u0321\u0322\u0327\u0328\u0334\u0335\u0336\u0337a": CodeNameInvalidChar,
 		strings.Repeat("q\u0301\u0308\u0302\u0303", 5):             CodeNameInvalidChar,
 		strings.Repeat("\u1100", 17) + "\u1161":                    CodeNameInvalidChar,
+		// Names get a tighter rule than text (found by a tester: 8 strike
+		// marks on one letter passed): at most MaxNameMarksPerChar.
+		"Z" + strings.Repeat("\u0336", 8) + "oe": CodeNameInvalidChar,
+		"Zo\u0301\u0308\u0302\u0303e":            CodeNameInvalidChar, // NFC: ó and three marks
+		"Zo\u0301\u0323e":                        "",
 	} {
 		_, err := NormalizeDisplayName(name)
 		var code Code

@@ -623,6 +623,11 @@ func (s *Service) RaiseAlert(ctx context.Context, id, memberID, category, severi
 			}
 			if severityRank(severity) > severityRank(a.Severity) {
 				a.Severity, a.Category, rose = severity, category, true
+			} else if a.Category == CategoryMemberRequest && category != CategoryMemberRequest && severityRank(severity) == severityRank(a.Severity) {
+				// Opened by "I need support", then words that signal a
+				// crisis: the facilitators must see what the words were
+				// about (Requested keeps the request showing).
+				a.Category, rose = category, true
 			}
 			out = *a
 			return nil

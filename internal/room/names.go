@@ -48,7 +48,8 @@ var reservedWords = []string{"facilitator", "moderator", "admin", "administrator
 // name's NFKC case fold. In order: NFKC (fullwidth, ligature, mathematical
 // and other compatibility forms become plain ones: "Ｌｅｅ", "𝐋𝐞𝐞" → "Lee");
 // Default_Ignorable_Code_Point characters removed (as UTS #39 prescribes
-// since Unicode 15.1); full case folding; the skeleton, which maps each
+// since Unicode 15.1); combining marks removed after NFD (dropMarks: "Lée"
+// and "Lee" are one name); full case folding; the skeleton, which maps each
 // character to its confusables.txt prototype (Cyrillic "е" → "e", digit
 // "0" → "O", "1" → "l", "m" → "rn"; data of Unicode 13, from
 // github.com/mtibben/confusables); case folding and skeleton again (a
@@ -64,7 +65,7 @@ var reservedWords = []string{"facilitator", "moderator", "admin", "administrator
 //
 // The key is for comparison only: never shown, logged or stored.
 func NameKey(name string) string {
-	s := dropIgnorable(norm.NFKC.String(name))
+	s := dropMarks(dropIgnorable(norm.NFKC.String(name)))
 	s = confusables.Skeleton(cases.Fold().String(s))
 	s = confusables.Skeleton(cases.Fold().String(s))
 	return compact(norm.NFKC.String(s))
@@ -77,7 +78,7 @@ func NameKey(name string) string {
 // Kappa) pass for "Kate", or "AIex" for "Alex". Two names with the same
 // visualKey look the same as written.
 func visualKey(name string) string {
-	s := dropIgnorable(norm.NFKC.String(name))
+	s := dropMarks(dropIgnorable(norm.NFKC.String(name)))
 	return compact(norm.NFKC.String(confusables.Skeleton(s)))
 }
 
@@ -99,6 +100,20 @@ func dropIgnorable(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// dropMarks removes combining marks (Mn, Me) after canonical
+// decomposition, so that a name with an accent or a dot added ("Dr. Lée",
+// "Dr. Leẹ", "Alex́") compares equal to the name without it: to someone
+// reading quickly they are the same name. (Two people named "Renée" and
+// "Renee" in one group would be told apart with difficulty too.)
+func dropMarks(s string) string {
+	return norm.NFC.String(strings.Map(func(r rune) rune {
+		if unicode.In(r, unicode.Mn, unicode.Me) {
+			return -1
+		}
+		return r
+	}, norm.NFD.String(s)))
 }
 
 // compact removes white space and punctuation, unless nothing would be

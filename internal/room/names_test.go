@@ -44,7 +44,12 @@ func TestSameName(t *testing.T) {
 		{"Vic", "Nic", false},
 		{"Amy", "Amr", false},
 		{"Eli", "Ell", false},
-		{"Zoë", "Zoe", false},
+		// An accent or a dot added makes no new name: read quickly it is the
+		// same (found trying "Dr. Lée" beside the facilitator "Dr. Lee").
+		{"Zoë", "Zoe", true},
+		{"Dr. Lee", "Dr. Lée", true},
+		{"Dr. Lee", "Dr. Leẹ", true},
+		{"Alex", "Alex́", true},
 		{"Ana", "Anna", false},
 		{"🌻", "🌼", false},
 		{"...", "!!!", false},

@@ -1300,3 +1300,20 @@ func TestSupportRequestShowsOnAnOpenAlert(t *testing.T) {
 		t.Fatalf("after the request = %+v (created %v, rose %v), %v", again, created, rose, err)
 	}
 }
+
+// Regression (seen walking the web client by hand): an alert opened by "I
+// need support" kept saying "asked for support" after the member's words
+// signalled a crisis at the same severity. The words' category now shows,
+// and the request still does (Requested).
+func TestWordsAfterASupportRequestShowOnTheAlert(t *testing.T) {
+	e := newEnv(t)
+	a, _ := fixture(t, e, room.CreateParams{})
+	first, _, _, err := e.svc.RaiseAlert(ctx, a, "m-mem", room.CategoryMemberRequest, "elevated", "")
+	if err != nil || first.Category != room.CategoryMemberRequest {
+		t.Fatalf("first = %+v, %v", first, err)
+	}
+	again, created, rose, err := e.svc.RaiseAlert(ctx, a, "m-mem", "ideation", "elevated", "msg1")
+	if err != nil || created || !rose || again.ID != first.ID || again.Category != "ideation" || !again.Requested || again.Count != 2 {
+		t.Fatalf("after the words = %+v (created %v, rose %v), %v", again, created, rose, err)
+	}
+}

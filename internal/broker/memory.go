@@ -380,12 +380,18 @@ func (m *Memory) OpenBuffer(_ context.Context, room string, maxAge time.Duration
 	r := m.room(room)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	m.openBufferLocked(r, maxAge)
+	return nil
+}
+
+// openBufferLocked empties r's buffer and turns it on for maxAge; r.mu is
+// held.
+func (m *Memory) openBufferLocked(r *memRoom, maxAge time.Duration) {
 	clear(r.buf)
 	r.buf, r.bufUntil = nil, time.Now().Add(maxAge)
 	m.mu.Lock()
 	m.buffered[r] = struct{}{}
 	m.mu.Unlock()
-	return nil
 }
 
 // EnsureBuffer turns room's session buffer on, empty, for maxAge if it is
@@ -403,11 +409,7 @@ func (m *Memory) EnsureBuffer(_ context.Context, room string, maxAge time.Durati
 	if r.bufferOnLocked(m, time.Now()) {
 		return nil
 	}
-	clear(r.buf)
-	r.buf, r.bufUntil = nil, time.Now().Add(maxAge)
-	m.mu.Lock()
-	m.buffered[r] = struct{}{}
-	m.mu.Unlock()
+	m.openBufferLocked(r, maxAge)
 	return nil
 }
 

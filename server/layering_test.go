@@ -28,7 +28,10 @@ var allowedImports = map[string][]string{
 		"hearth/internal/checkin"},
 	"hearth/internal/node": {"hearth/internal/auth", "hearth/internal/broker", "hearth/internal/crisis", "hearth/internal/httpapi",
 		"hearth/internal/hub", "hearth/internal/room", "hearth/internal/store", "hearth/internal/webhook", "hearth/internal/checkin",
-		"hearth/internal/limit"},
+		"hearth/internal/limit", "hearth/internal/metrics"},
+	// The node's Prometheus series; the hub reports through hub.Observer
+	// and hub.Stats and does not know this package.
+	"hearth/internal/metrics": {"hearth/internal/protocol"},
 	// Per-user limits (rates, connections), in memory or Redis; the hub
 	// declares the interface it uses.
 	"hearth/internal/limit": {},

@@ -1,6 +1,6 @@
 // Package httpapi is Hearth's HTTP surface: the WebSocket upgrade at /ws
 // (subprotocol, origin and bearer-header checks before the upgrade), the
-// embedded web client, health endpoints, and the security headers and JSON
+// embedded web client, health endpoints, the Prometheus metrics, and the security headers and JSON
 // error shape shared by every route.
 package httpapi
 
@@ -76,6 +76,9 @@ type Config struct {
 	// Ready reports whether the node can serve (broker reachable, not
 	// shutting down); /readyz answers 503 with its error.
 	Ready func(ctx context.Context) error
+	// Metrics serves GET /metrics (the Prometheus exposition, see
+	// internal/metrics); nil leaves the route out (404).
+	Metrics http.Handler
 	// BaseContext is the lifetime of served WebSockets (the request context
 	// must not be used after a hijack).
 	BaseContext context.Context
@@ -112,6 +115,9 @@ func New(cfg Config) http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
 	if cfg.Rooms != nil {
 		cfg.roomRoutes(mux)
 	}

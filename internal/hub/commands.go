@@ -14,6 +14,7 @@ import (
 // goroutine, so one connection's commands are handled in the order sent.
 func (c *conn) handle(ctx context.Context, data []byte) {
 	f, perr := protocol.DecodeFrame(data)
+	c.h.cfg.Observer.FrameIn(f.Type)
 	if perr != nil {
 		c.replyErr(f.ID, f.Room, perr)
 		return

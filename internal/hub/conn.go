@@ -261,6 +261,7 @@ func (c *conn) writeQueued(ctx context.Context, first []byte) error {
 		if err != nil {
 			return err
 		}
+		c.h.cfg.Observer.FrameOut()
 		if len(c.send) == 0 {
 			return nil
 		}

@@ -182,7 +182,35 @@ type Config struct {
 	// MaxConnsPerUser is how many connections one user may have open at
 	// once; protocol.MaxConnsPerUser when 0.
 	MaxConnsPerUser int
+
+	// Observer hears of frames and fan-out, for metrics; nil hears nothing.
+	Observer Observer
 }
+
+// Observer hears of what the hub does, for metrics (internal/metrics
+// implements it; the hub does not know Prometheus). It is called on the
+// connections' and the broker's goroutines, so it must be safe for
+// concurrent use, cheap and non-blocking. It is never given a room id, a
+// name or any text.
+type Observer interface {
+	// FrameIn is one text frame read from a client, with its type as the
+	// client sent it (possibly empty or unknown: the implementation maps it
+	// to a bounded set).
+	FrameIn(typ string)
+	// FrameOut is one WebSocket frame written to a client (a batch of
+	// events written together counts once).
+	FrameOut()
+	// FanOut is one chat message queued to every local connection in its
+	// room, d after the send was accepted (the event's ts, so across nodes
+	// it includes the clocks' difference).
+	FanOut(d time.Duration)
+}
+
+type noObserver struct{}
+
+func (noObserver) FrameIn(string)       {}
+func (noObserver) FrameOut()            {}
+func (noObserver) FanOut(time.Duration) {}
 
 // Stats are the hub's counters, read with Hub.Stats.
 type Stats struct {
@@ -233,6 +261,9 @@ func New(cfg Config) *Hub {
 	cfg.MaxConnsPerUser = cmp.Or(cfg.MaxConnsPerUser, protocol.MaxConnsPerUser)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	h := &Hub{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), rooms: make(map[string]*localRoom)}
 	beat := make(chan struct{})
@@ -286,7 +317,11 @@ func (h *Hub) Deliver(room string, frame []byte) {
 		h.onControl(lr, frame)
 		return
 	}
-	lr.deliver(frame)
+	if msg := lr.deliver(frame); msg.Type == protocol.TypeMessage {
+		if ts, err := time.Parse(time.RFC3339Nano, msg.TS); err == nil {
+			h.cfg.Observer.FanOut(time.Since(ts))
+		}
+	}
 	h.observeShare(lr, frame)
 }
 

@@ -69,13 +69,17 @@ func (lr *localRoom) setState(r room.Room) {
 // the room: queued to those in it, held for those still joining, nothing
 // for those at the door. A nil frame is the broker's word that delivery was
 // interrupted (see broker.DeliverFunc): then every local connection is asked
-// to resume instead (interrupted).
-func (lr *localRoom) deliver(frame []byte) {
+// to resume instead (interrupted). It returns the event as parsed when it
+// is a message or a deletion (for the fan-out metric), else the zero value.
+func (lr *localRoom) deliver(frame []byte) (msg parsedEvent) {
 	if frame == nil {
 		lr.interrupted()
 		return
 	}
 	msg, isMsg := parseMessage(frame)
+	if !isMsg {
+		msg = parsedEvent{}
+	}
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	switch {
@@ -108,6 +112,7 @@ func (lr *localRoom) deliver(frame []byte) {
 			c.enqueue(f)
 		}
 	}
+	return msg
 }
 
 // interrupted runs when this node's delivery of the room was interrupted
@@ -285,6 +290,7 @@ type parsedEvent struct {
 	Type      string `json:"type"`
 	MessageID string `json:"message_id"`
 	Text      string `json:"text"`
+	TS        string `json:"ts"`
 	From      struct {
 		MemberID string `json:"member_id"`
 	} `json:"from"`

@@ -22,6 +22,7 @@ import (
 	"hearth/internal/httpapi"
 	"hearth/internal/hub"
 	"hearth/internal/limit"
+	"hearth/internal/metrics"
 	"hearth/internal/room"
 	"hearth/internal/store"
 	"hearth/internal/webhook"
@@ -92,6 +93,9 @@ type Node struct {
 	Handler  http.Handler
 	// Mode is "embedded" or "distributed".
 	Mode string
+	// Metrics are the node's Prometheus series (a registry of the node's
+	// own), served at /metrics.
+	Metrics *metrics.Metrics
 
 	base     context.Context
 	cancel   context.CancelFunc
@@ -167,6 +171,14 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.WebhookURL != "" {
 		hc.AlertSink = &webhook.Webhook{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret}
 	}
+	n.Metrics = metrics.New(func() metrics.Stats {
+		s := n.Hub.Stats()
+		return metrics.Stats{Connections: s.Connections, Rooms: s.Rooms, SlowConsumers: s.SlowConsumers, CrisisMatches: s.CrisisMatches}
+	})
+	hc.Broker = countingBroker{Broker: n.broker, m: n.Metrics}
+	if hc.Observer == nil {
+		hc.Observer = n.Metrics
+	}
 	n.Hub = hub.New(hc)
 	n.broker.SetTimerHandler(n.Hub.OnTimer)
 	if rb, ok := n.broker.(*broker.Redis); ok {
@@ -177,7 +189,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.Handler = httpapi.New(httpapi.Config{
 		Hub: n.Hub, Verifier: verifier, Rooms: n.Rooms, AllowedOrigins: cfg.AllowedOrigins, Static: cfg.Static,
 		CheckIns: n.CheckIns, CheckInRetention: cmp.Or(cfg.CheckInRetention, checkin.DefaultRetention),
-		BaseContext: n.base, Logger: log, Ready: n.ready,
+		BaseContext: n.base, Logger: log, Ready: n.ready, Metrics: n.Metrics.Handler(),
 	})
 	return n, nil
 }
@@ -205,6 +217,37 @@ func (n *Node) Close() error {
 	err := errors.Join(n.broker.Close(), n.checkIns.Close(), n.store.Close())
 	if n.limits != nil {
 		err = errors.Join(err, n.limits.Close())
+	}
+	return err
+}
+
+// countingBroker counts failed publishes (events, rate-limited events and
+// control messages) in the node's metrics; everything else passes through.
+type countingBroker struct {
+	hub.Broker
+	m *metrics.Metrics
+}
+
+func (b countingBroker) Publish(ctx context.Context, room string, event []byte) (uint64, error) {
+	seq, err := b.Broker.Publish(ctx, room, event)
+	if err != nil {
+		b.m.PublishError()
+	}
+	return seq, err
+}
+
+func (b countingBroker) PublishLimited(ctx context.Context, room string, event []byte, key string, every time.Duration) (uint64, time.Duration, error) {
+	seq, wait, err := b.Broker.PublishLimited(ctx, room, event, key, every)
+	if err != nil {
+		b.m.PublishError()
+	}
+	return seq, wait, err
+}
+
+func (b countingBroker) PublishControl(ctx context.Context, room string, msg []byte) error {
+	err := b.Broker.PublishControl(ctx, room, msg)
+	if err != nil {
+		b.m.PublishError()
 	}
 	return err
 }

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/coder/websocket"
@@ -22,36 +20,15 @@ import (
 	"hearth/internal/auth"
 	"hearth/internal/hub"
 	"hearth/internal/hubtest"
-	"hearth/internal/node"
 	"hearth/internal/protocol"
 	"hearth/internal/redistest"
 )
 
-// limitedNode starts a node like hubtest.StartNode, with hub settings of
-// the test's choosing (rates, connection cap), stopped when the test ends.
+// limitedNode starts a node with hub settings of the test's choosing
+// (rates, connection cap), stopped when the test ends.
 func limitedNode(t *testing.T, redisURL string, hc hub.Config) *hubtest.Node {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	nd, err := node.New(ctx, node.Config{RedisURL: redisURL, DataDir: t.TempDir(), Auth: auth.Config{Secret: hubtest.Secret}, Hub: hc,
-		Static: fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Hearth</title>")}}})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = nd.Hub.Run(runCtx); close(done) }()
-	srv := httptest.NewServer(nd.Handler)
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = nd.Hub.Shutdown(sctx)
-		srv.Close()
-		stop()
-		<-done
-		_ = nd.Close()
-	})
-	return &hubtest.Node{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", HTTP: srv.URL, Hub: nd.Hub, Rooms: nd.Rooms}
+	return hubtest.StartNode(t, hubtest.Options{RedisURL: redisURL, Hub: hc})
 }
 
 // limitedPair returns two nodes of one deployment: one in-memory node twice

@@ -6,6 +6,7 @@ package hubtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -65,6 +66,9 @@ type Options struct {
 	WebhookSecret []byte
 	Logger        *slog.Logger
 	SessionMax    time.Duration // the longest session (and buffer life); 0 for the default
+	// Hub is the hub's configuration to start from (rates, the connection
+	// cap, …); the fields above, when set, take precedence.
+	Hub hub.Config
 }
 
 // Node is one running Hearth node.
@@ -90,7 +94,12 @@ func StartNode(t testing.TB, o Options) *Node {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	hc := hub.Config{SendQueue: o.SendQueue, AuthTimeout: o.AuthTimeout, Heartbeat: o.Heartbeat, PingTimeout: o.PingTimeout, WriteTimeout: o.WriteTimeout}
+	hc := o.Hub
+	hc.SendQueue = cmp.Or(o.SendQueue, hc.SendQueue)
+	hc.AuthTimeout = cmp.Or(o.AuthTimeout, hc.AuthTimeout)
+	hc.Heartbeat = cmp.Or(o.Heartbeat, hc.Heartbeat)
+	hc.PingTimeout = cmp.Or(o.PingTimeout, hc.PingTimeout)
+	hc.WriteTimeout = cmp.Or(o.WriteTimeout, hc.WriteTimeout)
 	if o.Unlimited {
 		hc.SendRate, hc.FrameRate = rate.Inf, rate.Inf
 	}

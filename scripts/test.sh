@@ -66,7 +66,21 @@ if [ -n "${HEARTH_FUZZ_TIME:-}" ]; then
     dir="./$(dirname "$file")"
     for target in $(grep -oE '^func Fuzz[A-Za-z0-9_]*' "$file" | cut -d' ' -f2); do
       echo "test.sh: fuzzing $target in $dir for $HEARTH_FUZZ_TIME"
-      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$HEARTH_FUZZ_TIME" "$dir"
+      log=$(mktemp)
+      if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$HEARTH_FUZZ_TIME" "$dir" 2>&1 | tee "$log"; then
+        # Go 1.26's fuzz coordinator can report a bare "context deadline
+        # exceeded" when -fuzztime runs out under load, with no failing input
+        # (golang/go#75804, fixed in Go 1.27). A real finding always writes
+        # "Failing input written to"; only that, or any other failure, fails.
+        if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written to' "$log" &&
+          [ "$(grep -c -E '^\s+[a-z_]+\.go:[0-9]+:|panic:' "$log")" = 0 ]; then
+          echo "test.sh: $target stopped at its time limit with Go's deadline race (golang/go#75804); no failing input was found"
+        else
+          rm -f "$log"
+          exit 1
+        fi
+      fi
+      rm -f "$log"
     done
   done
 fi

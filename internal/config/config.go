@@ -25,19 +25,46 @@ import (
 
 // Config is the server's whole configuration.
 type Config struct {
-	Addr            string        // listen address, host:port
-	RedisURL        string        // empty: embedded mode (in-memory broker, bbolt store); redis:// or rediss://: distributed mode (pub/sub, presence, session buffer: live, unpersisted)
-	StoreURL        string        // distributed mode's durable store (rooms, rosters, audit); RedisURL when unset
-	SessionMax      time.Duration // a session ends by itself after this long; its buffer expires with it
-	DataDir         string        // embedded mode's store directory
-	JWTSecret       []byte        // HS256 key, at least auth.MinSecretBytes
-	JWTIssuer       string        // checked against iss when set
-	JWTAudience     string        // checked against aud when set
-	AllowedOrigins  []string      // normalized "scheme://host:port" origins; empty: same host only
-	Dev             bool          // development mode: random secret when none is set, demo room, printed links
-	ShutdownTimeout time.Duration // bound on graceful shutdown
-	LogLevel        slog.Level    // debug, info, warn, error
-	LogFormat       string        // "text" or "json"
+	Addr        string        // listen address, host:port
+	RedisURL    string        // empty: embedded mode (in-memory broker, bbolt store); redis:// or rediss://: distributed mode (pub/sub, presence, session buffer: live, unpersisted)
+	StoreURL    string        // distributed mode's durable store (rooms, rosters, audit); RedisURL when unset
+	SessionMax  time.Duration // a session ends by itself after this long; its buffer expires with it
+	DataDir     string        // embedded mode's store directory
+	JWTSecret   []byte        // HS256 key, at least auth.MinSecretBytes
+	JWTIssuer   string        // checked against iss when set
+	JWTAudience string        // checked against aud when set
+	// JWTPublicKey is the PEM public key (RSA, ECDSA P-256 or Ed25519) read
+	// from the file HEARTH_JWT_PUBLIC_KEY names; RS256, ES256 or EdDSA
+	// tokens are verified with it. Empty when unset.
+	JWTPublicKey []byte
+	// JWTJWKSURL is an identity provider's JWKS endpoint; RS256, ES256 and
+	// EdDSA tokens are verified with the key their kid names. https, or
+	// http on a loopback address. Empty when unset.
+	JWTJWKSURL string
+	// JWTRoleClaim names the claim that carries the role: a top-level claim
+	// ("role", the default) or a dotted path into nested objects
+	// ("realm_access.roles", as Keycloak emits); its value may be a string
+	// or an array of strings.
+	JWTRoleClaim string
+	// RedisCluster is true when RedisURL names a Redis Cluster
+	// (redis+cluster://host1:port,host2:port or -redis-cluster): rooms then
+	// use sharded pub/sub and each room's keys share one hash slot.
+	RedisCluster bool
+	// PublicURL is the address people open (https://hearth.example.org),
+	// without a path; the OIDC callback is PublicURL + "/auth/callback".
+	PublicURL string
+	// OIDCIssuer, OIDCClientID and OIDCClientSecret make the server an
+	// OpenID Connect relying party for the web client's sign-in (empty:
+	// sign-in is off). The secret may be empty for a public client; PKCE is
+	// always used.
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	AllowedOrigins   []string      // normalized "scheme://host:port" origins; empty: same host only
+	Dev              bool          // development mode: random secret when none is set, demo room, printed links
+	ShutdownTimeout  time.Duration // bound on graceful shutdown
+	LogLevel         slog.Level    // debug, info, warn, error
+	LogFormat        string        // "text" or "json"
 
 	CrisisResources []crisis.Resource // the resources to show, in their listed order
 	EscalateAfter   time.Duration     // unacknowledged alerts are escalated after this
@@ -65,6 +92,7 @@ type Setting struct {
 var Settings = []Setting{
 	{"addr", "HEARTH_ADDR", ":8080", "listen address (host:port)"},
 	{"redis", "HEARTH_REDIS_URL", "", "Redis URL for distributed mode (redis://host:6379/0): pub/sub, presence and the session buffer, best run without persistence; empty runs one node with an in-memory broker"},
+	{"redis-cluster", "HEARTH_REDIS_CLUSTER", "false", "HEARTH_REDIS_URL names a Redis Cluster (seed nodes: redis://host1:port,host2:port); the same as a redis+cluster:// URL"},
 	{"store", "HEARTH_STORE_URL", "", "Redis URL of the durable store in distributed mode (rooms, rosters, agreements, audit; run with appendonly); HEARTH_REDIS_URL when empty"},
 	{"session-max", "HEARTH_SESSION_MAX", "4h", "the longest a session may run: it then ends by itself, and its message buffer expires with it"},
 	{"checkin-retention", "HEARTH_CHECKIN_RETENTION", "30d", "how long between-session check-ins are kept before they are deleted: whole days (30d) or a duration (36h), from 1h to 365d"},
@@ -72,6 +100,13 @@ var Settings = []Setting{
 	{"", "HEARTH_JWT_SECRET", "", "HS256 key for tokens, at least 32 bytes; required unless -dev"},
 	{"", "HEARTH_JWT_ISSUER", "", "when set, tokens must carry this iss"},
 	{"", "HEARTH_JWT_AUDIENCE", "", "when set, tokens must carry this aud"},
+	{"", "HEARTH_JWT_PUBLIC_KEY", "", "PEM file of a public key (RSA, ECDSA P-256 or Ed25519): RS256, ES256 or EdDSA tokens signed with its private key are accepted besides HS256 ones"},
+	{"", "HEARTH_JWT_JWKS_URL", "", "an identity provider's JWKS URL (https): RS256, ES256 or EdDSA tokens are verified with the key their kid names; keys are cached and refreshed"},
+	{"", "HEARTH_JWT_ROLE_CLAIM", "role", "the token claim that carries the role (member, facilitator or supervisor): a claim name or a dotted path such as realm_access.roles; a string or an array of strings"},
+	{"", "HEARTH_PUBLIC_URL", "", "the address people open (https://hearth.example.org); required with OIDC sign-in, whose callback is <this>/auth/callback"},
+	{"", "HEARTH_OIDC_ISSUER", "", "OpenID Connect issuer URL: the web client's Sign in goes to this identity provider (authorization code with PKCE)"},
+	{"", "HEARTH_OIDC_CLIENT_ID", "", "the client id registered with the OIDC issuer; required with HEARTH_OIDC_ISSUER"},
+	{"", "HEARTH_OIDC_CLIENT_SECRET", "", "the client secret, for a confidential client; empty for a public client"},
 	{"", "HEARTH_ALLOWED_ORIGINS", "", "comma-separated origins (scheme://host[:port]) allowed to open WebSockets; empty allows the server's own host only"},
 	{"", "HEARTH_CRISIS_RESOURCES", "", "JSON file of crisis resources that replaces the U.S. defaults (988, SAMHSA, 911, Crisis Text Line), for other regions"},
 	{"", "HEARTH_ALERT_ESCALATE_AFTER", "3m", "how long a crisis alert may stay unacknowledged before it is sent again, escalated, to every facilitator"},
@@ -125,6 +160,21 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	c.Addr = get("HEARTH_ADDR")
 	c.RedisURL = get("HEARTH_REDIS_URL")
 	c.StoreURL = get("HEARTH_STORE_URL")
+	var err error
+	if c.RedisCluster, err = parseBool(get("HEARTH_REDIS_CLUSTER")); err != nil {
+		errs = append(errs, fmt.Errorf("-redis-cluster / HEARTH_REDIS_CLUSTER: %w", err))
+	}
+	if rest, ok := strings.CutPrefix(c.RedisURL, "redis+cluster://"); ok {
+		c.RedisURL, c.RedisCluster = "redis://"+rest, true
+	} else if rest, ok := strings.CutPrefix(c.RedisURL, "rediss+cluster://"); ok {
+		c.RedisURL, c.RedisCluster = "rediss://"+rest, true
+	}
+	switch {
+	case c.RedisCluster && c.RedisURL == "":
+		errs = append(errs, errors.New("-redis-cluster needs HEARTH_REDIS_URL to name the cluster's seed nodes (redis://host1:port,host2:port)"))
+	case c.RedisCluster && c.StoreURL == "":
+		errs = append(errs, errors.New("with a Redis Cluster, HEARTH_STORE_URL must name the single Redis (with appendonly) that keeps rooms, rosters and the audit log"))
+	}
 	switch {
 	case c.StoreURL != "" && c.RedisURL == "":
 		errs = append(errs, errors.New("-store / HEARTH_STORE_URL needs HEARTH_REDIS_URL: embedded mode keeps its store in HEARTH_DATA_DIR"))
@@ -143,7 +193,36 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	c.JWTSecret = []byte(*vals["HEARTH_JWT_SECRET"])
 	c.JWTIssuer = get("HEARTH_JWT_ISSUER")
 	c.JWTAudience = get("HEARTH_JWT_AUDIENCE")
-	var err error
+	if path := get("HEARTH_JWT_PUBLIC_KEY"); path != "" {
+		var rerr error
+		if c.JWTPublicKey, rerr = os.ReadFile(path); rerr != nil {
+			errs = append(errs, fmt.Errorf("HEARTH_JWT_PUBLIC_KEY: %w", rerr))
+		}
+	}
+	if c.JWTJWKSURL = get("HEARTH_JWT_JWKS_URL"); c.JWTJWKSURL != "" && !secureURL(c.JWTJWKSURL) {
+		errs = append(errs, errors.New("HEARTH_JWT_JWKS_URL must be an https URL (http only on a loopback address)"))
+	}
+	if c.JWTRoleClaim = get("HEARTH_JWT_ROLE_CLAIM"); c.JWTRoleClaim == "" || strings.HasPrefix(c.JWTRoleClaim, ".") || strings.HasSuffix(c.JWTRoleClaim, ".") || strings.Contains(c.JWTRoleClaim, "..") {
+		errs = append(errs, errors.New("HEARTH_JWT_ROLE_CLAIM must name a claim, such as role or realm_access.roles"))
+	}
+	c.PublicURL = strings.TrimSuffix(get("HEARTH_PUBLIC_URL"), "/")
+	if c.PublicURL != "" {
+		if _, ok := NormalizeOrigin(c.PublicURL); !ok {
+			errs = append(errs, errors.New("HEARTH_PUBLIC_URL must be an http(s) address without a path, such as https://hearth.example.org"))
+		}
+	}
+	c.OIDCIssuer, c.OIDCClientID, c.OIDCClientSecret = get("HEARTH_OIDC_ISSUER"), get("HEARTH_OIDC_CLIENT_ID"), *vals["HEARTH_OIDC_CLIENT_SECRET"]
+	switch {
+	case c.OIDCIssuer == "" && (c.OIDCClientID != "" || c.OIDCClientSecret != ""):
+		errs = append(errs, errors.New("HEARTH_OIDC_CLIENT_ID and HEARTH_OIDC_CLIENT_SECRET need HEARTH_OIDC_ISSUER"))
+	case c.OIDCIssuer == "":
+	case !secureURL(c.OIDCIssuer):
+		errs = append(errs, errors.New("HEARTH_OIDC_ISSUER must be an https URL (http only on a loopback address)"))
+	case c.OIDCClientID == "":
+		errs = append(errs, errors.New("HEARTH_OIDC_ISSUER needs HEARTH_OIDC_CLIENT_ID"))
+	case c.PublicURL == "":
+		errs = append(errs, errors.New("HEARTH_OIDC_ISSUER needs HEARTH_PUBLIC_URL, the address people open: the sign-in callback is <HEARTH_PUBLIC_URL>/auth/callback"))
+	}
 	if c.Dev, err = parseBool(get("HEARTH_DEV")); err != nil {
 		errs = append(errs, fmt.Errorf("-dev / HEARTH_DEV: %w", err))
 	}
@@ -232,6 +311,20 @@ func ParseRetention(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s is out of range: check-ins are kept from 1h to 365d", s)
 	}
 	return d, nil
+}
+
+// secureURL reports whether s is an https URL with a host, or an http URL
+// on a loopback address (a test's identity provider).
+func secureURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil {
+		return false
+	}
+	if u.Scheme == "https" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Scheme == "http" && (u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()))
 }
 
 // DevAddr is where -dev listens when no address is given: loopback only.

@@ -66,6 +66,15 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 		{"stray argument", []string{"serve"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "unexpected argument"},
 		{"check-in retention not a duration", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_CHECKIN_RETENTION": "a month"}, "HEARTH_CHECKIN_RETENTION"},
 		{"check-in retention too short", []string{"-checkin-retention", "30m"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "HEARTH_CHECKIN_RETENTION"},
+		{"cluster without store", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_REDIS_URL": "redis+cluster://a:1,b:2"}, "HEARTH_STORE_URL must name the single Redis"},
+		{"cluster flag without redis", []string{"-redis-cluster"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "needs HEARTH_REDIS_URL"},
+		{"missing public key file", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_JWT_PUBLIC_KEY": "/nonexistent/key.pem"}, "HEARTH_JWT_PUBLIC_KEY"},
+		{"plain-http JWKS", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_JWT_JWKS_URL": "http://idp.example.org/jwks"}, "HEARTH_JWT_JWKS_URL must be an https URL"},
+		{"empty role claim path", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_JWT_ROLE_CLAIM": "realm_access..roles"}, "HEARTH_JWT_ROLE_CLAIM"},
+		{"OIDC without client id", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_OIDC_ISSUER": "https://idp.example.org", "HEARTH_PUBLIC_URL": "https://h.example.org"}, "needs HEARTH_OIDC_CLIENT_ID"},
+		{"OIDC without public URL", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_OIDC_ISSUER": "https://idp.example.org", "HEARTH_OIDC_CLIENT_ID": "hearth"}, "needs HEARTH_PUBLIC_URL"},
+		{"OIDC client without issuer", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_OIDC_CLIENT_ID": "hearth"}, "need HEARTH_OIDC_ISSUER"},
+		{"public URL with path", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_PUBLIC_URL": "https://h.example.org/app"}, "HEARTH_PUBLIC_URL"},
 		{"check-in retention too long", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_CHECKIN_RETENTION": "400d"}, "out of range"},
 	}
 	for _, tc := range cases {
@@ -75,6 +84,26 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestIdentityAndClusterSettings(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{
+		"HEARTH_JWT_SECRET": goodSecret, "HEARTH_REDIS_URL": "redis+cluster://10.0.0.1:7000,10.0.0.2:7000", "HEARTH_STORE_URL": "redis://store:6379/0",
+		"HEARTH_JWT_JWKS_URL": "http://127.0.0.1:9999/jwks", "HEARTH_JWT_ROLE_CLAIM": "realm_access.roles",
+		"HEARTH_OIDC_ISSUER": "https://idp.example.org/realms/clinic", "HEARTH_OIDC_CLIENT_ID": "hearth", "HEARTH_PUBLIC_URL": "https://hearth.example.org/",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.RedisCluster || c.RedisURL != "redis://10.0.0.1:7000,10.0.0.2:7000" || c.StoreURL != "redis://store:6379/0" {
+		t.Errorf("cluster %v, redis %q, store %q", c.RedisCluster, c.RedisURL, c.StoreURL)
+	}
+	if c.JWTRoleClaim != "realm_access.roles" || c.JWTJWKSURL == "" || c.PublicURL != "https://hearth.example.org" || c.OIDCClientID != "hearth" {
+		t.Errorf("identity settings %+v", c)
+	}
+	if c, err := Load(nil, env(map[string]string{"HEARTH_JWT_SECRET": goodSecret})); err != nil || c.JWTRoleClaim != "role" || c.RedisCluster {
+		t.Errorf("defaults: role claim %q, cluster %v, %v", c.JWTRoleClaim, c.RedisCluster, err)
 	}
 }
 

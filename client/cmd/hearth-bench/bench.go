@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"runtime"
@@ -54,6 +55,7 @@ type stats struct {
 	replayedEvents  atomic.Uint64 // room events replayed by resumes
 	sessionsEnded   atomic.Uint64 // session_ended events seen (the session ended under the run)
 	skipped         atomic.Uint64 // measured sends not made: the chosen senders were all disconnected or busy
+	sent            atomic.Uint64 // measured send attempts made
 	expected        atomic.Uint64 // measured deliveries expected so far (approximate: for the drain)
 	received        atomic.Uint64 // measured deliveries received so far (not duplicates)
 }
@@ -102,6 +104,10 @@ type bench struct {
 	latency       histogram // live deliveries of measured messages
 	connectTime   histogram // first dial to joined
 	reconnectTime histogram // connection dropped to joined again
+
+	stepLatency atomic.Pointer[histogram] // the current traffic step's share of latency
+	stepIndex   atomic.Int64              // the current traffic step, from 0
+	inflight    sync.WaitGroup            // send orders given and not yet done
 
 	warnMu sync.Mutex
 	warns  int
@@ -162,7 +168,7 @@ func runBench(ctx context.Context, cfg config, stderr io.Writer) (*report, error
 	// Setup: tokens, rooms and rosters over REST.
 	planned := time.Duration(float64(cfg.connections())/cfg.Ramp*float64(time.Second)) + setupSlack
 	mint := minter{secret: cfg.Secret, issuer: cfg.Issuer, audience: cfg.Audience,
-		ttl: planned + cfg.Warmup + cfg.Duration + cfg.Drain + tokenSlack}
+		ttl: planned + time.Duration(cfg.steps())*(cfg.Warmup+cfg.Duration+cfg.Drain) + tokenSlack}
 	rooms, err := b.setup(ctx, mint)
 	transport.CloseIdleConnections() // REST is done; only WebSockets from here
 	if err != nil {
@@ -203,43 +209,39 @@ func runBench(ctx context.Context, cfg config, stderr io.Writer) (*report, error
 	}
 	rep.SetupSeconds = time.Since(rep.Started).Seconds()
 	rep.snapshot("connected", procs)
+	b.progressf("%d connections joined in %.1fs", b.stats.connected.Load(), rep.SetupSeconds)
 
-	// Traffic: warmup, then the measurement.
-	warmupEnd := time.Now().Add(cfg.Warmup)
-	end := warmupEnd.Add(cfg.Duration)
-	b.progressf("%d connections joined in %.1fs; warming up for %s", b.stats.connected.Load(), rep.SetupSeconds, cfg.Warmup)
-	var drivers sync.WaitGroup
-	trafficCtx, stopTraffic := context.WithDeadline(ctx, end)
-	defer stopTraffic()
-	for _, rm := range rooms {
-		drivers.Go(func() { b.drive(trafficCtx, rm, warmupEnd) })
+	// Traffic: one step at -rate, or with -find-max steps of rising rate
+	// until one does not hold; each a warmup, a measurement and a drain.
+	var steps []*step
+	stopped := ""
+	for i, stepRate := 0, cfg.Rate; ; i++ {
+		st := &step{index: i, rate: stepRate}
+		steps = append(steps, st)
+		b.runStep(ctx, rooms, st, rep, procs)
+		switch {
+		case ctx.Err() != nil:
+			stopped = stopInterrupted
+		case cfg.FindMax == 0:
+		case st.why != "":
+			stopped = st.why
+		case stepRate >= cfg.rateCap():
+			stopped = stopRateCap
+		case i+1 >= maxFindMaxSteps:
+			stopped = stopMaxSteps
+		default:
+			next := stepRate * findMaxFactor
+			if next >= 1 {
+				next = math.Round(next*100) / 100 // two decimals, for people
+			}
+			stepRate = min(next, cfg.rateCap())
+			b.progressf("step %d held at %g messages per second per room (p99 %s); next: %g", i+1, st.rate, st.p99, stepRate)
+			continue
+		}
+		break
 	}
-	var progress sync.WaitGroup
-	progress.Go(func() { b.progress(trafficCtx, warmupEnd, end) })
-	if sleepUntil(trafficCtx, warmupEnd) { // else interrupted during the warmup: nothing is measured
-		b.progressf("measuring for %s", cfg.Duration)
-	}
-	measureStart := time.Now()
-	rep.snapshot("measure_start", procs)
-	<-trafficCtx.Done()
-	drivers.Wait()
-	progress.Wait()
 	interrupted := ctx.Err() != nil
-	measured := time.Since(measureStart)
-	if time.Now().Before(warmupEnd) {
-		measured = 0
-	}
 	stopSenders()
-
-	// Drain: deliveries still in flight.
-	drain := cfg.Drain
-	if interrupted {
-		drain = min(drain, interruptDrain)
-	}
-	b.progressf("traffic stopped; waiting up to %s for deliveries in flight", drain)
-	drainStart := time.Now()
-	b.waitDrained(drain)
-	rep.DrainSeconds = time.Since(drainStart).Seconds()
 	rep.snapshot("measure_end", procs)
 
 	// Stop: members, then facilitators (who end their sessions).
@@ -251,7 +253,7 @@ func runBench(ctx context.Context, cfg config, stderr io.Writer) (*report, error
 	stopWatch()
 	watchers.Wait()
 
-	b.fill(rep, rooms, procs, measured, interrupted)
+	b.fill(rep, rooms, procs, steps, stopped, interrupted)
 	return rep, nil
 }
 
@@ -285,7 +287,7 @@ func (b *bench) setup(ctx context.Context, mint minter) ([]*benchRoom, error) {
 				home: conn % len(cfg.URLs), recv: newReceiver(cfg.Members), ready: make(chan struct{})}
 			conn++
 			if slot >= 0 {
-				m.records, m.sendq = &rm.ledger.senders[slot], make(chan byte, 1)
+				m.records, m.sendq = &rm.ledger.senders[slot], make(chan sendOrder, 1)
 			}
 			rm.ledger.receivers = append(rm.ledger.receivers, m.recv)
 			return m, nil
@@ -346,16 +348,16 @@ func waitReady(ctx context.Context, rooms []*benchRoom, facilitators bool) error
 	return nil
 }
 
-// drive asks the room's senders, in turn, to send -rate messages per
-// second until ctx ends: warmup messages until warmupEnd, measured ones
-// after. A sender that is disconnected or still waiting for its last
-// answer is passed over for the next.
-func (b *bench) drive(ctx context.Context, rm *benchRoom, warmupEnd time.Time) {
-	if b.cfg.Rate == 0 {
+// drive asks the room's senders, in turn, to send rate messages per
+// second, for traffic step step, until ctx ends: warmup messages until
+// warmupEnd, measured ones after. A sender that is disconnected or still
+// waiting for its last answer is passed over for the next.
+func (b *bench) drive(ctx context.Context, rm *benchRoom, rate float64, step int, warmupEnd time.Time) {
+	if rate == 0 {
 		<-ctx.Done()
 		return
 	}
-	interval := time.Duration(float64(time.Second) / b.cfg.Rate)
+	interval := time.Duration(float64(time.Second) / rate)
 	if !sleep(ctx, rand.N(interval)) { // rooms out of step with each other
 		return
 	}
@@ -372,10 +374,12 @@ func (b *bench) drive(ctx context.Context, rm *benchRoom, warmupEnd time.Time) {
 			if m.conn.Load() == nil {
 				continue
 			}
+			b.inflight.Add(1)
 			select {
-			case m.sendq <- phase:
+			case m.sendq <- sendOrder{phase: phase, step: step}:
 				rm.next, sent = (rm.next+k+1)%len(rm.members), true
 			default:
+				b.inflight.Done()
 			}
 			if sent {
 				break
@@ -394,6 +398,10 @@ func (b *bench) drive(ctx context.Context, rm *benchRoom, warmupEnd time.Time) {
 
 // progress prints a line every -progress until ctx ends.
 func (b *bench) progress(ctx context.Context, warmupEnd, end time.Time) {
+	label := ""
+	if b.cfg.FindMax > 0 {
+		label = fmt.Sprintf("step %d, ", b.stepIndex.Load()+1)
+	}
 	if b.cfg.Progress <= 0 {
 		return
 	}
@@ -408,8 +416,8 @@ func (b *bench) progress(ctx context.Context, warmupEnd, end time.Time) {
 			if now.Before(warmupEnd) {
 				phase = "warming up"
 			}
-			b.progressf("%s, %s left: %d connected, %d reconnects (%d resumed, %d with a gap), deliveries %d of ~%d",
-				phase, end.Sub(now).Round(time.Second), b.stats.connected.Load(), b.stats.reconnects.Load(),
+			b.progressf("%s%s, %s left: %d connected, %d reconnects (%d resumed, %d with a gap), deliveries %d of ~%d",
+				label, phase, end.Sub(now).Round(time.Second), b.stats.connected.Load(), b.stats.reconnects.Load(),
 				b.stats.resumes.Load(), b.stats.gapResumes.Load(), b.stats.received.Load(), b.stats.expected.Load())
 		}
 	}

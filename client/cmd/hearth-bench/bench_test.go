@@ -52,8 +52,8 @@ func TestParseConfig(t *testing.T) {
 		{"one member", []string{"-members", "1"}, withSecret, "-members must be"},
 		{"over capacity", []string{"-members", "51"}, withSecret, "-members must be"},
 		{"too many connections", []string{"-rooms", "1000", "-members", "20"}, withSecret, "connections; at most"},
-		{"rate over the server's limit", []string{"-members", "5", "-rate", "21"}, withSecret, "too fast"},
-		{"rate at the headroom", []string{"-members", "5", "-rate", "20"}, withSecret, ""},
+		{"rate over the server's limit", []string{"-members", "5", "-rate", "22.6"}, withSecret, "too fast"},
+		{"rate at the headroom", []string{"-members", "5", "-rate", "22.5"}, withSecret, ""},
 		{"no traffic", []string{"-rate", "0"}, withSecret, ""},
 		{"tiny size", []string{"-size", "10"}, withSecret, "-size must be"},
 		{"huge size", []string{"-size", "4001"}, withSecret, "-size must be"},
@@ -61,6 +61,15 @@ func TestParseConfig(t *testing.T) {
 		{"no ramp", []string{"-ramp", "0"}, withSecret, "-ramp must be"},
 		{"bad pid", []string{"-pid", "12,abc"}, withSecret, "not a process id"},
 		{"stray argument", []string{"extra"}, withSecret, "unexpected argument"},
+		{"largest workload", []string{"-rooms", "1000", "-members", "10"}, withSecret, ""},
+		{"idle", []string{"-idle", "-rooms", "1000", "-members", "9"}, withSecret, ""},
+		{"idle with a rate", []string{"-idle", "-rate", "2"}, withSecret, "-idle sends nothing"},
+		{"idle with a warmup", []string{"-idle", "-warmup", "1s"}, withSecret, "-idle sends nothing"},
+		{"idle and find-max", []string{"-idle", "-find-max", "50ms"}, withSecret, "exclude each other"},
+		{"find-max", []string{"-find-max", "50ms", "-rate", "2"}, withSecret, ""},
+		{"find-max bound too small", []string{"-find-max", "100us"}, withSecret, "-find-max must be"},
+		{"find-max bound too large", []string{"-find-max", "1m"}, withSecret, "-find-max must be"},
+		{"find-max from no traffic", []string{"-find-max", "50ms", "-rate", "0"}, withSecret, "must be above 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,7 +235,7 @@ func TestAccount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := account([]*roomLedger{tt.build()})
+			got := account([]*roomLedger{tt.build()}, -1)
 			if tt.want.Refused == nil {
 				tt.want.Refused = map[string]uint64{}
 			}
@@ -274,5 +283,58 @@ func TestReadProc(t *testing.T) {
 	}
 	if _, err := readProc(root, 43); !errors.Is(err, errNoProc) {
 		t.Errorf("no such process: %v, want errNoProc", err)
+	}
+}
+
+// TestJudgeStep pins when a -find-max step holds: measured, within the
+// p99 bound, nothing missing or twice, no reconnect, nobody gave up, and
+// few ticks skipped.
+func TestJudgeStep(t *testing.T) {
+	const bound = 50 * time.Millisecond
+	tests := []struct {
+		name                                                    string
+		p99                                                     time.Duration
+		samples, missing, dups, reconnects, gaveUp, sent, skips uint64
+		want                                                    string
+	}{
+		{"held", 40 * time.Millisecond, 1000, 0, 0, 0, 0, 100, 1, ""},
+		{"held at the bound", bound, 1000, 0, 0, 0, 0, 100, 0, ""},
+		{"p99 over", bound + time.Millisecond, 1000, 0, 0, 0, 0, 100, 0, notHeldP99},
+		{"nothing measured", 0, 0, 0, 0, 0, 0, 0, 0, notHeldNothing},
+		{"one missing", time.Millisecond, 999, 1, 0, 0, 0, 100, 0, notHeldLoss},
+		{"one twice", time.Millisecond, 1000, 0, 1, 0, 0, 100, 0, notHeldDuplicates},
+		{"a reconnect", time.Millisecond, 1000, 0, 0, 1, 0, 100, 0, notHeldReconnects},
+		{"gave up", time.Millisecond, 1000, 0, 0, 0, 1, 100, 0, notHeldGaveUp},
+		{"too many skipped", time.Millisecond, 1000, 0, 0, 0, 0, 100, 2, notHeldSkipped},
+	}
+	for _, tt := range tests {
+		if got := judgeStep(bound, tt.p99, tt.samples, tt.missing, tt.dups, tt.reconnects, tt.gaveUp, tt.sent, tt.skips); got != tt.want {
+			t.Errorf("%s: judgeStep = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestAccountBySteps: with -find-max each step is accounted on its own
+// messages, a duplicate counted in the step its message was sent in.
+func TestAccountBySteps(t *testing.T) {
+	t0 := time.Now()
+	rec := func(s, step int) sendRecord {
+		return sendRecord{start: t0.Add(time.Duration(s) * time.Second), outcome: sendConfirmed, measured: true, step: step}
+	}
+	a := newReceiver(1)
+	a.joined = true
+	for _, seq := range []uint64{1, 2, 3, 3} { // 4 never came; 3 came twice
+		a.receive(header{phase: phaseMeasure, sender: 0, seq: seq}, false)
+	}
+	rl := &roomLedger{senders: [][]sendRecord{{rec(1, 0), rec(2, 0), rec(3, 1), rec(4, 1)}}, receivers: []*receiver{a}}
+	for step, want := range map[int]tally{
+		0:  {Sent: 2, Confirmed: 2, Expected: 2, Received: 2},
+		1:  {Sent: 2, Confirmed: 2, Expected: 2, Received: 1, Lost: 1, Duplicated: 1},
+		-1: {Sent: 4, Confirmed: 4, Expected: 4, Received: 3, Lost: 1, Duplicated: 1},
+	} {
+		want.Refused = map[string]uint64{}
+		if got := account([]*roomLedger{rl}, step); !equalTally(got, want) {
+			t.Errorf("step %d: account = %+v, want %+v", step, got, want)
+		}
 	}
 }

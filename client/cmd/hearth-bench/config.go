@@ -23,8 +23,9 @@ const (
 	// minMembers: a room needs someone to send and someone else to hear.
 	minMembers = 2
 	// maxConnections bounds -rooms × (-members + 1), the connections held
-	// at once (one facilitator per room).
-	maxConnections = 10000
+	// at once (one facilitator per room): room for the largest workload of
+	// docs/performance.md, 1,000 rooms × (10 members + 1).
+	maxConnections = 12000
 	// maxDuration bounds -duration, and maxWarmup -warmup.
 	maxDuration = 2 * time.Hour
 	maxWarmup   = 10 * time.Minute
@@ -41,12 +42,29 @@ const (
 	// for one connection: each member here is a distinct user), in
 	// messages per second: protocol.SendRate, which this command may not
 	// import, so it must be kept in step by hand. Senders rotate among a
-	// room's members, so each sends -rate/-members per second; -rate is
-	// kept under sendHeadroom of what the members could send together.
+	// room's members, so each sends -rate/-members per second, evenly
+	// spaced; -rate is kept under sendHeadroom of what the members could
+	// send together. The server's burst (protocol.SendBurst, 10) absorbs
+	// the jitter of sends at 90 % of the rate; 0.9 lets 100 rooms of 10
+	// members carry the 45,000 deliveries per second of
+	// docs/performance.md's latency workload.
 	serverSendRate = 5
-	sendHeadroom   = 0.8
+	sendHeadroom   = 0.9
 	// maxProgress bounds -progress.
 	maxProgress = time.Hour
+	// minFindMax and maxFindMax bound -find-max, the p99 latency a step
+	// may reach and still hold.
+	minFindMax = time.Millisecond
+	maxFindMax = 10 * time.Second
+	// findMaxFactor is how much each -find-max step raises the rate, up to
+	// the highest rate -rate allows (rateCap).
+	findMaxFactor = 1.25
+	// maxFindMaxSteps bounds the steps of -find-max.
+	maxFindMaxSteps = 30
+	// findMaxSkipShare is the share of a step's measured ticks that may be
+	// skipped (every sender of the room still waiting for its last
+	// answer) for the step to hold.
+	findMaxSkipShare = 0.01
 )
 
 // config is a validated set of flags.
@@ -66,6 +84,8 @@ type config struct {
 	PIDs        []int         // server processes to measure
 	PIDFiles    []string      // files holding the PIDs of server processes, read again at every sample
 	AllowRemote bool          // accept URLs whose host is not a loopback address
+	Idle        bool          // connect and hold, no traffic (memory per connection)
+	FindMax     time.Duration // with -find-max: the p99 bound of a step that holds; 0 for one step at -rate
 	Secret      []byte        // HEARTH_JWT_SECRET
 	Issuer      string        // HEARTH_JWT_ISSUER
 	Audience    string        // HEARTH_JWT_AUDIENCE
@@ -73,6 +93,30 @@ type config struct {
 
 // connections is how many WebSocket connections the run holds at once.
 func (c config) connections() int { return c.Rooms * (c.Members + 1) }
+
+// rateCap is the highest -rate for c.Members: the members together may
+// send sendHeadroom of what the server allows them.
+func (c config) rateCap() float64 { return sendHeadroom * serverSendRate * float64(c.Members) }
+
+// steps is the most traffic steps the run may take: one, or
+// maxFindMaxSteps with -find-max.
+func (c config) steps() int {
+	if c.FindMax > 0 {
+		return maxFindMaxSteps
+	}
+	return 1
+}
+
+// mode names the run's mode in the report: "chat", "idle" or "find_max".
+func (c config) mode() string {
+	switch {
+	case c.Idle:
+		return "idle"
+	case c.FindMax > 0:
+		return "find_max"
+	}
+	return "chat"
+}
 
 // minSecretBytes is the shortest HS256 key the server accepts, in bytes
 // (auth.MinSecretBytes on the server).
@@ -109,14 +153,28 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	pids := fs.String("pid", "", "comma-separated `PIDs` of the server processes, to report their CPU time and memory from /proc")
 	pidFiles := fs.String("pidfile", "", "comma-separated `files` holding server PIDs, read again at every sample (follows a restarted node)")
 	allowRemote := fs.Bool("allow-remote", false, "accept node URLs that are not on a loopback address")
+	idle := fs.Bool("idle", false, "connect and hold every connection for -duration without traffic, to measure the servers' memory per connection (with -pid)")
+	findMax := fs.Duration("find-max", 0, fmt.Sprintf("step the rate up from -rate, ×%g per step of -warmup + -duration, until p99 passes this `bound` (such as 50ms) or anything is lost, and report the last rate that held (%s–%s; 0: off)", findMaxFactor, minFindMax, maxFindMax))
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, usageError("unexpected argument %q", fs.Arg(0))
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *idle {
+		switch {
+		case set["rate"] || set["warmup"]:
+			return config{}, usageError("-idle sends nothing: leave out -rate and -warmup")
+		case *findMax != 0:
+			return config{}, usageError("-idle and -find-max exclude each other")
+		}
+		*rate, *warmup = 0, 0
+	}
 	c := config{Rooms: *rooms, Members: *members, Rate: *rate, Size: *size, Duration: *duration, Warmup: *warmup,
 		Ramp: *ramp, Drain: *drain, Progress: *progress, JSON: *asJSON, Out: *outFile, AllowRemote: *allowRemote,
+		Idle: *idle, FindMax: *findMax,
 		Secret: []byte(getenv("HEARTH_JWT_SECRET")), Issuer: getenv("HEARTH_JWT_ISSUER"), Audience: getenv("HEARTH_JWT_AUDIENCE")}
 	var err error
 	if c.URLs, err = parseURLs(*urls, c.AllowRemote); err != nil {
@@ -144,9 +202,13 @@ func (c config) validate() error {
 		return usageError("-rooms × (-members + 1 facilitator) is %d connections; at most %d", c.connections(), maxConnections)
 	case c.Rate < 0:
 		return usageError("-rate must not be negative, got %g", c.Rate)
-	case c.Rate > sendHeadroom*serverSendRate*float64(c.Members):
+	case c.Rate > c.rateCap():
 		return usageError("-rate %g per room is too fast for %d members: each would send %.2f messages per second, and the server allows %d per user (keep -rate at most %g)",
-			c.Rate, c.Members, c.Rate/float64(c.Members), serverSendRate, sendHeadroom*serverSendRate*float64(c.Members))
+			c.Rate, c.Members, c.Rate/float64(c.Members), serverSendRate, c.rateCap())
+	case c.FindMax != 0 && (c.FindMax < minFindMax || c.FindMax > maxFindMax):
+		return usageError("-find-max must be from %s to %s (the p99 bound), got %s", minFindMax, maxFindMax, c.FindMax)
+	case c.FindMax != 0 && c.Rate == 0:
+		return usageError("-find-max steps the rate up from -rate, which must be above 0")
 	case c.Size < minSize || c.Size > maxSize:
 		return usageError("-size must be from %d to %d bytes, got %d", minSize, maxSize, c.Size)
 	case c.Duration <= 0 || c.Duration > maxDuration:

@@ -78,7 +78,14 @@ type sendRecord struct {
 	start    time.Time // just before the send (monotonic)
 	outcome  sendOutcome
 	measured bool
+	step     int    // the traffic step it was sent in (0 without -find-max)
 	code     string // the server's error code, when refused
+}
+
+// msgRef names one message: its sender slot and the sender's seq.
+type msgRef struct {
+	sender int
+	seq    uint64
 }
 
 // bitset is a growable set of small numbers.
@@ -123,10 +130,10 @@ type receiver struct {
 	// gone, when not nil, is what the member had (per sender slot, the
 	// highest seq) when it stopped for good on a final error: it was told,
 	// but got nothing after.
-	gone       []uint64
-	duplicates uint64 // measured messages received more than once
-	recovered  uint64 // measured messages received from a resume's replay
-	foreign    uint64 // messages in this room not from this run's senders
+	gone      []uint64
+	dups      []msgRef // each extra copy of a measured message (rare: a list)
+	recovered uint64   // measured messages received from a resume's replay
+	foreign   uint64   // messages in this room not from this run's senders
 }
 
 func newReceiver(senders int) *receiver {
@@ -142,7 +149,7 @@ func (r *receiver) receive(h header, replayed bool) bool {
 	}
 	if !r.got[h.sender].add(h.seq) {
 		if h.phase == phaseMeasure {
-			r.duplicates++
+			r.dups = append(r.dups, msgRef{h.sender, h.seq})
 		}
 		return false
 	}
@@ -194,14 +201,16 @@ type roomLedger struct {
 	receivers []*receiver    // every connection of the room: the members, then the facilitator
 }
 
-// account counts the measured messages of rooms. Call it once every
-// goroutine has stopped.
-func account(rooms []*roomLedger) tally {
+// account counts the measured messages of rooms sent in traffic step
+// step, or in every step when step < 0 (Recovered is counted only then).
+// Call it once every goroutine has stopped.
+func account(rooms []*roomLedger, step int) tally {
 	t := tally{Refused: map[string]uint64{}}
+	inStep := func(rec sendRecord) bool { return rec.measured && (step < 0 || rec.step == step) }
 	for _, rm := range rooms {
 		for s, recs := range rm.senders {
 			for i, rec := range recs {
-				if !rec.measured {
+				if !inStep(rec) {
 					continue
 				}
 				seq := uint64(i + 1)
@@ -242,8 +251,14 @@ func account(rooms []*roomLedger) tally {
 			}
 		}
 		for _, r := range rm.receivers {
-			t.Duplicated += r.duplicates
-			t.Recovered += r.recovered
+			for _, d := range r.dups {
+				if recs := rm.senders[d.sender]; step < 0 || d.seq <= uint64(len(recs)) && inStep(recs[d.seq-1]) {
+					t.Duplicated++
+				}
+			}
+			if step < 0 {
+				t.Recovered += r.recovered
+			}
 		}
 	}
 	return t

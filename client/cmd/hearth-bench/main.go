@@ -2,7 +2,10 @@
 // path — REST setup, WebSocket connections, joins, messages, fan-out
 // across nodes, reconnects with resume — against running server nodes, and
 // reports what a user would notice: lost, gapped or duplicated messages,
-// and latency.
+// and latency. `hearth-bench baseline` runs instead a bare fan-out server
+// for benchmarking only (see baseline.go), which the same generator run
+// drives unchanged, to compare Hearth with the limit of the socket
+// library on the same machine and workload.
 //
 //	HEARTH_JWT_SECRET=… hearth-bench -url ws://127.0.0.1:8081/ws,ws://127.0.0.1:8082/ws \
 //	    -rooms 150 -members 13 -rate 1 -size 200 -warmup 30s -duration 10m -ramp 200 \
@@ -27,6 +30,14 @@
 // counted; then -duration is measured; then the run waits at most -drain
 // for deliveries still in flight, ends the sessions and closes everything.
 //
+// Modes: steady chat (above); -idle, which connects every connection and
+// holds it for -duration without traffic, to measure the servers' memory
+// per connection; and -find-max BOUND, which repeats warmup, measurement
+// and drain in steps, starting at -rate and raising it ×1.25 each step
+// (up to the highest rate -members may send), until a step's p99 latency
+// passes BOUND or a delivery is missing, duplicated or late by a
+// reconnect, and reports every step and the last rate that held.
+//
 // Reconnects: a connection that the server closes with a reconnect code
 // (1012 when a node restarts, 1013 for a slow reader, 1006 when it drops,
 // …) reconnects with backoff — to the next node first after 1012 or 1001
@@ -42,11 +53,12 @@
 // reconnects by close code, and, for the server processes named by -pid or
 // -pidfile (re-read every second, so a restarted node is followed), their
 // CPU seconds and peak RSS from /proc, with this process's goroutines and
-// RSS and the servers' RSS and threads at each phase. hearth-bench exits
-// with status 1 when a delivery was lost without a gap report or
-// duplicated, or a member gave up (a final close code or refusal, such as
-// 4401: a person would have been put out of the room), and 2 for a bad
-// flag.
+// RSS and the servers' RSS, threads and CPU at each phase, and their RSS
+// growth per connection from before connecting to the end of the
+// measurement. hearth-bench exits with status 1 when a delivery was lost
+// without a gap report or duplicated, or a member gave up (a final close code or refusal, such as
+// 4401: a person would have been put out of the room) — with -find-max,
+// when no step held or a member gave up — and 2 for a bad flag.
 //
 // It refuses URLs that are not on a loopback address unless -allow-remote
 // is given; every count and duration is bounded (see -h), and the run stops
@@ -91,10 +103,15 @@ func main() {
 // run runs hearth-bench with args (without the program name), reading the
 // environment through getenv, printing the report on stdout and progress
 // and warnings on stderr. It returns errLoss after printing a report that
-// shows lost or duplicated deliveries or members who gave up, a usage error (wrapping errUsage or
+// shows lost or duplicated deliveries or members who gave up (with
+// -find-max: when no step held), a usage error (wrapping errUsage or
 // flag.ErrHelp), or an error that stopped the run before it measured
-// anything.
+// anything. With the first argument "baseline" it runs the baseline
+// server instead (runBaseline) until ctx ends.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "baseline" {
+		return runBaseline(ctx, args[1:], stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err

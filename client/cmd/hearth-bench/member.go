@@ -51,8 +51,8 @@ type member struct {
 	home  int    // index of the first node URL to use
 
 	recv    *receiver
-	records *[]sendRecord // the sender's send attempts; nil for the facilitator
-	sendq   chan byte     // the phase of each message to send (capacity 1); nil for the facilitator
+	records *[]sendRecord  // the sender's send attempts; nil for the facilitator
+	sendq   chan sendOrder // what to send next (capacity 1); nil for the facilitator
 
 	conn  atomic.Pointer[client.Client] // the joined connection, nil between connections
 	ready chan struct{}                 // closed once the first join succeeded or the member gave up
@@ -342,41 +342,62 @@ func (m *member) message(ev client.Event, replayed bool, now time.Time) {
 	}
 	m.b.stats.received.Add(1)
 	if !replayed {
-		m.b.latency.add(now.Sub(h.sent)) // wall clock: h.sent carries no monotonic reading
+		d := now.Sub(h.sent) // wall clock: h.sent carries no monotonic reading
+		m.b.latency.add(d)
+		if st := m.b.stepLatency.Load(); st != nil {
+			st.add(d)
+		}
 	}
 }
 
-// sendLoop sends one message for each phase the room's driver puts on
+// sendOrder is the room driver's request to one sender: one message, in
+// phase (phaseWarmup or phaseMeasure) of traffic step step.
+type sendOrder struct {
+	phase byte
+	step  int
+}
+
+// sendLoop sends one message for each order the room's driver puts on
 // m.sendq, until the channel is closed. Each send waits for its answer (at
 // most sendTimeout, even after ctx ends, so that an answer already on its
-// way is not lost to the accounting).
+// way is not lost to the accounting). Each order done is marked done on
+// b.inflight.
 func (m *member) sendLoop(size int) {
-	for phase := range m.sendq {
-		c := m.conn.Load()
-		if c == nil {
-			if phase == phaseMeasure {
-				m.b.stats.skipped.Add(1)
-			}
-			continue
-		}
-		rec := sendRecord{start: time.Now(), measured: phase == phaseMeasure}
-		seq := uint64(len(*m.records) + 1)
-		text := formatText(header{phase: phase, room: m.room.idx, sender: m.slot, seq: seq, sent: rec.start}, size)
-		ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
-		_, err := c.Send(ctx, m.room.id, text)
-		cancel()
-		var se *client.ServerError
-		switch {
-		case err == nil:
-			rec.outcome = sendConfirmed
-			if rec.measured {
-				m.b.stats.expected.Add(uint64(len(m.room.ledger.receivers)))
-			}
-		case errors.As(err, &se):
-			rec.outcome, rec.code = sendRefused, se.Code
-		default:
-			rec.outcome = sendUnknown
-		}
-		*m.records = append(*m.records, rec)
+	for o := range m.sendq {
+		m.send(o, size)
+		m.b.inflight.Done()
 	}
+}
+
+// send sends the message of order o, and records it.
+func (m *member) send(o sendOrder, size int) {
+	c := m.conn.Load()
+	if c == nil {
+		if o.phase == phaseMeasure {
+			m.b.stats.skipped.Add(1)
+		}
+		return
+	}
+	if o.phase == phaseMeasure {
+		m.b.stats.sent.Add(1)
+	}
+	rec := sendRecord{start: time.Now(), measured: o.phase == phaseMeasure, step: o.step}
+	seq := uint64(len(*m.records) + 1)
+	text := formatText(header{phase: o.phase, room: m.room.idx, sender: m.slot, seq: seq, sent: rec.start}, size)
+	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
+	_, err := c.Send(ctx, m.room.id, text)
+	cancel()
+	var se *client.ServerError
+	switch {
+	case err == nil:
+		rec.outcome = sendConfirmed
+		if rec.measured {
+			m.b.stats.expected.Add(uint64(len(m.room.ledger.receivers)))
+		}
+	case errors.As(err, &se):
+		rec.outcome, rec.code = sendRefused, se.Code
+	default:
+		rec.outcome = sendUnknown
+	}
+	*m.records = append(*m.records, rec)
 }

@@ -200,15 +200,30 @@ func (w *procWatch) run(ctx context.Context) {
 	}
 }
 
-// snapshot reads every target now and sums them: RSS and threads of the
-// server processes at this moment.
-func (w *procWatch) snapshot() (rss uint64, threads int, n int) {
+// snapshot reads every target now and sums them: RSS, threads and CPU
+// time (since each started) of the server processes at this moment, and
+// how many were read.
+func (w *procWatch) snapshot() (rss uint64, threads int, n int, cpu time.Duration) {
 	for _, s := range w.sample() {
 		rss += s.RSS
 		threads += s.Threads
+		cpu += s.CPU
 		n++
 	}
-	return rss, threads, n
+	return rss, threads, n, cpu
+}
+
+// cpu reads every target now and returns their CPU time (user + system
+// since each started), summed; ok is false when none could be read.
+func (w *procWatch) cpu() (total time.Duration, ok bool) {
+	if !w.enabled() {
+		return 0, false
+	}
+	for _, s := range w.sample() {
+		total += s.CPU
+		ok = true
+	}
+	return total, ok
 }
 
 // stats returns what was learnt of each process, in the order first seen.

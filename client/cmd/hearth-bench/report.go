@@ -78,12 +78,71 @@ type report struct {
 		Foreign       uint64 `json:"foreign"`        // messages not from this run
 	} `json:"anomalies"`
 
+	// Memory is the servers' memory per connection; nil unless the
+	// servers (-pid, -pidfile) were read before connecting and at the
+	// end of the measurement.
+	Memory *memoryReport `json:"memory,omitempty"`
+	// FindMax is the steps of -find-max; nil without it.
+	FindMax *findMaxReport `json:"find_max,omitempty"`
+
 	Servers   []procStats `json:"servers"`
 	Snapshots []snapshot  `json:"snapshots"`
 }
 
+// memoryReport is the servers' resident memory, summed over the server
+// processes, before connecting and at the end of the measurement (every
+// connection still open), and the growth per connection joined: what
+// docs/performance.md calls RSS per connection.
+type memoryReport struct {
+	ServerRSSIdleBytes uint64  `json:"server_rss_idle_bytes"`
+	ServerRSSBytes     uint64  `json:"server_rss_bytes"`
+	PerConnectionBytes float64 `json:"server_rss_per_connection_bytes"` // may be negative when the servers gave memory back
+}
+
+// findMaxReport is what -find-max found: each step, and the last rate that
+// held. Rates are messages per second per room.
+type findMaxReport struct {
+	P99BoundMS float64 `json:"p99_bound_ms"`
+	// HeldRate is the rate of the last step of the unbroken run of steps
+	// that held from the first; 0 when the first did not hold.
+	HeldRate                float64 `json:"held_rate_per_room"`
+	HeldDeliveriesPerSecond float64 `json:"held_deliveries_per_second"`
+	HeldP99MS               float64 `json:"held_p99_ms"`
+	// Stopped says why the stepping stopped: a step's reason for not
+	// holding (p99_over_bound, loss, duplicates, reconnects, gave_up,
+	// skipped_ticks, no_deliveries), rate_cap (the last step held at the
+	// highest rate -members allows), max_steps or interrupted.
+	Stopped string       `json:"stopped"`
+	Steps   []stepReport `json:"steps"`
+}
+
+// stepReport is one -find-max step, accounted exactly from its messages.
+type stepReport struct {
+	Rate                float64 `json:"rate_per_room"`
+	MeasuredSeconds     float64 `json:"measured_seconds"`
+	Sent                uint64  `json:"sent"`    // measured send attempts
+	Skipped             uint64  `json:"skipped"` // ticks with every sender busy or down
+	Expected            uint64  `json:"expected"`
+	Received            uint64  `json:"received"`
+	Missing             uint64  `json:"missing"` // lost, reported as a gap, or to members who gave up
+	Duplicated          uint64  `json:"duplicated"`
+	Reconnects          uint64  `json:"reconnects"`
+	DeliveriesPerSecond float64 `json:"deliveries_per_second"`
+	P50MS               float64 `json:"p50_ms"`
+	P99MS               float64 `json:"p99_ms"`
+	MaxMS               float64 `json:"max_ms"`
+	// ServerCPUSeconds is the servers' CPU time during the measurement,
+	// and ServerCPUPerDeliveryUS the same per delivery received, in
+	// microseconds; 0 when the servers were not read.
+	ServerCPUSeconds       float64 `json:"server_cpu_seconds"`
+	ServerCPUPerDeliveryUS float64 `json:"server_cpu_us_per_delivery"`
+	Held                   bool    `json:"held"`
+	NotHeldBecause         string  `json:"not_held_because,omitempty"`
+}
+
 // reportConfig is the run's settings as the report shows them (no secret).
 type reportConfig struct {
+	Mode            string   `json:"mode"` // chat, idle or find_max
 	URLs            []string `json:"urls"`
 	Rooms           int      `json:"rooms"`
 	Members         int      `json:"members_per_room"`
@@ -93,11 +152,12 @@ type reportConfig struct {
 	DurationSeconds float64  `json:"duration_seconds"`
 	WarmupSeconds   float64  `json:"warmup_seconds"`
 	Ramp            float64  `json:"ramp_per_second"`
+	FindMaxP99MS    float64  `json:"find_max_p99_ms,omitempty"`
 }
 
 func reportConfigOf(c config) reportConfig {
-	return reportConfig{URLs: c.URLs, Rooms: c.Rooms, Members: c.Members, Connections: c.connections(), Rate: c.Rate,
-		Size: c.Size, DurationSeconds: c.Duration.Seconds(), WarmupSeconds: c.Warmup.Seconds(), Ramp: c.Ramp}
+	return reportConfig{Mode: c.mode(), URLs: c.URLs, Rooms: c.Rooms, Members: c.Members, Connections: c.connections(), Rate: c.Rate,
+		Size: c.Size, DurationSeconds: c.Duration.Seconds(), WarmupSeconds: c.Warmup.Seconds(), Ramp: c.Ramp, FindMaxP99MS: ms(c.FindMax)}
 }
 
 // snapshot is the state of this process and the servers at one moment:
@@ -113,6 +173,8 @@ type snapshot struct {
 	ServerProcesses int       `json:"server_processes"`  // server processes read
 	ServerRSSBytes  uint64    `json:"server_rss_bytes"`  // their RSS, summed
 	ServerThreads   int       `json:"server_threads"`    // their OS threads, summed
+	// ServerCPUSeconds is their CPU time since each started, summed.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
 }
 
 // snapshot records the state now under name.
@@ -122,15 +184,22 @@ func (r *report) snapshot(name string, procs *procWatch) {
 		s.BenchRSSBytes, s.BenchCPUSeconds = self.RSS, self.CPU.Seconds()
 	}
 	if procs.enabled() {
-		s.ServerRSSBytes, s.ServerThreads, s.ServerProcesses = procs.snapshot()
+		var cpu time.Duration
+		s.ServerRSSBytes, s.ServerThreads, s.ServerProcesses, cpu = procs.snapshot()
+		s.ServerCPUSeconds = cpu.Seconds()
 	}
 	r.Snapshots = append(r.Snapshots, s)
 }
 
-// fill completes the report from the run's ledgers and counters. Call it
+// fill completes the report from the run's ledgers and counters, its
+// traffic steps and, with -find-max, why the stepping stopped. Call it
 // once every goroutine of the run has stopped.
-func (b *bench) fill(r *report, rooms []*benchRoom, procs *procWatch, measured time.Duration, interrupted bool) {
+func (b *bench) fill(r *report, rooms []*benchRoom, procs *procWatch, steps []*step, stopped string, interrupted bool) {
 	r.Interrupted = interrupted
+	var measured time.Duration
+	for _, st := range steps {
+		measured += st.measured
+	}
 	r.MeasuredSeconds = measured.Seconds()
 	ledgers := make([]*roomLedger, len(rooms))
 	for i, rm := range rooms {
@@ -142,7 +211,7 @@ func (b *bench) fill(r *report, rooms []*benchRoom, procs *procWatch, measured t
 			r.Anomalies.Foreign += rc.foreign
 		}
 	}
-	t := account(ledgers)
+	t := account(ledgers, -1)
 	s := &b.stats
 	r.Connections.Planned = b.cfg.connections()
 	r.Connections.GaveUpReasons = b.gaveUp.snapshot()
@@ -174,6 +243,61 @@ func (b *bench) fill(r *report, rooms []*benchRoom, procs *procWatch, measured t
 
 	r.Anomalies.SessionsEnded = s.sessionsEnded.Load()
 	r.Servers = procs.stats()
+	r.Memory = memoryOf(r.Snapshots, r.Connections.Joined)
+	if b.cfg.FindMax > 0 {
+		r.FindMax = b.findMaxReport(ledgers, steps, stopped)
+	}
+}
+
+// memoryOf is the servers' memory per connection, from the snapshots
+// "idle" and "measure_end"; nil unless the same number of server
+// processes was read at both.
+func memoryOf(snaps []snapshot, joined int) *memoryReport {
+	var idle, end *snapshot
+	for i := range snaps {
+		switch snaps[i].Name {
+		case "idle":
+			idle = &snaps[i]
+		case "measure_end":
+			end = &snaps[i]
+		}
+	}
+	if idle == nil || end == nil || idle.ServerProcesses == 0 || idle.ServerProcesses != end.ServerProcesses || joined == 0 {
+		return nil
+	}
+	return &memoryReport{ServerRSSIdleBytes: idle.ServerRSSBytes, ServerRSSBytes: end.ServerRSSBytes,
+		PerConnectionBytes: (float64(end.ServerRSSBytes) - float64(idle.ServerRSSBytes)) / float64(joined)}
+}
+
+// findMaxReport accounts each step exactly and finds the last rate that
+// held.
+func (b *bench) findMaxReport(ledgers []*roomLedger, steps []*step, stopped string) *findMaxReport {
+	fm := &findMaxReport{P99BoundMS: ms(b.cfg.FindMax), Stopped: stopped}
+	unbroken := true
+	for _, st := range steps {
+		t := account(ledgers, st.index)
+		sr := stepReport{Rate: st.rate, MeasuredSeconds: st.measured.Seconds(), Sent: t.Sent, Skipped: st.skipped,
+			Expected: t.Expected, Received: t.Received, Missing: t.Lost + t.Gap + t.GaveUp, Duplicated: t.Duplicated,
+			Reconnects: st.reconnects, P50MS: ms(st.latency.quantile(0.5)), P99MS: ms(st.p99), MaxMS: ms(st.latency.maxValue()),
+			ServerCPUSeconds: st.serverCPU.Seconds()}
+		if st.measured > 0 {
+			sr.DeliveriesPerSecond = float64(t.Received) / st.measured.Seconds()
+		}
+		if t.Received > 0 {
+			sr.ServerCPUPerDeliveryUS = float64(st.serverCPU.Microseconds()) / float64(t.Received)
+		}
+		sr.NotHeldBecause = judgeStep(b.cfg.FindMax, st.p99, st.latency.count(), sr.Missing, sr.Duplicated, st.reconnects, st.gaveUp, t.Sent, st.skipped)
+		if st.measured == 0 && sr.NotHeldBecause == "" {
+			sr.NotHeldBecause = notHeldNothing
+		}
+		sr.Held = sr.NotHeldBecause == ""
+		unbroken = unbroken && sr.Held
+		if unbroken {
+			fm.HeldRate, fm.HeldDeliveriesPerSecond, fm.HeldP99MS = sr.Rate, sr.DeliveriesPerSecond, sr.P99MS
+		}
+		fm.Steps = append(fm.Steps, sr)
+	}
+	return fm
 }
 
 // ms converts d to milliseconds.
@@ -181,10 +305,17 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // failed reports whether the run saw deliveries lost without a gap report,
 // deliveries duplicated, or members who gave up (a final close code or
-// refusal: a person would have been put out of the room). An interrupted
-// run is not judged.
+// refusal: a person would have been put out of the room). With -find-max,
+// where the last step is expected to fail, it reports whether members gave
+// up or no step held. An interrupted run is not judged.
 func (r *report) failed() bool {
-	return !r.Interrupted && (r.Deliveries.Lost > 0 || r.Deliveries.Duplicated > 0 || r.Connections.GaveUp > 0)
+	switch {
+	case r.Interrupted:
+		return false
+	case r.FindMax != nil:
+		return r.Connections.GaveUp > 0 || r.FindMax.HeldRate == 0
+	}
+	return r.Deliveries.Lost > 0 || r.Deliveries.Duplicated > 0 || r.Connections.GaveUp > 0
 }
 
 // writeJSON writes the report as indented JSON.
@@ -207,8 +338,8 @@ func (r *report) writeTable(w io.Writer) error {
 		title += " (INTERRUPTED: the numbers cover the run until Ctrl-C; losses are not judged)"
 	}
 	fmt.Fprintln(tw, title)
-	row("run", "%s, %d node(s); %d rooms × (%d members + 1 facilitator); %g msg/s per room, %d B; %s measured after %s warmup",
-		r.Started.Format(time.RFC3339), len(c.URLs), c.Rooms, c.Members, c.Rate, c.Size,
+	row("run", "%s, %s, %d node(s); %d rooms × (%d members + 1 facilitator); %g msg/s per room, %d B; %s measured after %s warmup",
+		r.Started.Format(time.RFC3339), c.Mode, len(c.URLs), c.Rooms, c.Members, c.Rate, c.Size,
 		time.Duration(r.MeasuredSeconds*float64(time.Second)).Round(time.Millisecond), time.Duration(c.WarmupSeconds*float64(time.Second)))
 	cn := r.Connections
 	row("connections", "%d of %d joined (%d gave up%s, %d attempts retried); connect p50 %s p99 %s; setup %.1fs",
@@ -228,6 +359,23 @@ func (r *report) writeTable(w io.Writer) error {
 		rc.Count, byCode(rc.CloseCodes), rc.Resumes, rc.GapResumes, rc.ReplayedEvents, fmtMS(rc.DownP50MS), fmtMS(rc.DownP99MS), fmtMS(rc.DownMaxMS))
 	a := r.Anomalies
 	row("anomalies", "%d session_ended, %d foreign messages", a.SessionsEnded, a.Foreign)
+	if mr := r.Memory; mr != nil {
+		row("server memory", "RSS %s before connecting, %s at the end of the measurement: %.1f KiB per connection",
+			fmtBytes(mr.ServerRSSIdleBytes), fmtBytes(mr.ServerRSSBytes), mr.PerConnectionBytes/1024)
+	}
+	if fm := r.FindMax; fm != nil {
+		for i, st := range fm.Steps {
+			held := "held"
+			if !st.Held {
+				held = "not held: " + st.NotHeldBecause
+			}
+			row(fmt.Sprintf("step %d", i+1), "%g msg/s per room: %.1f deliveries/s, p50 %s p99 %s max %s; missing %d, duplicated %d, reconnects %d, skipped %d; server cpu %.1fs (%.1f µs per delivery); %s",
+				st.Rate, st.DeliveriesPerSecond, fmtMS(st.P50MS), fmtMS(st.P99MS), fmtMS(st.MaxMS), st.Missing, st.Duplicated,
+				st.Reconnects, st.Skipped, st.ServerCPUSeconds, st.ServerCPUPerDeliveryUS, held)
+		}
+		row("find-max", "held %g msg/s per room (%.1f deliveries/s, p99 %s ≤ %s); stopped: %s",
+			fm.HeldRate, fm.HeldDeliveriesPerSecond, fmtMS(fm.HeldP99MS), fmtMS(fm.P99BoundMS), fm.Stopped)
+	}
 	for _, s := range r.Servers {
 		state := "running"
 		if !s.Running {
@@ -246,6 +394,10 @@ func (r *report) writeTable(w io.Writer) error {
 	switch {
 	case r.Interrupted:
 		verdict = "not judged (interrupted)"
+	case r.FindMax != nil && r.failed():
+		verdict = fmt.Sprintf("FAIL: no step held (%d members gave up)", cn.GaveUp)
+	case r.FindMax != nil:
+		verdict = fmt.Sprintf("PASS: %g msg/s per room held (the last step is expected not to)", r.FindMax.HeldRate)
 	case r.failed():
 		verdict = fmt.Sprintf("FAIL: %d lost without a gap report, %d duplicated, %d members gave up", d.Lost, d.Duplicated, cn.GaveUp)
 	}

@@ -1,12 +1,15 @@
 // Package broker carries room events between Hearth nodes and keeps the
 // room-wide facts that must be shared: the per-room seq counter and who is
 // present. Two implementations share one contract (contract_test.go runs the
-// same suite against both):
+// same suite against Memory, one Redis and a three-master Redis Cluster):
 //
 //   - Memory: one process, no Redis. The default ("embedded mode").
 //   - Redis: any number of nodes over one Redis, with Redis pub/sub (one
 //     channel per room, "hearth:room:<id>") and Lua scripts that assign the
-//     seq and publish in one atomic step.
+//     seq and publish in one atomic step; or over a Redis Cluster
+//     (RedisConfig.Cluster), where each room's keys and channel
+//     ("hearth:room:{<id>}") share the room's hash slot and rooms use
+//     sharded pub/sub (SPUBLISH/SSUBSCRIBE; see sharded.go).
 //
 // Delivery guarantee, for both: once Subscribe(room) has returned nil, every
 // event published to room by any node afterwards is passed to this node's
@@ -17,7 +20,8 @@
 // dropped connection: events published meanwhile were not delivered, and
 // the counter may have started again under a new epoch), and when an event's
 // seq does not follow the last one delivered for the room (the counter was
-// lost while the subscription stayed, or go-redis dropped a message). Events
+// lost while the subscription stayed, or go-redis dropped a message) — on a
+// cluster also when the room's slot moved to another master. Events
 // published while a node is cut off are never redelivered to it; the
 // session buffer (below) is how a member gets them back. Memory never
 // interrupts delivery.
@@ -147,7 +151,8 @@ func unavailable(op string, err error) error {
 }
 
 // ChannelPrefix is the Redis pub/sub channel prefix: room <id> publishes on
-// "hearth:room:<id>".
+// "hearth:room:<id>" on one server, and on "hearth:room:{<id>}" (sharded,
+// in the slot of the room's keys) on a Redis Cluster.
 const ChannelPrefix = "hearth:room:"
 
 // presenceEntry names one connection of one member in a room's presence set.

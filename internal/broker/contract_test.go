@@ -109,6 +109,44 @@ func redisNodesSized(size int) nodesFunc {
 	}
 }
 
+// clusterNodes is clusterNodesSized with the default buffer size.
+func clusterNodes(c *redistest.Cluster) nodesFunc { return clusterNodesSized(c)(0) }
+
+// clusterNodesSized is redisNodesSized on the three-master cluster c,
+// emptied first (FLUSHALL on every master): the subtests of a test share
+// one cluster, as starting one takes seconds.
+func clusterNodesSized(c *redistest.Cluster) func(size int) nodesFunc {
+	return func(size int) nodesFunc {
+		return func(t *testing.T) (contractBroker, contractBroker, *sink, *sink) {
+			flushCluster(t, c)
+			a, sa := redisNodeCfg(t, RedisConfig{URL: c.URL(), Cluster: true, BufferSize: size})
+			b, sb := redisNodeCfg(t, RedisConfig{URL: c.URL(), Cluster: true, BufferSize: size})
+			return a, b, sa, sb
+		}
+	}
+}
+
+// flushCluster empties every master of c.
+func flushCluster(t *testing.T, c *redistest.Cluster) {
+	t.Helper()
+	for _, addr := range c.Addrs() {
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		err := rdb.FlushAll(ctxT(t)).Err()
+		_ = rdb.Close()
+		if err != nil {
+			t.Fatalf("FLUSHALL on %s: %v", addr, err)
+		}
+	}
+}
+
+// flushAll empties the Redis behind n's client: every master of a cluster.
+func flushAll(ctx context.Context, n *Redis) error {
+	if c, ok := n.Client().(*redis.ClusterClient); ok {
+		return c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.FlushAll(ctx).Err() })
+	}
+	return n.Client().FlushAll(ctx).Err()
+}
+
 func redisNode(t *testing.T, url string, refresh time.Duration) (*Redis, *sink) {
 	t.Helper()
 	return redisNodeCfg(t, RedisConfig{URL: url, PresenceRefresh: refresh})
@@ -128,34 +166,41 @@ func redisNodeCfg(t *testing.T, cfg RedisConfig) (*Redis, *sink) {
 	return r, s
 }
 
+// TestContract runs the broker's contract against Memory, Redis on one
+// server, and Redis on a three-master Redis Cluster (sharded pub/sub).
 func TestContract(t *testing.T) {
 	impls := map[string]func(bufferSize int) nodesFunc{"memory": memoryNodesSized, "redis": redisNodesSized}
 	for name, sized := range impls {
-		nodes := sized(0)
-		t.Run(name, func(t *testing.T) {
-			t.Run("PublishAssignsSeqAndDeliversOnce", func(t *testing.T) { testPublish(t, nodes) })
-			t.Run("NoDeliveryWithoutSubscription", func(t *testing.T) { testUnsubscribed(t, nodes) })
-			t.Run("ConcurrentPublishersKeepSeqOrder", func(t *testing.T) { testConcurrent(t, nodes) })
-			t.Run("PresenceCountsConnectionsNotTabs", func(t *testing.T) { testPresence(t, nodes) })
-			t.Run("UpdateReadsSetsDeletes", func(t *testing.T) { testUpdateBasics(t, nodes) })
-			t.Run("UpdateErrorAborts", func(t *testing.T) { testUpdateError(t, nodes) })
-			t.Run("ConcurrentUpdatesAreAtomic", func(t *testing.T) { testUpdateConcurrent(t, nodes) })
-			t.Run("UpdatePublishesOnlyWhatItSaw", func(t *testing.T) { testUpdateGuarded(t, nodes) })
-			t.Run("UpdateValueExpires", func(t *testing.T) { testUpdateTTL(t, nodes) })
-			t.Run("EpochIsMadeWithTheCounter", func(t *testing.T) { testEpoch(t, nodes) })
-			t.Run("ReplayWithoutBuffer", func(t *testing.T) { testBufferOff(t, nodes) })
-			t.Run("ReplayReturnsWhatWasMissed", func(t *testing.T) { testBufferReplay(t, nodes) })
-			t.Run("BufferKeepsTheLastN", func(t *testing.T) { testBufferCapacity(t, sized(10)) })
-			t.Run("CloseBufferLeavesNothing", func(t *testing.T) { testBufferClose(t, nodes) })
-			t.Run("BufferExpiresWithMaxAge", func(t *testing.T) { testBufferTTL(t, nodes) })
-			t.Run("EnsureBufferKeepsEvents", func(t *testing.T) { testBufferEnsure(t, nodes) })
-			t.Run("ForgetLeavesAStandIn", func(t *testing.T) { testForget(t, nodes) })
-			if name == "redis" { // Memory ignores ctx: it never fails; nor does it lose counters
-				t.Run("UpdateWithCancelledContext", func(t *testing.T) { testUpdateCancelled(t, nodes) })
-				t.Run("BufferCallsWithCancelledContext", func(t *testing.T) { testBufferCancelled(t, nodes) })
-				t.Run("EpochChangesWhenCounterLost", func(t *testing.T) { testEpochLost(t, nodes) })
-			}
-		})
+		t.Run(name, func(t *testing.T) { contractSuite(t, name, sized) })
+	}
+	t.Run("cluster", func(t *testing.T) { contractSuite(t, "cluster", clusterNodesSized(redistest.StartCluster(t))) })
+}
+
+// contractSuite is the contract, for the implementation name whose nodes
+// sized makes.
+func contractSuite(t *testing.T, name string, sized func(bufferSize int) nodesFunc) {
+	nodes := sized(0)
+	t.Run("PublishAssignsSeqAndDeliversOnce", func(t *testing.T) { testPublish(t, nodes) })
+	t.Run("NoDeliveryWithoutSubscription", func(t *testing.T) { testUnsubscribed(t, nodes) })
+	t.Run("ConcurrentPublishersKeepSeqOrder", func(t *testing.T) { testConcurrent(t, nodes) })
+	t.Run("PresenceCountsConnectionsNotTabs", func(t *testing.T) { testPresence(t, nodes) })
+	t.Run("UpdateReadsSetsDeletes", func(t *testing.T) { testUpdateBasics(t, nodes) })
+	t.Run("UpdateErrorAborts", func(t *testing.T) { testUpdateError(t, nodes) })
+	t.Run("ConcurrentUpdatesAreAtomic", func(t *testing.T) { testUpdateConcurrent(t, nodes) })
+	t.Run("UpdatePublishesOnlyWhatItSaw", func(t *testing.T) { testUpdateGuarded(t, nodes) })
+	t.Run("UpdateValueExpires", func(t *testing.T) { testUpdateTTL(t, nodes) })
+	t.Run("EpochIsMadeWithTheCounter", func(t *testing.T) { testEpoch(t, nodes) })
+	t.Run("ReplayWithoutBuffer", func(t *testing.T) { testBufferOff(t, nodes) })
+	t.Run("ReplayReturnsWhatWasMissed", func(t *testing.T) { testBufferReplay(t, nodes) })
+	t.Run("BufferKeepsTheLastN", func(t *testing.T) { testBufferCapacity(t, sized(10)) })
+	t.Run("CloseBufferLeavesNothing", func(t *testing.T) { testBufferClose(t, nodes) })
+	t.Run("BufferExpiresWithMaxAge", func(t *testing.T) { testBufferTTL(t, nodes) })
+	t.Run("EnsureBufferKeepsEvents", func(t *testing.T) { testBufferEnsure(t, nodes) })
+	t.Run("ForgetLeavesAStandIn", func(t *testing.T) { testForget(t, nodes) })
+	if name != "memory" { // Memory ignores ctx: it never fails; nor does it lose counters
+		t.Run("UpdateWithCancelledContext", func(t *testing.T) { testUpdateCancelled(t, nodes) })
+		t.Run("BufferCallsWithCancelledContext", func(t *testing.T) { testBufferCancelled(t, nodes) })
+		t.Run("EpochChangesWhenCounterLost", func(t *testing.T) { testEpochLost(t, nodes) })
 	}
 }
 
@@ -327,14 +372,23 @@ type timerBroker interface {
 
 // A timer fires once, at or after its due time, on exactly one node, even
 // when every node is claiming; a timer replaced before it fires fires once
-// with the new payload.
+// with the new payload. On one server and on a cluster alike.
 func TestTimersFireOnceAcrossNodes(t *testing.T) {
-	srv := redistest.Start(t)
-	r1, _ := redisNode(t, srv.URL(), 0)
-	r2, _ := redisNode(t, srv.URL(), 0)
-	impls := map[string][]timerBroker{"memory": {NewMemory(func(string, []byte) {})}, "redis": {r1, r2}}
-	for name, nodes := range impls {
+	twoNodes := func(t *testing.T, cfg RedisConfig) []timerBroker {
+		r1, _ := redisNodeCfg(t, cfg)
+		r2, _ := redisNodeCfg(t, cfg)
+		return []timerBroker{r1, r2}
+	}
+	impls := map[string]func(t *testing.T) []timerBroker{
+		"memory": func(*testing.T) []timerBroker { return []timerBroker{NewMemory(func(string, []byte) {})} },
+		"redis":  func(t *testing.T) []timerBroker { return twoNodes(t, RedisConfig{URL: redistest.Start(t).URL()}) },
+		"cluster": func(t *testing.T) []timerBroker {
+			return twoNodes(t, RedisConfig{URL: redistest.StartCluster(t).URL(), Cluster: true})
+		},
+	}
+	for name, start := range impls {
 		t.Run(name, func(t *testing.T) {
+			nodes := start(t)
 			var mu sync.Mutex
 			fired := map[string]int{}
 			for _, n := range nodes {
@@ -379,7 +433,9 @@ func TestTimersFireOnceAcrossNodes(t *testing.T) {
 // PublishLimited holds a key's window across nodes and publishes nothing
 // inside it; PublishControl is delivered without a seq and takes none.
 func TestLimitedAndControlPublishing(t *testing.T) {
-	impls := map[string]nodesFunc{"memory": memoryNodes, "redis": redisNodes}
+	impls := map[string]nodesFunc{"memory": memoryNodes, "redis": redisNodes, "cluster": func(t *testing.T) (contractBroker, contractBroker, *sink, *sink) {
+		return clusterNodes(redistest.StartCluster(t))(t)
+	}}
 	for name, nodes := range impls {
 		t.Run(name, func(t *testing.T) {
 			a, b, _, sb := nodes(t)
@@ -1333,7 +1389,8 @@ func testEpochLost(t *testing.T, nodes nodesFunc) {
 	a, b, _, _ := nodes(t)
 	ctx := ctxT(t)
 	const room = "b8"
-	c := a.(*Redis).Client()
+	ra := a.(*Redis)
+	c := ra.Client()
 	if err := a.OpenBuffer(ctx, room, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -1342,7 +1399,7 @@ func testEpochLost(t *testing.T, nodes nodesFunc) {
 	if s1 != 3 {
 		t.Fatalf("seq %d, want 3", s1)
 	}
-	if err := c.FlushAll(ctx).Err(); err != nil {
+	if err := flushAll(ctx, ra); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.OpenBuffer(ctx, room, time.Minute); err != nil { // the session goes on
@@ -1386,7 +1443,7 @@ func testEpochLost(t *testing.T, nodes nodesFunc) {
 
 	// Lost again with no publish: Epoch itself creates the counter, with an
 	// epoch that the next event keeps.
-	if err := c.FlushAll(ctx).Err(); err != nil {
+	if err := flushAll(ctx, ra); err != nil {
 		t.Fatal(err)
 	}
 	ep4, s4 := epochOf(t, a, room)

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"hearth/internal/protocol"
+	"hearth/internal/redisconn"
 )
 
 // DefaultPresenceRefresh is how often a node extends the expiry of its own
@@ -29,8 +30,18 @@ const DefaultPresenceRefresh = 15 * time.Second
 
 // RedisConfig configures NewRedis.
 type RedisConfig struct {
-	// URL is a redis:// or rediss:// URL.
+	// URL is a redis:// or rediss:// URL: one server, or with Cluster the
+	// seed nodes of a Redis Cluster, comma-separated
+	// (redis://host1:port,host2:port; see redisconn.Open).
 	URL string
+	// Cluster says URL names a Redis Cluster (Redis 7 or later). Each
+	// room's keys and its channel then share one hash slot (the room id is
+	// their hash tag, so each script touches one slot), rooms use sharded
+	// pub/sub (SPUBLISH, and SSUBSCRIBE on a connection of their own to the
+	// master of their slot), and the timers live under the hash tag
+	// {timers}. On one server the channels and timer keys keep their
+	// historical names and PUBLISH/SUBSCRIBE.
+	Cluster bool
 	// Logger receives operational messages (ids only, never content).
 	Logger *slog.Logger
 	// PresenceRefresh overrides DefaultPresenceRefresh (tests shorten it).
@@ -47,7 +58,18 @@ type RedisConfig struct {
 func seqKey(room string) string      { return "hearth:{" + room + "}:seq" }
 func presenceKey(room string) string { return "hearth:{" + room + "}:presence" }
 func membersKey(room string) string  { return "hearth:{" + room + "}:members" }
-func channel(room string) string     { return ChannelPrefix + room }
+
+// channel is room's pub/sub channel: "hearth:room:<id>" on one server
+// (PUBLISH, SUBSCRIBE), "hearth:room:{<id>}" on a cluster (SPUBLISH,
+// SSUBSCRIBE), where the hash tag puts the channel in the slot of the
+// room's keys — the scripts that publish touch that one slot — and on the
+// master that holds them.
+func (r *Redis) channel(room string) string {
+	if r.cluster != nil {
+		return ChannelPrefix + "{" + room + "}"
+	}
+	return ChannelPrefix + room
+}
 
 // Session buffer keys of one room (see Redis.OpenBuffer and Redis.Epoch):
 // the epoch of the seq counter (a string), the buffer (a list of frames, in
@@ -108,7 +130,8 @@ end
 `
 
 // luaPublish defines publish(channel, event): make sure the counter has an
-// epoch (ensureEpoch), INCR the room's seq, PUBLISH the event with "seq"
+// epoch (ensureEpoch), INCR the room's seq, publish the event (with
+// pubcmd: PUBLISH or SPUBLISH, see scriptSet) with "seq"
 // inserted as its first field (as protocol.WithSeq does), append that same
 // frame to the session buffer if buffering is on, and return the seq. All in
 // one script, so seqs reach subscribers — and the buffer — in order.
@@ -129,7 +152,7 @@ const luaPublish = luaEpoch + `local function publish(channel, event)
   local sep = ','
   if string.sub(rest, 1, 1) == '}' then sep = '' end
   local frame = '{"seq":' .. seq .. sep .. rest
-  redis.call('PUBLISH', channel, frame)
+  redis.call(pubcmd, channel, frame)
   local ttl = redis.call('PTTL', onKey)
   if ttl > 0 then
     redis.call('RPUSH', bufKey, frame)
@@ -141,7 +164,7 @@ end
 `
 
 // KEYS: seq, epoch, buf, bufon. ARGV: channel, event, buffer capacity.
-var publishScript = redis.NewScript(luaPublish + `return publish(ARGV[1], ARGV[2])`)
+const publishSrc = luaPublish + `return publish(ARGV[1], ARGV[2])`
 
 // KEYS: seq, presence, members, epoch, buf, bufon. ARGV: entry, member id,
 // ttl ms, member json, channel, joined event, buffer capacity. Returns
@@ -149,7 +172,7 @@ var publishScript = redis.NewScript(luaPublish + `return publish(ARGV[1], ARGV[2
 // presence keys expire after four ttls unless refreshed, so display names of
 // a room whose nodes all died do not linger — and a late refresh still finds
 // the expired entries to purge (and tell the room about).
-var enterScript = redis.NewScript(luaNow + luaOthers + luaPublish + `
+const enterSrc = luaNow + luaOthers + luaPublish + `
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[2], 4 * tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[3], 4 * tonumber(ARGV[3]))
@@ -158,16 +181,16 @@ if others(ARGV[2], ARGV[1]) > 0 then
   if info then return {0, info} end
 end
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
-return {publish(ARGV[5], ARGV[6]), ARGV[4]}`)
+return {publish(ARGV[5], ARGV[6]), ARGV[4]}`
 
 // KEYS: seq, presence, members, epoch, buf, bufon. ARGV: entry, member id,
 // channel, left event, buffer capacity. Returns the seq of member_left, or 0
 // when the member is still present.
-var exitScript = redis.NewScript(luaNow + luaOthers + luaPublish + `
+const exitSrc = luaNow + luaOthers + luaPublish + `
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
 if others(ARGV[2], ARGV[1]) > 0 then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[2])
-return publish(ARGV[3], ARGV[4])`)
+return publish(ARGV[3], ARGV[4])`
 
 // KEYS: seq, presence, members. ARGV: ttl ms, entries this node owns...
 // Extends this node's entries and purges expired ones; returns the member
@@ -208,12 +231,17 @@ end
 if #ids == 0 then return {} end
 return redis.call('HMGET', KEYS[3], unpack(ids))`)
 
-// Redis is the distributed broker. It owns three goroutines — the pub/sub
-// receive loop, the presence refresher and the timer claimer — started by
-// NewRedis and stopped by Close. It is safe for concurrent use.
+// Redis is the distributed broker. It owns its goroutines — the pub/sub
+// receive loop, the presence refresher and the timer claimer, and on a
+// cluster one forwarder per subscribed room and, while a room's slot
+// moves, its re-subscriber — started by NewRedis (and Subscribe) and
+// stopped by Close. It is safe for concurrent use.
 type Redis struct {
-	rdb     *redis.Client
-	ps      *redis.PubSub
+	rdb     redis.UniversalClient
+	cluster *redis.ClusterClient // nil on one server
+	scripts *scriptSet           // plainScripts, or shardedScripts on a cluster
+	timers  timerKeys
+	ps      *redis.PubSub // one server: the node's one subscription connection; nil on a cluster
 	deliver DeliverFunc
 	log     *slog.Logger
 	node    string
@@ -221,78 +249,123 @@ type Redis struct {
 	ttl     time.Duration
 	bufSize int // session buffer capacity, in events
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	runCtx   context.Context // ends at Close: the loops and re-subscribers
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // refresher, timer claimer, re-subscribers
+	recvDone chan struct{}  // closed when the receive loop has returned
+
+	// On a cluster: what the forwarders hand the receive loop, and the
+	// forwarders themselves (Close waits for them before closing in).
+	in  chan shardMsg
+	fwg sync.WaitGroup
 
 	subs sync.Map // room -> struct{}: rooms subscribed; messages of others are dropped
 
 	mu            sync.Mutex
-	waiting       map[string][]chan struct{}     // channel -> Subscribe calls awaiting confirmation
+	closed        bool                           // Close has begun: no new subscription or goroutine
+	waiting       map[string][]chan struct{}     // one server: channel -> Subscribe calls awaiting confirmation
+	shards        map[string]*shardSub           // cluster: room -> its current sharded subscription
 	entries       map[string]map[string]struct{} // room -> presence entries this node owns
 	onTimer       func(payload []byte)
 	onResubscribe func(room string)
 }
 
-// NewRedis connects to the Redis at cfg.URL, checks that it answers,
-// subscribes to nothing yet, and starts delivering events of subscribed
-// rooms to deliver. Errors: a malformed URL, or Redis not answering within
-// ctx.
+// NewRedis connects to the Redis at cfg.URL (one server, or a cluster's
+// seed nodes with cfg.Cluster), checks that it answers — on a cluster,
+// that it offers sharded pub/sub — subscribes to nothing yet, and starts
+// delivering events of subscribed rooms to deliver. Errors: a malformed
+// URL, Redis not answering within ctx, a cluster older than Redis 7.
 func NewRedis(ctx context.Context, cfg RedisConfig, deliver DeliverFunc) (*Redis, error) {
-	opts, err := redis.ParseURL(cfg.URL)
+	rdb, err := redisconn.Open(cfg.URL, cfg.Cluster, redisconn.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("broker: bad Redis URL: %w", err)
+		return nil, fmt.Errorf("broker: %w", err)
 	}
-	rdb := redis.NewClient(opts)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("broker: Redis at %s does not answer: %w", opts.Addr, err)
+		return nil, fmt.Errorf("broker: Redis does not answer: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &Redis{
-		rdb:     rdb,
-		ps:      rdb.Subscribe(ctx),
-		deliver: deliver,
-		log:     cfg.Logger,
-		node:    rand.Text()[:10],
-		every:   cmp.Or(cfg.PresenceRefresh, DefaultPresenceRefresh),
-		bufSize: bufferSize(cfg.BufferSize),
-		cancel:  cancel,
-		waiting: make(map[string][]chan struct{}),
-		entries: make(map[string]map[string]struct{}),
+		rdb:      rdb,
+		scripts:  plainScripts,
+		timers:   plainTimers,
+		deliver:  deliver,
+		log:      cfg.Logger,
+		node:     rand.Text()[:10],
+		every:    cmp.Or(cfg.PresenceRefresh, DefaultPresenceRefresh),
+		bufSize:  bufferSize(cfg.BufferSize),
+		runCtx:   runCtx,
+		cancel:   cancel,
+		recvDone: make(chan struct{}),
+		waiting:  make(map[string][]chan struct{}),
+		shards:   make(map[string]*shardSub),
+		entries:  make(map[string]map[string]struct{}),
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
 	r.ttl = 3 * r.every
-	msgs := r.ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
-	r.wg.Add(3)
-	go r.receive(msgs)
+	if c, ok := rdb.(*redis.ClusterClient); ok {
+		if err := checkSharded(ctx, c); err != nil {
+			cancel()
+			_ = rdb.Close()
+			return nil, err
+		}
+		r.cluster, r.scripts, r.timers = c, shardedScripts, clusterTimers
+		r.in = make(chan shardMsg, receiveBuffer)
+		go r.receiveShards()
+	} else {
+		r.ps = rdb.(*redis.Client).Subscribe(ctx)
+		go r.receive(r.ps.ChannelWithSubscriptions(redis.WithChannelSize(receiveBuffer)))
+	}
+	r.wg.Add(2)
 	go r.refreshLoop(runCtx)
 	go r.timerLoop(runCtx)
 	return r, nil
 }
 
-// Close stops both goroutines and closes the Redis connections. It does not
-// remove this node's presence entries; callers leave their rooms first.
+// receiveBuffer is how many pub/sub messages wait for the receive loop
+// (go-redis's channel on one server; the forwarders' on a cluster).
+const receiveBuffer = 4096
+
+// Close stops the broker's goroutines and closes its Redis connections.
+// It does not remove this node's presence entries; callers leave their
+// rooms first.
 func (r *Redis) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	shards := r.shards
+	r.shards = map[string]*shardSub{}
+	r.mu.Unlock()
 	r.cancel()
-	err := r.ps.Close()
-	r.wg.Wait()
+	r.wg.Wait() // no re-subscriber makes a new subscription from here on
+	var err error
+	if r.cluster != nil {
+		for _, sub := range shards {
+			_ = sub.ps.Close()
+		}
+		r.fwg.Wait()
+		close(r.in)
+	} else {
+		err = r.ps.Close()
+	}
+	<-r.recvDone
 	return errors.Join(err, r.rdb.Close())
 }
 
-// Client returns the underlying Redis client, for health checks.
-func (r *Redis) Client() *redis.Client { return r.rdb }
+// Client returns the underlying Redis client, for health checks: a
+// *redis.Client, or a *redis.ClusterClient on a cluster.
+func (r *Redis) Client() redis.UniversalClient { return r.rdb }
 
-// receive is the pub/sub receive loop: it hands each message of a
-// subscribed room to deliver, wakes Subscribe calls when Redis confirms
-// them, and tells deliver (a nil frame) whenever delivery of a room was
-// interrupted — a resubscription after a reconnect, or an event whose seq
-// does not follow the last one delivered. last (the seq of the last event
-// delivered per room, 0: none since the subscription was confirmed) is
-// this goroutine's own.
+// receive is the pub/sub receive loop on one server: it hands each message
+// of a subscribed room to deliver, wakes Subscribe calls when Redis
+// confirms them, and tells deliver (a nil frame) whenever delivery of a
+// room was interrupted — a resubscription after a reconnect, or an event
+// whose seq does not follow the last one delivered. last (the seq of the
+// last event delivered per room, 0: none since the subscription was
+// confirmed) is this goroutine's own.
 func (r *Redis) receive(msgs <-chan any) {
-	defer r.wg.Done()
+	defer close(r.recvDone)
 	last := map[string]uint64{}
 	for msg := range msgs { // closed by ps.Close
 		switch m := msg.(type) {
@@ -307,17 +380,9 @@ func (r *Redis) receive(msgs <-chan any) {
 			if _, sub := r.subs.Load(room); !sub {
 				continue
 			}
-			frame := []byte(m.Payload)
-			if seq, ok := protocol.SeqOf(frame); ok { // control messages carry none
-				if prev := last[room]; prev != 0 && seq != prev+1 {
-					// Not the next seq: events were lost (go-redis dropped
-					// some) or the counter started again (Redis lost it).
-					r.log.Warn("broker: seq jumped; delivery interrupted", "room", room, "after", prev, "got", seq)
-					r.deliver(room, nil)
-				}
-				last[room] = seq
-			}
-			r.deliver(room, frame)
+			prev := last[room]
+			r.event(room, []byte(m.Payload), &prev)
+			last[room] = prev
 		case *redis.Subscription:
 			room := strings.TrimPrefix(m.Channel, ChannelPrefix)
 			if m.Kind != "subscribe" {
@@ -331,20 +396,13 @@ func (r *Redis) receive(msgs <-chan any) {
 			r.mu.Lock()
 			ws := r.waiting[m.Channel]
 			delete(r.waiting, m.Channel)
-			fn := r.onResubscribe
 			r.mu.Unlock()
 			if len(ws) == 0 {
 				// go-redis resubscribes every channel after a reconnect;
 				// whatever was announced meanwhile was missed, and Redis
 				// may have lost the room's counter. Tell the hub before
 				// any event published after this confirmation.
-				r.log.Info("broker: resubscribed after reconnect", "room", room)
-				if _, sub := r.subs.Load(room); sub {
-					r.deliver(room, nil)
-				}
-				if fn != nil {
-					fn(room)
-				}
+				r.interrupted(room)
 			}
 			for _, w := range ws {
 				close(w)
@@ -353,11 +411,52 @@ func (r *Redis) receive(msgs <-chan any) {
 	}
 }
 
+// event hands frame, an event or control message of room, to deliver;
+// when frame's seq does not follow *last (the seq of the last event
+// delivered under the current subscription, 0 for none), it first tells
+// deliver that delivery was interrupted (a nil frame). It sets *last to
+// frame's seq. Called by the receive loop only.
+func (r *Redis) event(room string, frame []byte, last *uint64) {
+	if seq, ok := protocol.SeqOf(frame); ok { // control messages carry none
+		if prev := *last; prev != 0 && seq != prev+1 {
+			// Not the next seq: events were lost (go-redis dropped
+			// some) or the counter started again (Redis lost it).
+			r.log.Warn("broker: seq jumped; delivery interrupted", "room", room, "after", prev, "got", seq)
+			r.deliver(room, nil)
+		}
+		*last = seq
+	}
+	r.deliver(room, frame)
+}
+
+// interrupted tells deliver (a nil frame) and the resubscribe handler that
+// room was subscribed again after its subscription was lost — a
+// reconnect, or on a cluster a slot that moved — so events published
+// meanwhile were missed and Redis may have lost the room's counter. Called
+// by the receive loop only, before any event of the new subscription.
+func (r *Redis) interrupted(room string) {
+	r.log.Info("broker: resubscribed after reconnect", "room", room)
+	if _, sub := r.subs.Load(room); sub {
+		r.deliver(room, nil)
+	}
+	r.mu.Lock()
+	fn := r.onResubscribe
+	r.mu.Unlock()
+	if fn != nil {
+		fn(room)
+	}
+}
+
 // Subscribe subscribes this node to room's channel and returns once Redis
 // has confirmed the subscription, so nothing published after it returns is
-// missed. Errors: ErrUnavailable, or ctx's error.
+// missed. On a cluster the subscription has a connection of its own, to
+// the master of the room's slot (see shardSub). Errors: ErrUnavailable,
+// or ctx's error.
 func (r *Redis) Subscribe(ctx context.Context, room string) error {
-	ch := channel(room)
+	if r.cluster != nil {
+		return r.subscribeShard(ctx, room)
+	}
+	ch := r.channel(room)
 	w := make(chan struct{})
 	r.mu.Lock()
 	r.waiting[ch] = append(r.waiting[ch], w)
@@ -385,10 +484,15 @@ func (r *Redis) Subscribe(ctx context.Context, room string) error {
 
 // Unsubscribe unsubscribes this node from room's channel. The channel is
 // forgotten even if Redis cannot be told (it will not be resubscribed on
-// reconnect). Errors: ErrUnavailable.
+// reconnect). On a cluster it closes the room's subscription connection,
+// which cannot fail. Errors: ErrUnavailable.
 func (r *Redis) Unsubscribe(ctx context.Context, room string) error {
 	r.subs.Delete(room)
-	if err := r.ps.Unsubscribe(ctx, channel(room)); err != nil {
+	if r.cluster != nil {
+		r.dropShard(room, nil)
+		return nil
+	}
+	if err := r.ps.Unsubscribe(ctx, r.channel(room)); err != nil {
 		return unavailable("unsubscribe", err)
 	}
 	return nil
@@ -398,7 +502,7 @@ func (r *Redis) Unsubscribe(ctx context.Context, room string) error {
 // round trip (one Lua script). Errors: ErrUnavailable; then nothing was
 // published.
 func (r *Redis) Publish(ctx context.Context, room string, event []byte) (uint64, error) {
-	seq, err := publishScript.Run(ctx, r.rdb, publishKeys(room), channel(room), event, r.bufSize).Uint64()
+	seq, err := r.scripts.publish.Run(ctx, r.rdb, publishKeys(room), r.channel(room), event, r.bufSize).Uint64()
 	if err != nil {
 		return 0, unavailable("publish", err)
 	}
@@ -415,8 +519,8 @@ func roomKeys(room string) []string {
 // member's existing presence is returned. Errors: ErrUnavailable.
 func (r *Redis) Enter(ctx context.Context, room, connID string, member protocol.Member, joinedEvent []byte) (protocol.Member, uint64, error) {
 	entry := presenceEntry(member.MemberID, connID)
-	res, err := enterScript.Run(ctx, r.rdb, publishKeys(room, presenceKey(room), membersKey(room)), entry, member.MemberID,
-		r.ttl.Milliseconds(), protocol.Marshal(member), channel(room), joinedEvent, r.bufSize).Slice()
+	res, err := r.scripts.enter.Run(ctx, r.rdb, publishKeys(room, presenceKey(room), membersKey(room)), entry, member.MemberID,
+		r.ttl.Milliseconds(), protocol.Marshal(member), r.channel(room), joinedEvent, r.bufSize).Slice()
 	if err != nil || len(res) != 2 {
 		return protocol.Member{}, 0, unavailable("enter", err)
 	}
@@ -447,8 +551,8 @@ func (r *Redis) Exit(ctx context.Context, room, connID, memberID string, leftEve
 		delete(r.entries, room)
 	}
 	r.mu.Unlock()
-	seq, err := exitScript.Run(ctx, r.rdb, publishKeys(room, presenceKey(room), membersKey(room)),
-		entry, memberID, channel(room), leftEvent, r.bufSize).Uint64()
+	seq, err := r.scripts.exit.Run(ctx, r.rdb, publishKeys(room, presenceKey(room), membersKey(room)),
+		entry, memberID, r.channel(room), leftEvent, r.bufSize).Uint64()
 	if err != nil {
 		return 0, unavailable("exit", err)
 	}
@@ -527,7 +631,13 @@ func (r *Redis) String() string { return "redis-broker(node=" + r.node + ")" }
 // clients never see it), on room's channel, after any event published
 // before it. Errors: ErrUnavailable.
 func (r *Redis) PublishControl(ctx context.Context, room string, msg []byte) error {
-	if err := r.rdb.Publish(ctx, channel(room), msg).Err(); err != nil {
+	var err error
+	if r.cluster != nil {
+		err = r.rdb.SPublish(ctx, r.channel(room), msg).Err()
+	} else {
+		err = r.rdb.Publish(ctx, r.channel(room), msg).Err()
+	}
+	if err != nil {
 		return unavailable("publish control", err)
 	}
 	return nil
@@ -536,19 +646,19 @@ func (r *Redis) PublishControl(ctx context.Context, room string, msg []byte) err
 // KEYS: seq, limit key, epoch, buf, bufon. ARGV: channel, event, window ms,
 // buffer capacity. Returns {seq, 0} or {0, ms left} when the limit key is
 // still set.
-var limitedScript = redis.NewScript(luaPublish + `
+const limitedSrc = luaPublish + `
 local left = redis.call('PTTL', KEYS[2])
 if left > 0 then return {0, left} end
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
-return {publish(ARGV[1], ARGV[2]), 0}`)
+return {publish(ARGV[1], ARGV[2]), 0}`
 
 // PublishLimited is Publish, unless key was used within every: then nothing
 // is published and the time left is returned. The check, the new window and
 // the publish are one Lua script, so the limit holds across nodes.
 // Errors: ErrUnavailable.
 func (r *Redis) PublishLimited(ctx context.Context, room string, event []byte, key string, every time.Duration) (uint64, time.Duration, error) {
-	res, err := limitedScript.Run(ctx, r.rdb, publishKeys(room, "hearth:{"+room+"}:limit:"+key),
-		channel(room), event, every.Milliseconds(), r.bufSize).Int64Slice()
+	res, err := r.scripts.limited.Run(ctx, r.rdb, publishKeys(room, "hearth:{"+room+"}:limit:"+key),
+		r.channel(room), event, every.Milliseconds(), r.bufSize).Int64Slice()
 	if err != nil || len(res) != 2 {
 		return 0, 0, unavailable("publish", err)
 	}
@@ -562,7 +672,7 @@ func (r *Redis) PublishLimited(ctx context.Context, room string, event []byte, k
 // when the value is not the expected one; otherwise stores the new value
 // (unless it is the expected one), publishes the event and returns its seq,
 // or 0.
-var updateScript = redis.NewScript(luaPublish + `
+const updateSrc = luaPublish + `
 local cur = redis.call('GET', KEYS[2]) or ''
 if cur ~= ARGV[1] then return -1 end
 if ARGV[2] ~= ARGV[1] then
@@ -575,12 +685,35 @@ if ARGV[2] ~= ARGV[1] then
   end
 end
 if ARGV[5] == '' then return 0 end
-return publish(ARGV[4], ARGV[5])`)
+return publish(ARGV[4], ARGV[5])`
+
+// scriptSet is every script that publishes, for one kind of pub/sub: each
+// is its source after a first line that sets pubcmd, the command luaPublish
+// publishes with.
+type scriptSet struct{ publish, enter, exit, limited, update *redis.Script }
+
+func newScriptSet(pubcmd string) *scriptSet {
+	head := "local pubcmd = '" + pubcmd + "'\n"
+	return &scriptSet{
+		publish: redis.NewScript(head + publishSrc),
+		enter:   redis.NewScript(head + enterSrc),
+		exit:    redis.NewScript(head + exitSrc),
+		limited: redis.NewScript(head + limitedSrc),
+		update:  redis.NewScript(head + updateSrc),
+	}
+}
+
+// The scripts of one server (PUBLISH) and of a cluster (SPUBLISH: sharded
+// pub/sub, delivered within the room's shard only).
+var (
+	plainScripts   = newScriptSet("PUBLISH")
+	shardedScripts = newScriptSet("SPUBLISH")
+)
 
 // Update's retries when another writer changed the value between its read
 // and its compare-and-set.
 const (
-	updateConflict = -1 // updateScript's answer when the value changed
+	updateConflict = -1 // the update script's answer when the value changed
 	updateAttempts = 50 // compare-and-set attempts before giving up
 )
 
@@ -638,7 +771,7 @@ func (r *Redis) Update(ctx context.Context, room, key string, ttl time.Duration,
 		if bytes.Equal(val, old) && len(event) == 0 {
 			return old, 0, nil
 		}
-		res, err := updateScript.Run(ctx, r.rdb, keys, old, val, ms, channel(room), event, r.bufSize).Int64()
+		res, err := r.scripts.update.Run(ctx, r.rdb, keys, old, val, ms, r.channel(room), event, r.bufSize).Int64()
 		if err != nil {
 			return nil, 0, unavailable("update", err)
 		}
@@ -837,20 +970,37 @@ func (r *Redis) Forget(ctx context.Context, room, messageID string) error {
 	return nil
 }
 
-// Timer keys: a sorted set of timer ids scored by due time (unix ms) and a
-// hash of their payloads.
-const (
-	timersKey        = "hearth:timers"
-	timerPayloadsKey = "hearth:timers:payloads"
-	timerPoll        = 500 * time.Millisecond
-	timerBatch       = 50
+// timerKeys are the keys of the timers: a sorted set of timer ids scored
+// by due time (unix ms), a hash of their payloads, and the epoch of the two
+// (a string made when the claim script first finds it missing: a new one
+// says the timers were lost).
+type timerKeys struct{ set, payloads, epoch string }
+
+// The timers' keys on one server (their historical names) and on a
+// cluster, where the hash tag {timers} keeps the three in one slot.
+var (
+	plainTimers   = timerKeys{"hearth:timers", "hearth:timers:payloads", "hearth:timers:epoch"}
+	clusterTimers = timerKeys{"hearth:{timers}", "hearth:{timers}:payloads", "hearth:{timers}:epoch"}
 )
 
-// KEYS: timers, payloads. ARGV: limit. Claims due timers atomically: each is
-// removed and returned by exactly one caller, on whichever node.
+// How often each node claims due timers, and how many at most per claim.
+const (
+	timerPoll  = 500 * time.Millisecond
+	timerBatch = 50
+)
+
+// KEYS: timers, payloads, epoch. ARGV: limit. Claims due timers
+// atomically: each is removed and returned by exactly one caller, on
+// whichever node. Returns {epoch, payloads...}, making the epoch ("e" and
+// the server's TIME in microseconds, t of luaNow) when it is missing.
 var claimScript = redis.NewScript(luaNow + `
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  epoch = 'e' .. t[1] .. string.format('%06d', tonumber(t[2]))
+  redis.call('SET', KEYS[3], epoch)
+end
+local out = {epoch}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-local out = {}
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local p = redis.call('HGET', KEYS[2], id)
@@ -864,8 +1014,8 @@ return out`)
 // with the same id replaces the earlier one. Errors: ErrUnavailable.
 func (r *Redis) Schedule(ctx context.Context, due time.Time, id string, payload []byte) error {
 	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZAdd(ctx, timersKey, redis.Z{Score: float64(due.UnixMilli()), Member: id})
-		p.HSet(ctx, timerPayloadsKey, id, payload)
+		p.ZAdd(ctx, r.timers.set, redis.Z{Score: float64(due.UnixMilli()), Member: id})
+		p.HSet(ctx, r.timers.payloads, id, payload)
 		return nil
 	})
 	if err != nil {
@@ -876,9 +1026,13 @@ func (r *Redis) Schedule(ctx context.Context, due time.Time, id string, payload 
 
 // SetResubscribeHandler sets the function told of each room resubscribed
 // after a reconnect (anything published meanwhile was missed, so the node
-// reloads what it caches). It is called from the receive goroutine, right
-// after the DeliverFunc got the interruption (a nil frame) for the room,
-// and must not block.
+// reloads what it caches and schedules again the timers the room's record
+// implies). It is called from the receive goroutine, right after the
+// DeliverFunc got the interruption (a nil frame) for the room. On a
+// cluster it is also called, from the timer goroutine, for every
+// subscribed room when the timers were lost (the master of the {timers}
+// slot restarted empty) while the rooms' own masters, and so their
+// subscriptions, stayed. It must not block.
 func (r *Redis) SetResubscribeHandler(fn func(room string)) {
 	r.mu.Lock()
 	r.onResubscribe = fn
@@ -894,11 +1048,14 @@ func (r *Redis) SetTimerHandler(fn func(payload []byte)) {
 }
 
 // timerLoop claims due timers every timerPoll — one poll per node, not per
-// timer or connection.
+// timer or connection. On a cluster it also watches the timers' epoch: when
+// it changes, the timers were lost while this node ran, and timersLost
+// has them rebuilt.
 func (r *Redis) timerLoop(ctx context.Context) {
 	defer r.wg.Done()
 	t := time.NewTicker(timerPoll)
 	defer t.Stop()
+	epoch := "" // the timers' epoch at the last claim
 	for {
 		select {
 		case <-ctx.Done():
@@ -911,12 +1068,37 @@ func (r *Redis) timerLoop(ctx context.Context) {
 		if fn == nil {
 			continue
 		}
-		payloads, err := claimScript.Run(ctx, r.rdb, []string{timersKey, timerPayloadsKey}, timerBatch).StringSlice()
-		if err != nil {
+		res, err := claimScript.Run(ctx, r.rdb, []string{r.timers.set, r.timers.payloads, r.timers.epoch}, timerBatch).StringSlice()
+		if err != nil || len(res) == 0 {
 			continue // Redis away: the timers wait in Redis for the next poll
 		}
-		for _, p := range payloads {
+		if epoch != "" && res[0] != epoch && r.cluster != nil {
+			r.timersLost()
+		}
+		epoch = res[0]
+		for _, p := range res[1:] {
 			fn([]byte(p))
 		}
 	}
+}
+
+// timersLost has the timers of every room this node is subscribed to
+// scheduled again, through the resubscribe handler (Hub.Resync rebuilds a
+// room's timers from its record). On one server a loss of the timers is a
+// loss of everything, and the resubscriptions already do this; on a
+// cluster the master of the {timers} slot may restart empty while the
+// rooms' masters — and the rooms' subscriptions — stay up.
+func (r *Redis) timersLost() {
+	r.mu.Lock()
+	fn := r.onResubscribe
+	r.mu.Unlock()
+	n := 0
+	r.subs.Range(func(room, _ any) bool {
+		if fn != nil {
+			fn(room.(string))
+		}
+		n++
+		return true
+	})
+	r.log.Warn("broker: timers were lost (their Redis restarted empty); rebuilding those of this node's rooms", "rooms", n)
 }

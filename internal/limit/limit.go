@@ -2,7 +2,8 @@
 // connection: rate limits over all of a user's connections (token buckets,
 // golang.org/x/time/rate semantics) and the cap on how many connections a
 // user may have open at once. Memory serves one node; Redis serves every
-// node of a deployment from one Redis, so the limits hold across nodes.
+// node of a deployment from one Redis or a Redis Cluster (each user's keys
+// share one hash slot), so the limits hold across nodes.
 // Both satisfy hub.Limiter (declared where it is used, in internal/hub).
 //
 // User ids (a token's sub, from the identity provider) never appear in
@@ -21,6 +22,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
+
+	"hearth/internal/redisconn"
 )
 
 // sweepEvery is how often, at most, Memory drops the token buckets that
@@ -129,38 +132,37 @@ func (m *Memory) Release(_ context.Context, user, connID string) error {
 //
 // <h> is the first 32 hex digits of the SHA-256 of the user id. Every check
 // is one Lua script using the Redis server's TIME, so nodes' clocks do not
-// matter. Redis is safe for concurrent use and runs no goroutine.
+// matter; each script touches one key, so on a Redis Cluster it runs on the
+// master of that user's slot. Redis is safe for concurrent use and runs no
+// goroutine.
 type Redis struct {
 	rdb   redis.Cmdable
-	owned *redis.Client // closed by Close when DialRedis made it
+	owned redis.UniversalClient // closed by Close when DialRedis made it
 }
 
-// NewRedis returns limits kept in rdb (a client the caller owns and closes).
+// NewRedis returns limits kept in rdb (a client the caller owns and
+// closes: a *redis.Client, or a *redis.ClusterClient).
 func NewRedis(rdb redis.Cmdable) *Redis { return &Redis{rdb: rdb} }
 
-// Timeouts of the client DialRedis makes: a limit is checked on a
-// connection's reader for every frame, so when Redis does not answer it
-// must fail fast (the hub then falls back to per-connection limits)
-// rather than wait out go-redis's default retries.
-const (
-	dialTimeout = time.Second
-	ioTimeout   = time.Second
-)
+// ioTimeout is the timeout (dial, read, write, pool) of the client
+// DialRedis makes: a limit is checked on a connection's reader for every
+// frame, so when Redis does not answer it must fail fast (the hub then
+// falls back to per-connection limits) rather than wait out go-redis's
+// default retries.
+const ioTimeout = time.Second
 
 // DialRedis returns limits kept in the Redis at url (redis:// or
-// rediss://, as HEARTH_REDIS_URL), on a client of their own that honours
-// each call's context, gives up after dialTimeout / ioTimeout and does not
-// retry. It does not contact Redis: errors are a malformed URL only. Close
-// closes the client.
-func DialRedis(url string) (*Redis, error) {
-	opts, err := redis.ParseURL(url)
+// rediss://, as HEARTH_REDIS_URL; with cluster, a Redis Cluster's seed
+// nodes, redis://host1:port,host2:port — see redisconn.Open), on a client
+// of their own that honours each call's context, gives up after ioTimeout
+// and does not retry (a cluster client still follows MOVED redirects). It
+// does not contact Redis: errors are a malformed URL only. Close closes
+// the client.
+func DialRedis(url string, cluster bool) (*Redis, error) {
+	c, err := redisconn.Open(url, cluster, redisconn.Options{FailFast: ioTimeout})
 	if err != nil {
-		return nil, fmt.Errorf("limit: bad Redis URL: %w", err)
+		return nil, fmt.Errorf("limit: %w", err)
 	}
-	opts.ContextTimeoutEnabled = true
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = dialTimeout, ioTimeout, ioTimeout, ioTimeout
-	opts.MaxRetries = -1 // no retries: the caller falls back instead
-	c := redis.NewClient(opts)
 	return &Redis{rdb: c, owned: c}, nil
 }
 

@@ -37,7 +37,14 @@ func redisClient(t *testing.T, s *redistest.Server) *redis.Client {
 // closed when the test ends.
 func dialed(t *testing.T, s *redistest.Server) *limit.Redis {
 	t.Helper()
-	l, err := limit.DialRedis(s.URL())
+	return dialedURL(t, s.URL(), false)
+}
+
+// dialedURL returns limits in the Redis (or cluster) at url on their own
+// client, closed when the test ends.
+func dialedURL(t *testing.T, url string, cluster bool) *limit.Redis {
+	t.Helper()
+	l, err := limit.DialRedis(url, cluster)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,14 +52,19 @@ func dialed(t *testing.T, s *redistest.Server) *limit.Redis {
 	return l
 }
 
-// implementations returns each implementation, and for Redis a second
-// instance on its own client standing for another node.
+// implementations returns each implementation, and for Redis (one server,
+// and a three-master cluster) a second instance on its own client standing
+// for another node.
 func implementations(t *testing.T) map[string][2]limits {
 	mem := limit.NewMemory()
 	s := redistest.Start(t)
+	c := redistest.StartCluster(t)
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+	t.Cleanup(func() { _ = cc.Close() })
 	return map[string][2]limits{
-		"memory": {mem, mem},
-		"redis":  {dialed(t, s), limit.NewRedis(redisClient(t, s))},
+		"memory":  {mem, mem},
+		"redis":   {dialed(t, s), limit.NewRedis(redisClient(t, s))},
+		"cluster": {dialedURL(t, c.URL(), true), limit.NewRedis(cc)},
 	}
 }
 
@@ -255,7 +267,10 @@ func TestRedisErrors(t *testing.T) {
 	if _, err := l.Acquire(ctx, "u", "c", 5, time.Minute); err == nil {
 		t.Fatal("no error with Redis down")
 	}
-	if _, err := limit.DialRedis("http://not-redis"); err == nil {
+	if _, err := limit.DialRedis("http://not-redis", false); err == nil {
 		t.Fatal("DialRedis accepted a URL that is not redis://")
+	}
+	if _, err := limit.DialRedis("redis://h1:7000,h2", true); err == nil {
+		t.Fatal("DialRedis accepted a cluster seed without a port")
 	}
 }

@@ -1,9 +1,11 @@
-// Package redistest starts private redis-server processes for tests: each on
-// a free loopback port, in its own temp dir, never the shared Redis on 6379,
+// Package redistest starts private redis-server processes for tests — one
+// server (Start) or a three-master Redis Cluster (StartCluster) — each on a
+// free loopback port, in its own temp dir, never the shared Redis on 6379,
 // so that a test can stop and restart it without disturbing anyone.
 //
-// When redis-server is not installed the calling test is skipped with the
-// reason, unless HEARTH_REQUIRE_REDIS=1 (as in .ci/run), where it fails.
+// When redis-server (or, for a cluster, redis-cli, or Redis 7 for sharded
+// pub/sub) is not there the calling test is skipped with the reason, unless
+// HEARTH_REQUIRE_REDIS=1 (as in .ci/run), where it fails.
 package redistest
 
 import (

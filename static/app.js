@@ -1,6 +1,7 @@
 // app.js — the Hearth web client's user interface.
 //
-// Flow: read the sign-in link → connect and sign in (connection.js) →
+// Flow: read the sign-in link (or, without one, sign in through the
+// organisation's identity provider: signin.js) → connect and sign in (connection.js) →
 // choose a display name → join the room, accepting its group agreement
 // first when the server asks (agreement.js), perhaps waiting in the lobby →
 // chat. The page never stores anything: the token, the name and the
@@ -34,6 +35,7 @@
 // (textContent / text nodes via dom.js), never as HTML.
 
 import { HearthConnection } from './connection.js';
+import { restCall } from './rest.js';
 import {
   RoomState, ROOM_ID_RE, MAX_TEXT_CODE_POINTS, MAX_REASON_CODE_POINTS, codePoints,
   PRESENCE_PARTICIPANT, PRESENCE_OBSERVER, MAX_HIDDEN,
@@ -62,6 +64,9 @@ import {
 import {
   initCheckins, openCheckinPage, onCheckinEvent, onAlertChange, renderCheckinsPanel, setCheckinsExpanded,
 } from './checkins.js';
+import {
+  SIGNIN_TEXT, RENEWED_FRAGMENT, loginHref, fetchSession, fetchTicket, logout, watchSession,
+} from './signin.js';
 
 // ---------------------------------------------------------------------------
 // 1. Start-up
@@ -150,12 +155,27 @@ const app = {
   slowTimer: 0,
   /** True once "Leave quickly" ran. */
   gone: false,
+  /**
+   * Signed in through the identity provider (no token: REST goes with the
+   * session cookie, each connection with a fresh ticket). sessionExpires is
+   * when the sign-in ends (ms); stopWatch stops watching for that end;
+   * ticketRetries counts connections refused in a row while still signed in.
+   */
+  signedIn: false,
+  /** The server signs people in (then "Leave quickly" also signs this browser out). */
+  signInOn: false,
+  sessionExpires: 0,
+  stopWatch: null,
+  ticketRetries: 0,
 };
 
 /**
  * readLink takes `token` and `room` from the URL fragment (#token=…&room=…)
  * and removes the fragment from the address bar at once, so the token is
- * not left in view, in history entries or in screenshots.
+ * not left in view, in history entries or in screenshots. For someone
+ * signing in through the identity provider, the fragment may instead hold
+ * an invite (#invite=CODE: redeemed once signed in) or say that this is the
+ * tab opened to sign in again (#signed-in).
  */
 function readLink() {
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
@@ -165,6 +185,9 @@ function readLink() {
   return {
     token: params.get('token') ?? '',
     room: params.get('room') || DEFAULT_ROOM,
+    roomGiven: params.has('room'),
+    invite: params.get('invite') ?? '',
+    renewed: params.has(RENEWED_FRAGMENT),
   };
 }
 
@@ -184,7 +207,8 @@ function start() {
   // A new link pasted into this tab changes only the fragment: start over
   // with it. #checkin opens the check-in page; leaving it (Back) closes it.
   window.addEventListener('hashchange', () => {
-    if (new URLSearchParams(location.hash.replace(/^#/, '')).has('token')) {
+    const fresh = new URLSearchParams(location.hash.replace(/^#/, ''));
+    if (fresh.has('token') || fresh.has('invite')) {
       location.reload();
       return;
     }
@@ -193,8 +217,8 @@ function start() {
   });
 
   if (link.token === '') {
-    $('connection').hidden = true; // nothing to connect to: no status to show
-    showNotice('Welcome to Hearth', TEXT.noToken, { focus: false });
+    $('connection').hidden = true; // nothing to connect to (yet): no status to show
+    startWithoutToken(link);
     return;
   }
   if (!ROOM_ID_RE.test(link.room)) {
@@ -202,11 +226,19 @@ function start() {
     showNotice('This link does not work', TEXT.badRoom, { focus: false });
     return;
   }
-  app.roomId = link.room;
   app.token = link.token;
+  connect(link.room, link.token);
+}
 
+/**
+ * connect opens the connection to room roomId, signing in with token: a
+ * token from the link, or the function that fetches a ticket.
+ */
+function connect(roomId, token) {
+  app.roomId = roomId;
+  $('connection').hidden = false;
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  app.conn = new HearthConnection({ url: `${scheme}//${location.host}/ws`, token: link.token });
+  app.conn = new HearthConnection({ url: `${scheme}//${location.host}/ws`, token });
   app.conn.on('state', onConnectionState);
   app.conn.on('ready', onConnectionReady);
   app.conn.on('final', onConnectionFinal);
@@ -220,6 +252,132 @@ function start() {
 
   showScreen('connecting');
   app.conn.start();
+}
+
+/**
+ * startWithoutToken runs when the link holds no token: when the server
+ * signs people in through the organisation's identity provider, the person
+ * signs in (or is signed in already), an invite in the link is redeemed with
+ * the session cookie, and the page connects with tickets. Without sign-in,
+ * the calm "open your link" notice stays.
+ */
+async function startWithoutToken(link) {
+  showScreen('connecting');
+  const session = await fetchSession();
+  if (app.gone) return;
+  if (!session?.signIn) {
+    showNotice('Welcome to Hearth', TEXT.noToken, { focus: false });
+    return;
+  }
+  app.signInOn = true;
+  if (link.renewed) {
+    showNotice(SIGNIN_TEXT.renewedTitle, SIGNIN_TEXT.renewed, { focus: false });
+    return;
+  }
+  // Where to come back to after signing in: the invite, or the group named.
+  const next = link.invite ? `/#invite=${encodeURIComponent(link.invite)}` : link.roomGiven ? `/#room=${encodeURIComponent(link.room)}` : '/';
+  if (!session.signedIn) {
+    showNotice(SIGNIN_TEXT.signInTitle, link.invite ? SIGNIN_TEXT.signInInvite : SIGNIN_TEXT.signIn, { focus: false, signIn: next });
+    return;
+  }
+  app.signedIn = true;
+  app.sessionExpires = session.expires;
+  let roomId = link.roomGiven ? link.room : '';
+  try {
+    if (link.invite) {
+      roomId = (await cookieApi('POST', `/api/invites/${encodeURIComponent(link.invite)}/redeem`))?.id ?? '';
+    } else if (!roomId) {
+      const rooms = (await cookieApi('GET', '/api/rooms'))?.rooms ?? [];
+      if (rooms.length === 0) {
+        showNotice(SIGNIN_TEXT.noGroupTitle, SIGNIN_TEXT.noGroup, { focus: false });
+        return;
+      }
+      if (rooms.length > 1) {
+        chooseRoom(rooms);
+        return;
+      }
+      roomId = rooms[0].id;
+    }
+  } catch (err) {
+    if (app.gone) return;
+    const title = link.invite ? SIGNIN_TEXT.inviteTitle : 'You are not connected';
+    showNotice(title, err.message || TEXT.somethingWrong, { focus: false, signIn: err.code === 'not_signed_in' ? next : '' });
+    return;
+  }
+  if (app.gone) return;
+  if (!ROOM_ID_RE.test(roomId)) {
+    showNotice('This link does not work', TEXT.badRoom, { focus: false });
+    return;
+  }
+  connect(roomId, fetchTicket);
+}
+
+/** chooseRoom lists the groups of someone signed in who is in more than one. */
+function chooseRoom(rooms) {
+  const list = $('notice-rooms');
+  list.replaceChildren();
+  for (const r of rooms) {
+    if (!ROOM_ID_RE.test(String(r.id))) continue;
+    const button = h('button', { className: 'button', text: String(r.name || r.id), attrs: { type: 'button' } });
+    button.addEventListener('click', () => {
+      list.replaceChildren();
+      list.hidden = true;
+      connect(String(r.id), fetchTicket);
+    });
+    list.append(h('li', {}, button));
+  }
+  showNotice(SIGNIN_TEXT.chooseGroupTitle, SIGNIN_TEXT.chooseGroup, { focus: false });
+  list.hidden = false;
+}
+
+/**
+ * cookieApi makes one REST call with the session cookie (no token): it
+ * resolves with the JSON answer, or rejects with an Error carrying the
+ * server's sentence and code.
+ */
+async function cookieApi(method, path) {
+  return restCall(method, path, { offline: SIGNIN_TEXT.unreachable, fallback: TEXT.somethingWrong });
+}
+
+/**
+ * watchSignIn, once a signed-in connection is ready, watches for the end
+ * of the sign-in (signin.js): a later sign-in moves the connection onto it;
+ * else the person is told, with a way to sign in again in a new tab.
+ */
+function watchSignIn() {
+  if (!app.signedIn || app.stopWatch) return;
+  app.stopWatch = watchSession(app.sessionExpires, {
+    refresh: async () => {
+      await app.conn.refreshToken();
+      const s = await fetchSession();
+      if (s?.signedIn) app.sessionExpires = s.expires;
+    },
+    onEnding: (expires) => {
+      const note = $('signin-ending');
+      setText($('signin-ending-text'), SIGNIN_TEXT.ending(formatClock(new Date(expires).toISOString())));
+      note.hidden = false;
+    },
+    onRenewed: () => {
+      $('signin-ending').hidden = true;
+    },
+  });
+}
+
+/** signedInFinal: a signed-in connection was refused (a ticket, or the sign-in ended). */
+async function signedInFinal() {
+  const s = await fetchSession();
+  if (app.gone) return;
+  if (s?.signedIn && app.ticketRetries < 3) {
+    app.ticketRetries++;
+    app.finalCode = null;
+    app.conn.start(); // a fresh ticket
+    return;
+  }
+  app.stopWatch?.();
+  app.stopWatch = null;
+  const next = `/#room=${encodeURIComponent(app.roomId)}`;
+  if (app.room || app.lobby) leaveLocally();
+  showNotice(SIGNIN_TEXT.endedTitle, SIGNIN_TEXT.ended, { focus: true, signIn: next, force: true });
 }
 
 // ---------------------------------------------------------------------------
@@ -244,11 +402,19 @@ function showScreen(name, { focus, force = false } = {}) {
   if (focus) focus.focus();
 }
 
-function showNotice(title, text, { retry = false, focus = true } = {}) {
+/**
+ * showNotice shows a calm notice. With signIn (a path on this site to come
+ * back to), it offers "Sign in" through the identity provider.
+ */
+function showNotice(title, text, { retry = false, focus = true, signIn = '', force = false } = {}) {
   setText($('notice-title'), title);
   setText($('notice-text'), text);
   $('notice-retry').hidden = !retry;
-  showScreen('notice', { focus: focus ? $('notice-title') : undefined });
+  const link = $('notice-signin');
+  link.hidden = !signIn;
+  if (signIn) link.setAttribute('href', loginHref(signIn));
+  $('notice-rooms').hidden = true;
+  showScreen('notice', { focus: focus ? $('notice-title') : undefined, force });
 }
 
 /**
@@ -304,6 +470,8 @@ function onConnectionState({ state, delayMs }) {
 /** onConnectionReady runs after every successful sign-in (the first and each reconnect). */
 function onConnectionReady({ welcome } = {}) {
   setDeploymentResources(welcome?.resources);
+  app.ticketRetries = 0;
+  watchSignIn();
   // Connected again: "you are not connected" under the message box no longer holds.
   if ($('composer-error').textContent === TEXT.notConnectedSend || $('composer-error').textContent === TEXT.notConnected) {
     setComposerError('You are connected again. You can send your message now.');
@@ -435,6 +603,12 @@ function applyRejoined(room, joined) {
 /** onConnectionFinal: the connection closed with a final code and will not come back by itself. */
 function onConnectionFinal({ code }) {
   app.finalCode = code;
+  if (app.signedIn && code === 4401) {
+    // Not "this link no longer works": a ticket was refused (try a fresh
+    // one while still signed in), or the sign-in ended (sign in again).
+    signedInFinal();
+    return;
+  }
   let title = 'You are not connected';
   let text = TEXT.closed;
   let retry = true;
@@ -1351,7 +1525,7 @@ function onPersonAction(action, member) {
 
 /** openCheckin shows the check-in page (the #checkin route) and loads it afresh. */
 function openCheckin() {
-  if (!app.token) return; // no link, nothing to sign in with
+  if (!app.token && !app.signedIn) return; // no link and not signed in: nothing to sign in with
   if (app.screen !== 'checkin') {
     app.behindCheckin = app.screen;
     const active = document.activeElement;
@@ -1443,6 +1617,11 @@ function leaveQuickly() {
     clearInterval(id);
   }
   wipePage('Weather');
+  // Signed in through the identity provider: the session cookie goes too,
+  // so this browser does not stay signed in to the group.
+  if (app.signInOn) logout();
+  app.stopWatch?.();
+  app.signedIn = false;
   app.conn = null;
   app.token = '';
   app.room = null;

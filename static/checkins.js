@@ -29,6 +29,7 @@
 import { h, $, setText, button, formatFullTime, formatClock, plural } from './dom.js';
 import { codePoints, facilitates } from './room.js';
 import { openDialog } from './dialog.js';
+import { restCall } from './rest.js';
 import { announce } from './notices.js';
 import { addNote } from './log.js';
 import { renderHelpInto, showCheckinResources, noteCheckinPosting } from './crisis.js';
@@ -129,39 +130,13 @@ const live = { items: [], seen: new Set() };
 // REST
 
 /**
- * api makes one REST call with the bearer token and resolves with the JSON
+ * api makes one REST call with the bearer token (or, signed in through the
+ * identity provider, the session cookie) and resolves with the JSON
  * answer (null for 204). It rejects with an Error whose message is the
  * server's sentence (or ours when there is none), with `code` and `status`.
  */
 async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${ctx.token()}` };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  let res;
-  try {
-    res = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-      credentials: 'omit',
-      referrerPolicy: 'no-referrer',
-    });
-  } catch {
-    throw Object.assign(new Error(TEXT.offline), { code: 'network', status: 0 });
-  }
-  if (res.status === 204) return null;
-  let data = null;
-  try {
-    data = await res.json();
-  } catch {
-    data = null;
-  }
-  if (!res.ok) {
-    const e = data && typeof data === 'object' ? data.error : null;
-    const message = typeof e?.message === 'string' && e.message !== '' ? e.message : TEXT.somethingWrong;
-    throw Object.assign(new Error(message), { code: typeof e?.code === 'string' ? e.code : '', status: res.status });
-  }
-  return data;
+  return restCall(method, path, { token: ctx.token(), body, offline: TEXT.offline, fallback: TEXT.somethingWrong });
 }
 
 // ---------------------------------------------------------------------------

@@ -25,7 +25,10 @@
 //                                                   member_joined, …)
 //   conn.on('final', ({code, authError}) => …)      closed for good; do not retry
 //
-// The token lives only in this object's memory; nothing is ever stored.
+// The token lives only in this object's memory; nothing is ever stored. A
+// page signed in through the identity provider has no token: it passes a
+// function that fetches a one-time sign-in ticket (signin.js), called
+// before every connection and for refresh().
 
 /** The WebSocket subprotocol of Hearth protocol v1. */
 export const SUBPROTOCOL = 'hearth.v1';
@@ -91,7 +94,10 @@ export class ProtocolError extends Error {
 
 export class HearthConnection {
   #url;
+  /** The token (a string), or a function returning a promise of a fresh ticket. */
   #token;
+  /** Counts #open calls and stops, so a ticket arriving late opens nothing. */
+  #openSeq = 0;
   #ws = null;
   #authed = false;
   #everConnected = false;
@@ -115,7 +121,10 @@ export class HearthConnection {
   #authError = null;
 
   /**
-   * @param {{url: string, token: string}} options url is the full ws(s) URL of /ws.
+   * @param {{url: string, token: string|(() => Promise<string>)}} options url
+   *   is the full ws(s) URL of /ws; token is a token, or a function that
+   *   fetches a fresh one-time ticket for each connection (it rejects with
+   *   an Error whose `final` is true when signing in cannot succeed).
    */
   constructor({ url, token }) {
     this.#url = url;
@@ -158,6 +167,7 @@ export class HearthConnection {
   /** stop closes the connection on purpose; it will not reconnect. */
   stop() {
     this.#stopped = true;
+    this.#openSeq++;
     clearTimeout(this.#retryTimer);
     const ws = this.#ws;
     this.#teardown(new ProtocolError('connection_lost', 'The connection was closed.'));
@@ -173,6 +183,7 @@ export class HearthConnection {
    */
   destroy() {
     this.#stopped = true;
+    this.#openSeq++;
     clearTimeout(this.#retryTimer);
     this.#listeners.clear();
     for (const { timer } of this.#pending.values()) clearTimeout(timer);
@@ -232,11 +243,49 @@ export class HearthConnection {
     this.#emit('state', { state, ...extra });
   }
 
+  /**
+   * refreshToken moves this connection onto a fresh ticket (a `refresh`
+   * frame): for a page signed in through the identity provider, whose
+   * sign-in was renewed meanwhile. It resolves with the server's `ok`, and
+   * rejects when there is no ticket source, no open connection, or the
+   * server refuses.
+   */
+  async refreshToken() {
+    if (typeof this.#token !== 'function') throw new ProtocolError('not_connected', 'There is nothing to refresh.');
+    const token = await this.#token();
+    return this.request({ type: 'refresh', token });
+  }
+
   #open() {
     this.#authed = false;
     this.#authError = null;
     this.#setState(this.#everConnected ? 'reconnecting' : 'connecting', { attempt: this.#attempt });
+    if (typeof this.#token !== 'function') {
+      this.#dial(this.#token);
+      return;
+    }
+    // A fresh ticket for every connection (one use each), fetched before
+    // the socket opens so the server's 10 s for `auth` are not spent on it.
+    const seq = ++this.#openSeq;
+    this.#token().then(
+      (ticket) => {
+        if (seq === this.#openSeq && !this.#stopped) this.#dial(ticket);
+      },
+      (err) => {
+        if (seq !== this.#openSeq || this.#stopped) return;
+        if (err?.final) {
+          // Not signed in any more: final, like a refused token (4401).
+          this.#stopped = true;
+          this.#setState('disconnected', { code: 4401 });
+          this.#emit('final', { code: 4401, authError: new ProtocolError(String(err.code ?? 'not_signed_in'), String(err.message ?? '')) });
+          return;
+        }
+        this.#handleClose(1006); // the server could not be reached: try again with backoff
+      },
+    );
+  }
 
+  #dial(token) {
     let ws;
     try {
       ws = new WebSocket(this.#url, SUBPROTOCOL);
@@ -248,7 +297,7 @@ export class HearthConnection {
     ws.binaryType = 'arraybuffer';
     this.#ws = ws;
 
-    ws.onopen = () => this.#authenticate(ws);
+    ws.onopen = () => this.#authenticate(ws, token);
     ws.onmessage = (ev) => this.#onFrame(ev);
     ws.onclose = (ev) => {
       if (this.#ws === ws) this.#handleClose(ev.code);
@@ -257,9 +306,9 @@ export class HearthConnection {
     ws.onerror = () => {};
   }
 
-  #authenticate(ws) {
+  #authenticate(ws, token) {
     this.#authTimer = setTimeout(() => this.#abandon(ws), AUTH_REPLY_TIMEOUT_MS);
-    this.request({ type: 'auth', token: this.#token }, { timeoutMs: AUTH_REPLY_TIMEOUT_MS })
+    this.request({ type: 'auth', token }, { timeoutMs: AUTH_REPLY_TIMEOUT_MS })
       .then((welcome) => {
         clearTimeout(this.#authTimer);
         if (this.#ws !== ws) return;

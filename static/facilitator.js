@@ -32,6 +32,7 @@ import {
 import { phaseLabel, slowModeText } from './roomstate.js';
 import { SHARE_TEXT, SHARE_TIMER_CHOICES, timerLabel, nameIn } from './share.js';
 import { openDialog } from './dialog.js';
+import { restCall } from './rest.js';
 
 /** @type {{send: (frame: object) => Promise<any>, getRoom: () => any, token: () => string, openAlerts: (roomId: string) => string[]}} */
 let ctx = null;
@@ -517,19 +518,13 @@ async function loadAudit(more) {
   control.setAttribute('aria-disabled', 'true');
   let data;
   try {
-    const res = await fetch(`/api/rooms/${encodeURIComponent(room.id)}/audit?${params}`, {
-      headers: { Authorization: `Bearer ${ctx.token()}` },
-      cache: 'no-store',
-      credentials: 'omit',
-      referrerPolicy: 'no-referrer',
+    data = await restCall('GET', `/api/rooms/${encodeURIComponent(room.id)}/audit?${params}`, {
+      token: ctx.token(),
+      offline: 'The audit log could not be reached. Check your connection and try again.',
+      fallback: 'The audit log could not be read. Please try again.',
     });
-    data = await res.json().catch(() => null);
-    if (!res.ok) {
-      const message = data?.error?.message;
-      throw new Error(typeof message === 'string' && message ? message : 'The audit log could not be read. Please try again.');
-    }
   } catch (err) {
-    setText(error, err instanceof TypeError ? 'The audit log could not be reached. Check your connection and try again.' : err.message);
+    setText(error, err.message);
     return;
   } finally {
     control.removeAttribute('aria-disabled');

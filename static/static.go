@@ -28,10 +28,13 @@ import "embed"
 // or just listening), reactions.js (supportive reactions under messages),
 // agreement.js (the group agreement a member accepts before joining),
 // checkins.js (between-session check-ins: the #checkin page over REST, and
-// check-ins shown live in the room), dialog.js (confirmations, short forms and longer texts to accept) and
+// check-ins shown live in the room), signin.js (signing in through the
+// organisation's identity provider: the session, tickets for the socket,
+// the sign-in's end), rest.js (the one way the page calls the REST API
+// and reads its errors), dialog.js (confirmations, short forms and longer texts to accept) and
 // dom.js (text-only DOM helpers), style.css and favicon.svg; and neutral.html
 // with neutral.css, the plain page (no scripts, no name of the app) that
 // "Leave quickly" puts in place of the group.
 //
-//go:embed index.html early.js app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js crisis.js share.js reactions.js agreement.js checkins.js dialog.js dom.js style.css favicon.svg neutral.html neutral.css
+//go:embed index.html early.js app.js connection.js room.js log.js people.js roomstate.js notices.js dms.js facilitator.js crisis.js share.js reactions.js agreement.js checkins.js signin.js rest.js dialog.js dom.js style.css favicon.svg neutral.html neutral.css
 var FS embed.FS

@@ -96,8 +96,9 @@ type checkInDraft struct {
 	Rooms      []string           `json:"rooms"`
 }
 
-// checkInErr maps a check-in store error to a protocol error.
-func (cfg Config) checkInErr(err error) error {
+// checkInErr maps a check-in store error to a protocol error, logging a
+// failure with the request's id (ctx: the request's context).
+func (cfg Config) checkInErr(ctx context.Context, err error) error {
 	var pe *protocol.Error
 	switch {
 	case errors.Is(err, checkin.ErrNotFound):
@@ -105,7 +106,7 @@ func (cfg Config) checkInErr(err error) error {
 	case errors.As(err, &pe):
 		return err
 	}
-	cfg.Logger.Warn("check-in store failed", "err", err) // ids at most, never a note
+	cfg.logCtx(ctx).Warn("check-in store failed", "err", err) // ids at most, never a note
 	return protocol.Err(protocol.CodeUnavailable)
 }
 
@@ -173,7 +174,7 @@ func (cfg Config) scanRoom(ctx context.Context, roomID string, before checkin.Cu
 	for read := 0; read < maxRoomScan; {
 		cs, err := cfg.CheckIns.ListByRoom(ctx, roomID, before, checkin.MaxStorePage)
 		if err != nil {
-			return false, cfg.checkInErr(err)
+			return false, cfg.checkInErr(ctx, err)
 		}
 		for _, c := range cs {
 			read++
@@ -237,14 +238,14 @@ func (cfg Config) checkInRoutes(mux *http.ServeMux) {
 					}
 				}
 				if len(d.Rooms) == 0 {
-					cfg.Logger.Info("request refused", "command", "post_checkin", "code", protocol.CodeNotInRoom)
+					cfg.logFor(r).Info("request refused", "command", "post_checkin", "code", protocol.CodeNotInRoom)
 				}
 			}
 			fail(w, err)
 			return
 		}
 		if err := cfg.CheckIns.Put(r.Context(), c); err != nil {
-			fail(w, cfg.checkInErr(err))
+			fail(w, cfg.checkInErr(r.Context(), err))
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), checkinPostedTimeout)
@@ -262,7 +263,7 @@ func (cfg Config) checkInRoutes(mux *http.ServeMux) {
 		}
 		cs, err := cfg.CheckIns.ListByUser(r.Context(), a.UserID, before, limit)
 		if err != nil {
-			fail(w, cfg.checkInErr(err))
+			fail(w, cfg.checkInErr(r.Context(), err))
 			return
 		}
 		out := make([]ownCheckIn, 0, len(cs))
@@ -282,7 +283,7 @@ func (cfg Config) checkInRoutes(mux *http.ServeMux) {
 			return
 		}
 		if err := cfg.CheckIns.Delete(r.Context(), a.UserID, id); err != nil {
-			fail(w, cfg.checkInErr(err))
+			fail(w, cfg.checkInErr(r.Context(), err))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

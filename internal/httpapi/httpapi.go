@@ -1,7 +1,9 @@
 // Package httpapi is Hearth's HTTP surface: the WebSocket upgrade at /ws
 // (subprotocol, origin and bearer-header checks before the upgrade), the
-// embedded web client, health endpoints, the Prometheus metrics, and the security headers and JSON
-// error shape shared by every route.
+// embedded web client, health endpoints, the Prometheus metrics, the
+// sign-in routes under /auth/ (mounted from SignIn, which also
+// authenticates REST by its session cookie), and the security headers and
+// JSON error shape shared by every route.
 package httpapi
 
 import (
@@ -54,6 +56,19 @@ type Verifier interface {
 	Verify(token string) (auth.Identity, error)
 }
 
+// SignIn is the web client's sign-in through an identity provider
+// (internal/signin implements it).
+type SignIn interface {
+	// Routes registers the /auth/ routes on mux, GET /auth/session among
+	// them.
+	Routes(mux *http.ServeMux)
+	// Session returns the identity of r's session cookie; ok is false when
+	// r carries none. err (a *protocol.Error) refuses the cookie: expired
+	// or invalid (not_signed_in), or an unsafe request not from the site's
+	// own pages (cross_origin).
+	Session(r *http.Request) (id auth.Identity, ok bool, err error)
+}
+
 // Config configures the handler. Hub, Verifier and Static are required.
 type Config struct {
 	Hub      Hub
@@ -76,9 +91,17 @@ type Config struct {
 	// Ready reports whether the node can serve (broker reachable, not
 	// shutting down); /readyz answers 503 with its error.
 	Ready func(ctx context.Context) error
+	// Draining reports whether the node is shutting down; from then on
+	// WebSocket upgrades are refused with 503 shutting_down. Nil: never.
+	Draining func() bool
 	// Metrics serves GET /metrics (the Prometheus exposition, see
 	// internal/metrics); nil leaves the route out (404).
 	Metrics http.Handler
+	// SignIn, when set, serves the sign-in routes under /auth/, and REST
+	// requests without an Authorization header are authenticated by its
+	// session cookie; nil leaves them out, and GET /auth/session answers
+	// {"sign_in":false,"signed_in":false}.
+	SignIn SignIn
 	// BaseContext is the lifetime of served WebSockets (the request context
 	// must not be used after a hijack).
 	BaseContext context.Context
@@ -118,6 +141,13 @@ func New(cfg Config) http.Handler {
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
+	if cfg.SignIn != nil {
+		cfg.SignIn.Routes(mux)
+	} else {
+		mux.HandleFunc("GET /auth/session", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]bool{"sign_in": false, "signed_in": false})
+		})
+	}
 	if cfg.Rooms != nil {
 		cfg.roomRoutes(mux)
 	}
@@ -125,7 +155,7 @@ func New(cfg Config) http.Handler {
 		cfg.checkInRoutes(mux)
 	}
 	mux.Handle("GET /", http.FileServerFS(cfg.Static))
-	return securityHeaders(mux)
+	return cfg.requestLog(securityHeaders(mux))
 }
 
 func securityHeaders(next http.Handler) http.Handler {
@@ -149,12 +179,19 @@ func WriteError(w http.ResponseWriter, status int, e *protocol.Error) {
 }
 
 func (cfg Config) serveWS(w http.ResponseWriter, r *http.Request) {
+	if cfg.Draining != nil && cfg.Draining() {
+		// Closing the TCP connection sends the client's next attempt
+		// through the load balancer again, to another node.
+		w.Header().Set("Connection", "close")
+		WriteError(w, http.StatusServiceUnavailable, protocol.Err(protocol.CodeShuttingDown))
+		return
+	}
 	if !offersSubprotocol(r) {
 		WriteError(w, http.StatusBadRequest, protocol.Err(protocol.CodeSubprotocol))
 		return
 	}
 	if !cfg.originAllowed(r) {
-		cfg.Logger.Info("websocket origin refused", "origin", r.Header.Get("Origin"))
+		cfg.logFor(r).Info("websocket origin refused", "origin", r.Header.Get("Origin"))
 		WriteError(w, http.StatusForbidden, protocol.Err(protocol.CodeOriginRefused))
 		return
 	}

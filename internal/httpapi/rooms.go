@@ -74,9 +74,19 @@ func viewOf(r room.Room, role room.Role) roomView {
 	return v
 }
 
-// actor authenticates a REST request by its bearer token, writing the 401
-// itself when it fails.
+// actor authenticates a REST request by its bearer token or, without an
+// Authorization header, by the sign-in session cookie (see SignIn.Session),
+// writing the refusal (401, or 403 cross_origin) itself when it fails.
 func (cfg Config) actor(w http.ResponseWriter, r *http.Request) (room.Actor, bool) {
+	if cfg.SignIn != nil && r.Header.Get("Authorization") == "" {
+		if id, ok, err := cfg.SignIn.Session(r); ok {
+			if err != nil {
+				fail(w, err)
+				return room.Actor{}, false
+			}
+			return room.Actor{UserID: id.UserID, TokenRole: id.Role}, true
+		}
+	}
 	token, ok := bearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		WriteError(w, http.StatusUnauthorized, protocol.Err(protocol.CodeUnauthorized))
@@ -152,7 +162,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		rm, err := s.Create(r.Context(), a, p)
 		if err != nil {
 			if _, denied := room.DenialCode(err); denied { // about no room: logged, ids and codes only
-				cfg.Logger.Info("request refused", "command", "create_room", "token_role", a.TokenRole, "code", protocol.AsError(err).Code)
+				cfg.logFor(r).Info("request refused", "command", "create_room", "token_role", a.TokenRole, "code", protocol.AsError(err).Code)
 			}
 			fail(w, err)
 			return
@@ -231,7 +241,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		// Then their check-ins, every one, in every room.
 		if cfg.CheckIns != nil {
 			if _, err := cfg.CheckIns.DeleteUser(r.Context(), a.UserID); err != nil {
-				fail(w, cfg.checkInErr(err))
+				fail(w, cfg.checkInErr(r.Context(), err))
 				return
 			}
 		}

@@ -26,7 +26,7 @@ func (h *Hub) CheckinPosted(ctx context.Context, c checkin.CheckIn) (resources j
 	if h.cfg.Crisis != nil && c.Note != "" {
 		var err error
 		if m, err = h.cfg.Crisis.Check("checkin|"+c.ID, c.Note, time.Now()); err != nil {
-			h.log.Error("crisis detection failed on a check-in; stored without a check", "checkin", c.ID, "err", err)
+			h.logger(ctx).Error("crisis detection failed on a check-in; stored without a check", "checkin", c.ID, "err", err)
 			m = CrisisMatch{}
 		}
 	}
@@ -39,7 +39,7 @@ func (h *Hub) CheckinPosted(ctx context.Context, c checkin.CheckIn) (resources j
 	for _, roomID := range c.Rooms {
 		r, err := h.cfg.Rooms.Load(ctx, roomID)
 		if err != nil {
-			h.log.Warn("check-in not delivered live: room not loaded", "room", roomID, "checkin", c.ID, "err", err)
+			h.logger(ctx).Warn("check-in not delivered live: room not loaded", "room", roomID, "checkin", c.ID, "err", err)
 			continue
 		}
 		memberID := h.cfg.MemberIDs.For(roomID, c.UserID)

@@ -16,6 +16,7 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 	f, perr := protocol.DecodeFrame(data)
 	c.h.cfg.Observer.FrameIn(f.Type)
 	if perr != nil {
+		c.log.Debug("frame refused", "code", perr.Code) // never the frame: it may hold text
 		c.replyErr(f.ID, f.Room, perr)
 		return
 	}
@@ -31,7 +32,7 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		c.reply(protocol.Pong{Type: protocol.TypePong, ID: f.ID})
 		return
 	case protocol.TypeRefresh:
-		c.refresh(f)
+		c.refresh(ctx, f)
 		return
 	}
 	c.mu.Lock()
@@ -121,7 +122,7 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 // the frame — and logged with ids only.
 func (c *conn) refuse(ctx context.Context, f protocol.Frame, err error) {
 	e := protocol.AsError(err)
-	c.h.log.Info("command refused", "conn", c.id, "room", f.Room, "type", f.Type, "code", e.Code)
+	c.log.Info("command refused", "room", f.Room, "type", f.Type, "code", e.Code)
 	c.h.cfg.Rooms.Denied(ctx, c.actor(), f.Room, f.Type, err)
 	c.replyErr(f.ID, f.Room, e)
 }
@@ -179,11 +180,19 @@ func (c *conn) authenticate(ctx context.Context, f protocol.Frame) {
 		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeNotAuthenticated))
 		return
 	}
-	ident, err := c.h.cfg.Auth.Verify(f.Token)
+	ident, err := c.h.cfg.Auth.Verify(ctx, f.Token)
 	if err != nil {
 		if c.authState.CompareAndSwap(authPending, authFailed) {
-			c.h.log.Info("auth refused", "conn", c.id, "code", protocol.AsError(err).Code)
-			c.replyErr(f.ID, "", protocol.AsError(err))
+			pe := protocol.AsError(err)
+			c.log.Info("auth refused", "code", pe.Code)
+			c.replyErr(f.ID, "", pe)
+			if pe.Code == protocol.CodeUnavailable {
+				// The token could not be checked (a sign-in ticket's
+				// store did not answer): not the person's fault, so the
+				// client may try again, with a new ticket.
+				c.close(protocol.CloseInternalError, true)
+				return
+			}
 			c.close(protocol.CloseUnauthorized, true)
 		}
 		return
@@ -192,7 +201,7 @@ func (c *conn) authenticate(ctx context.Context, f protocol.Frame) {
 	if !c.authState.CompareAndSwap(authPending, authDone) {
 		return // the auth timeout fired first
 	}
-	c.h.log.Debug("authenticated", "conn", c.id, "identity", ident)
+	c.log.Debug("authenticated", "identity", ident)
 	// A place among the user's connections before anything else: the
 	// sixth is refused (with the auth id) before any welcome.
 	if !c.authorized(ctx, f.ID) {
@@ -319,7 +328,7 @@ func (c *conn) join(ctx context.Context, f protocol.Frame) {
 		}
 		c.h.publishFacilitatorState(ctx, r)
 		c.reply(protocol.WaitingReply{Type: protocol.TypeWaiting, ID: f.ID, Room: f.Room, You: me})
-		c.h.log.Debug("waiting in the lobby", "conn", c.id, "room", f.Room, "member_id", me.MemberID)
+		c.log.Debug("waiting in the lobby", "room", f.Room, "member_id", me.MemberID)
 		return
 	}
 	if err := c.enter(ctx, f.ID, j); err != nil {
@@ -429,7 +438,7 @@ func (h *Hub) releaseSeat(ctx context.Context, roomID, memberID string) {
 		}
 		return protocol.Marshal(held), nil, nil
 	}); err != nil {
-		h.log.Warn("seat not given back; it frees itself", "room", roomID, "member_id", memberID, "err", err)
+		h.logger(ctx).Warn("seat not given back; it frees itself", "room", roomID, "member_id", memberID, "err", err)
 	}
 }
 
@@ -449,7 +458,7 @@ func (c *conn) enter(ctx context.Context, reqID string, j *joined) (err error) {
 		j.waiting = false
 		delete(c.rooms, roomID)
 		j.lr.remove(c)
-		c.h.release(j.lr)
+		c.h.release(ctx, j.lr)
 	}
 	r, err := c.h.cfg.Rooms.Load(ctx, roomID)
 	if err != nil {
@@ -537,7 +546,7 @@ func (c *conn) enter(ctx context.Context, reqID string, j *joined) (err error) {
 	if j.role == room.RoleMember {
 		c.h.cfg.Rooms.MarkAdmitted(ctx, roomID, me.MemberID, seq)
 	}
-	c.h.log.Debug("joined", "conn", c.id, "room", roomID, "member_id", me.MemberID, "replayed", len(replayed))
+	c.log.Debug("joined", "room", roomID, "member_id", me.MemberID, "replayed", len(replayed))
 	return nil
 }
 
@@ -610,7 +619,7 @@ func (c *conn) replay(ctx context.Context, j *joined, st *room.Room, epoch strin
 // failJoin answers a join with its error; a refusal of the person (not on
 // the roster, banned, a supervisor) is audited like any command's (refuse).
 func (c *conn) failJoin(ctx context.Context, f protocol.Frame, err error) {
-	c.h.log.Info("join refused", "conn", c.id, "room", f.Room, "code", protocol.AsError(err).Code)
+	c.log.Info("join refused", "room", f.Room, "code", protocol.AsError(err).Code)
 	c.h.cfg.Rooms.Denied(ctx, c.actor(), f.Room, f.Type, err)
 	c.replyErr(f.ID, f.Room, protocol.AsError(err))
 }
@@ -635,7 +644,7 @@ func (c *conn) leave(ctx context.Context, roomID string) (gone bool) {
 		ev := protocol.Marshal(protocol.MemberLeftEvent{Type: protocol.TypeMemberLeft, Room: roomID, MemberID: j.me.MemberID, TS: now()})
 		seq, err := c.h.cfg.Broker.Exit(ctx, roomID, c.id, j.me.MemberID, ev)
 		if err != nil {
-			c.h.log.Warn("presence exit failed; the entry will expire", "conn", c.id, "room", roomID, "err", err)
+			c.log.Warn("presence exit failed; the entry will expire", "room", roomID, "err", err)
 		}
 		gone = seq > 0
 		if gone && j.role == room.RoleMember {
@@ -648,7 +657,7 @@ func (c *conn) leave(ctx context.Context, roomID string) (gone bool) {
 			c.h.forgetMember(ctx, j.lr, j.me.MemberID)
 		}
 	}
-	c.h.release(j.lr)
+	c.h.release(ctx, j.lr)
 	return gone
 }
 
@@ -697,7 +706,7 @@ func (c *conn) sendMessage(ctx context.Context, f protocol.Frame, j *joined) {
 			c.refuse(ctx, f, err)
 			return
 		}
-		c.h.log.Warn("send failed", "conn", c.id, "room", f.Room, "err", err)
+		c.log.Warn("send failed", "room", f.Room, "err", err)
 		c.replyErr(f.ID, f.Room, protocol.AsError(err))
 		return
 	}

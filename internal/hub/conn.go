@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,14 +26,15 @@ const (
 
 // conn is one WebSocket connection. Fields without a comment are set once.
 type conn struct {
-	h  *Hub
-	ws *websocket.Conn
-	id string
+	h   *Hub
+	ws  *websocket.Conn
+	id  string
+	log *slog.Logger // the hub's logger with this connection's id: every line the connection causes carries it
 
 	authState atomic.Int32
 	ident     auth.Identity // written by the reader before authState becomes authDone
 
-	send chan []byte // bounded send queue; written by anyone, read by the writer
+	send chan queued // bounded send queue; written by anyone, read by the writer
 
 	dead      atomic.Bool // set once a close is requested: nothing more is queued
 	closeOnce sync.Once
@@ -43,6 +45,7 @@ type conn struct {
 	mu    sync.Mutex         // held while a command or control action runs for this connection
 	rooms map[string]*joined // guarded by mu
 	wbuf  []byte             // the writer goroutine's scratch buffer
+	wfans []*fanOut          // the writer goroutine's: fan-outs of the events in the batch being written
 
 	personal []*localRoom // the user's own channel (and supervisors'); set by the reader at auth, released by run
 
@@ -81,10 +84,18 @@ type joined struct {
 	doc    *room.Room
 }
 
+// queued is one entry of a connection's send queue: an encoded event and,
+// for a chat message delivered live, the fan-out it is part of.
+type queued struct {
+	b   []byte
+	fan *fanOut // nil but for live chat messages (localRoom.deliver)
+}
+
 func newConn(h *Hub, ws *websocket.Conn) *conn {
+	id := newID()
 	return &conn{
-		h: h, ws: ws, id: newID(),
-		send:     make(chan []byte, h.cfg.SendQueue),
+		h: h, ws: ws, id: id, log: h.log.With("conn", id),
+		send:     make(chan queued, h.cfg.SendQueue),
 		closeReq: make(chan struct{}),
 		rooms:    make(map[string]*joined),
 		frames:   newBucket(bucketFrames, h.cfg.FrameRate, h.cfg.FrameBurst),
@@ -93,30 +104,67 @@ func newConn(h *Hub, ws *websocket.Conn) *conn {
 	}
 }
 
-// enqueue queues one encoded event for the writer without blocking. A
-// connection whose queue is full is a slow consumer: it is closed with 1013
-// and never slows anyone else.
-func (c *conn) enqueue(b []byte) {
+// enqueue queues one encoded event for the writer without blocking (see
+// put).
+func (c *conn) enqueue(b []byte) { c.put(queued{b: b}) }
+
+// put queues q for the writer without blocking, and reports whether it
+// did. A connection whose queue is full is a slow consumer: it is closed
+// with 1013 and never slows anyone else. Nothing is queued to a connection
+// being closed.
+func (c *conn) put(q queued) bool {
 	if c.dead.Load() {
-		return
+		c.h.cfg.Observer.Dropped(DropClosing, 1)
+		return false
 	}
 	select {
-	case c.send <- b:
+	case c.send <- q:
+		return true
 	default:
-		c.h.slowConsumers.Add(1)
-		c.h.log.Info("slow consumer disconnected", "conn", c.id, "queued", len(c.send))
-		c.close(protocol.CloseTryAgainLater, false)
+		c.h.cfg.Observer.Dropped(DropQueueFull, 1)
+		if c.close(protocol.CloseTryAgainLater, false) {
+			c.h.slowConsumers.Add(1)
+			c.log.Info("slow consumer disconnected", "queued", len(c.send))
+		}
+		return false
 	}
 }
 
 // close asks the writer to close the connection with code, after writing
-// what is queued if flush. Only the first request counts.
-func (c *conn) close(code protocol.CloseCode, flush bool) {
+// what is queued if flush. Only the first request counts; it reports
+// whether this one was it.
+func (c *conn) close(code protocol.CloseCode, flush bool) (first bool) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.flush = code, flush
 		c.dead.Store(true)
 		close(c.closeReq)
+		first = true
 	})
+	return first
+}
+
+// discard empties the send queue of a connection that has ended (nothing
+// is queued to it any more): its events count as unsent, and the fan-outs
+// they belong to are done with on this connection. An event queued in the
+// instant between the end and dead being set stays in the queue, unseen:
+// its message's fan-out is then not observed.
+func (c *conn) discard() {
+	c.dead.Store(true)
+	n := 0
+	for {
+		select {
+		case q := <-c.send:
+			n++
+			if q.fan != nil {
+				q.fan.done()
+			}
+		default:
+			if n > 0 {
+				c.h.cfg.Observer.Dropped(DropUnsent, n)
+			}
+			return
+		}
+	}
 }
 
 // reply queues a reply frame.
@@ -132,6 +180,7 @@ func (c *conn) replyErr(id, room string, e *protocol.Error) {
 // connection's place among its user's connections.
 func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 	c.ws.SetReadLimit(protocol.MaxFrameBytes)
+	ctx = withLog(ctx, c.log) // lines of the hub's functions run for this connection carry its id too
 	c.ctx = ctx
 	if ident != nil {
 		c.ident = *ident
@@ -155,7 +204,8 @@ func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 	g.Go(func() error { return c.writeLoop(gctx) })
 	err := g.Wait()
 	_ = c.ws.CloseNow()
-	c.h.log.Debug("connection ended", "conn", c.id, "status", int(websocket.CloseStatus(err)))
+	c.discard()
+	c.log.Debug("connection ended", "status", int(websocket.CloseStatus(err)))
 
 	c.stopExpiry()
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
@@ -168,7 +218,7 @@ func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 	}
 	for _, lr := range c.personal {
 		lr.remove(c)
-		c.h.release(lr)
+		c.h.release(lctx, lr)
 	}
 }
 
@@ -205,14 +255,14 @@ func (c *conn) writeLoop(ctx context.Context) error {
 			return nil
 		case <-c.closeReq:
 			if c.flush {
-				if err := c.writeQueued(ctx, nil); err != nil {
+				if err := c.writeQueued(ctx, queued{}); err != nil {
 					return err
 				}
 			}
 			_ = c.ws.Close(websocket.StatusCode(c.closeCode), c.closeCode.Reason())
 			return errClosed
-		case b := <-c.send:
-			if err := c.writeQueued(ctx, b); err != nil {
+		case q := <-c.send:
+			if err := c.writeQueued(ctx, q); err != nil {
 				return err
 			}
 		case <-beat:
@@ -226,11 +276,13 @@ func (c *conn) writeLoop(ctx context.Context) error {
 	}
 }
 
-// writeQueued writes first and then whatever else is queued, batched into
-// frames of up to about maxBatchBytes, each event on its own line. The
-// scratch buffer is kept between writes only while it is small, so an idle
-// connection holds no large buffer.
-func (c *conn) writeQueued(ctx context.Context, first []byte) error {
+// writeQueued writes first (unless empty) and then whatever else is
+// queued, batched into frames of up to about maxBatchBytes, each event on
+// its own line. The scratch buffer is kept between writes only while it is
+// small, so an idle connection holds no large buffer. Every chat message
+// in a batch is done with once the batch's write returns, written or not
+// (see fanOut); the events of a failed write count as unsent.
+func (c *conn) writeQueued(ctx context.Context, first queued) error {
 	buf := c.wbuf[:0]
 	defer func() {
 		if cap(buf) <= 8<<10 {
@@ -239,15 +291,24 @@ func (c *conn) writeQueued(ctx context.Context, first []byte) error {
 			c.wbuf = nil
 		}
 	}()
-	if first != nil {
-		buf = append(buf, first...)
+	n := 0
+	if first.b != nil {
+		buf = append(buf, first.b...)
+		n = 1
+		if first.fan != nil {
+			c.wfans = append(c.wfans, first.fan)
+		}
 	}
 	for {
 	fill:
 		for len(buf) < maxBatchBytes {
 			select {
-			case b := <-c.send:
-				buf = protocol.Batch(buf, b)
+			case q := <-c.send:
+				buf = protocol.Batch(buf, q.b)
+				n++
+				if q.fan != nil {
+					c.wfans = append(c.wfans, q.fan)
+				}
 			default:
 				break fill
 			}
@@ -258,14 +319,20 @@ func (c *conn) writeQueued(ctx context.Context, first []byte) error {
 		wctx, cancel := context.WithTimeout(ctx, c.h.cfg.WriteTimeout)
 		err := c.ws.Write(wctx, websocket.MessageText, buf)
 		cancel()
+		for i, f := range c.wfans {
+			f.done()
+			c.wfans[i] = nil
+		}
+		c.wfans = c.wfans[:0]
 		if err != nil {
+			c.h.cfg.Observer.Dropped(DropUnsent, n)
 			return err
 		}
-		c.h.cfg.Observer.FrameOut()
+		c.h.cfg.Observer.FrameOut(n)
 		if len(c.send) == 0 {
 			return nil
 		}
-		buf = buf[:0]
+		buf, n = buf[:0], 0
 	}
 }
 
@@ -289,7 +356,7 @@ func (c *conn) allow(b *bucket, id, room string) bool {
 // refusals, close with CloseTooManyRequests. Runs on the reader goroutine.
 func (c *conn) refuseRate(d time.Duration, id, room string) {
 	if !c.refusal.Allow() {
-		c.h.log.Info("flooding connection closed", "conn", c.id)
+		c.log.Info("flooding connection closed")
 		c.close(protocol.CloseTooManyRequests, true)
 		return
 	}

@@ -45,7 +45,7 @@ var ctlPrefix = []byte(`{"ctl":`)
 
 func (h *Hub) publishControl(ctx context.Context, roomID string, c control) {
 	if err := h.cfg.Broker.PublishControl(ctx, roomID, protocol.Marshal(c)); err != nil {
-		h.log.Warn("control message not published", "room", roomID, "ctl", c.Ctl, "err", err)
+		h.logger(ctx).Warn("control message not published", "room", roomID, "ctl", c.Ctl, "err", err)
 	}
 }
 
@@ -66,7 +66,7 @@ func (h *Hub) publishReload(ctx context.Context, r room.Room) {
 func (h *Hub) publishState(ctx context.Context, r room.Room) {
 	h.publishReload(ctx, r)
 	if _, err := h.cfg.Broker.Publish(ctx, r.ID, protocol.Marshal(roomState(&r))); err != nil {
-		h.log.Warn("room_state not published", "room", r.ID, "err", err)
+		h.logger(ctx).Warn("room_state not published", "room", r.ID, "err", err)
 	}
 	h.publishFacilitatorState(ctx, r)
 }
@@ -161,7 +161,7 @@ func (h *Hub) onControl(lr *localRoom, frame []byte) {
 		lr.each(func(conn *conn, rc *roomConn) {
 			all := c.MemberID == "" && c.MemberIDs == nil
 			if rc.waiting && (all || rc.memberID == c.MemberID || slices.Contains(c.MemberIDs, rc.memberID)) {
-				h.spawn(func(ctx context.Context) { conn.admitted(ctx, lr.name) })
+				conn.spawn(func(ctx context.Context) { conn.admitted(ctx, lr.name) })
 			}
 		})
 	case ctlDeny, ctlRemove:
@@ -198,16 +198,22 @@ func (h *Hub) takeOut(lr *localRoom, notice []byte, match func(*roomConn) bool) 
 	})
 	for _, conn := range out {
 		lr.remove(conn)
-		h.spawn(func(ctx context.Context) { conn.drop(ctx, lr, nil, false) })
+		conn.spawn(func(ctx context.Context) { conn.drop(ctx, lr, nil, false) })
 	}
 	for _, conn := range joining {
-		h.spawn(func(ctx context.Context) { conn.drop(ctx, lr, notice, true) })
+		conn.spawn(func(ctx context.Context) { conn.drop(ctx, lr, notice, true) })
 	}
 }
 
 // spawn runs a control task in its own goroutine, owned by the hub:
 // Shutdown waits for it, and it gets a bounded context.
 func (h *Hub) spawn(fn func(ctx context.Context)) { h.spawnFor(taskTimeout, fn) }
+
+// spawn runs a control task for c (see Hub.spawn), its context carrying
+// c's logger.
+func (c *conn) spawn(fn func(ctx context.Context)) {
+	c.h.spawn(func(ctx context.Context) { fn(withLog(ctx, c.log)) })
+}
 
 // spawnFor is spawn with a context bounded by d instead of taskTimeout.
 func (h *Hub) spawnFor(d time.Duration, fn func(ctx context.Context)) {
@@ -267,7 +273,7 @@ func (c *conn) drop(ctx context.Context, lr *localRoom, notice []byte, joining b
 		// from the store.
 		delete(c.rooms, lr.name)
 		j.lr.remove(c)
-		c.h.release(j.lr)
+		c.h.release(ctx, j.lr)
 		return
 	}
 	c.leave(ctx, lr.name)
@@ -290,7 +296,7 @@ func (h *Hub) RosterChanged(ctx context.Context, roomID string, removed ...strin
 		h.publishReload(ctx, r)
 		h.publishFacilitatorState(ctx, r)
 	} else {
-		h.log.Warn("room not reloaded after a roster change", "room", roomID, "err", err)
+		h.logger(ctx).Warn("room not reloaded after a roster change", "room", roomID, "err", err)
 	}
 	for _, u := range removed {
 		h.publishControl(ctx, roomID, control{Ctl: ctlRemove, MemberID: h.cfg.MemberIDs.For(roomID, u),
@@ -318,7 +324,7 @@ type timer struct {
 
 func (h *Hub) schedule(ctx context.Context, due time.Time, id string, t timer) {
 	if err := h.cfg.Broker.Schedule(ctx, due, id, protocol.Marshal(t)); err != nil {
-		h.log.Warn("timer not scheduled", "room", t.Room, "kind", t.Kind, "err", err)
+		h.logger(ctx).Warn("timer not scheduled", "room", t.Room, "kind", t.Kind, "err", err)
 	}
 }
 
@@ -328,7 +334,7 @@ func (h *Hub) schedule(ctx context.Context, due time.Time, id string, t timer) {
 // opens a session by other means (the -dev demo room).
 func (h *Hub) SessionStarted(ctx context.Context, r room.Room) {
 	if err := h.cfg.Broker.OpenBuffer(ctx, r.ID, h.cfg.SessionMax); err != nil {
-		h.log.Warn("session buffer not opened: resumes will report a gap", "room", r.ID, "err", err)
+		h.logger(ctx).Warn("session buffer not opened: resumes will report a gap", "room", r.ID, "err", err)
 	}
 	h.scheduleSessionTimers(ctx, r)
 }
@@ -411,13 +417,13 @@ func (h *Hub) sessionEnded(ctx context.Context, r room.Room) error {
 	// published from here on is kept (a new session started by someone who
 	// saw session_ended opens a fresh buffer that this cannot delete).
 	if berr := h.cfg.Broker.CloseBuffer(ctx, r.ID); berr != nil {
-		h.log.Warn("session buffer not deleted; it expires at the session maximum", "room", r.ID, "err", berr)
+		h.logger(ctx).Warn("session buffer not deleted; it expires at the session maximum", "room", r.ID, "err", berr)
 	}
 	_, err := h.cfg.Broker.Publish(ctx, r.ID, protocol.Marshal(protocol.SessionEndedEvent{Type: protocol.TypeSessionEnded, Room: r.ID}))
 	h.publishState(ctx, r)
 	h.publishControl(ctx, r.ID, control{Ctl: ctlEndSession})
 	if _, _, serr := h.cfg.Broker.Update(ctx, r.ID, shareKey, shareTTL, resetShare(r.ID)); serr != nil {
-		h.log.Warn("sharing state not reset at the end of the session; it expires", "room", r.ID, "err", serr)
+		h.logger(ctx).Warn("sharing state not reset at the end of the session; it expires", "room", r.ID, "err", serr)
 	}
 	return err
 }
@@ -438,7 +444,7 @@ func (h *Hub) Resync(roomID string) {
 	h.spawn(func(ctx context.Context) {
 		r, err := h.cfg.Rooms.Load(ctx, roomID)
 		if err != nil {
-			h.log.Warn("room state not reloaded after reconnect", "room", roomID, "err", err)
+			h.logger(ctx).Warn("room state not reloaded after reconnect", "room", roomID, "err", err)
 			return
 		}
 		lr.setState(r)
@@ -471,7 +477,7 @@ func (h *Hub) rebuild(ctx context.Context, r room.Room) {
 	if s := r.Session; s != nil && (r.Phase == room.PhaseOpen || r.Phase == room.PhaseClosing) {
 		if left := s.StartedAt.Add(h.cfg.SessionMax).Sub(now); left > 0 {
 			if err := h.cfg.Broker.EnsureBuffer(ctx, r.ID, left); err != nil {
-				h.log.Warn("session buffer not rebuilt: resumes will report a gap", "room", r.ID, "err", err)
+				h.logger(ctx).Warn("session buffer not rebuilt: resumes will report a gap", "room", r.ID, "err", err)
 			}
 		}
 		h.scheduleSessionTimersAfter(ctx, r, now)

@@ -118,7 +118,7 @@ func (c *conn) crisisCheck(ctx context.Context, j *joined, messageID, text strin
 	roomID := j.lr.name
 	m, err := c.h.cfg.Crisis.Check(roomID+"|"+j.me.MemberID, text, time.Now())
 	if err != nil {
-		c.h.log.Error("crisis detection failed; message delivered without a check", "conn", c.id, "room", roomID, "err", err)
+		c.log.Error("crisis detection failed; message delivered without a check", "room", roomID, "err", err)
 		return
 	}
 	if !m.Matched {
@@ -150,15 +150,15 @@ func (h *Hub) crisisMatched(ctx context.Context, roomID string, me protocol.Memb
 func (h *Hub) raiseAlert(ctx context.Context, roomID, memberID, name string, m CrisisMatch, messageID string) {
 	a, created, rose, err := h.cfg.Rooms.RaiseAlert(ctx, roomID, memberID, m.Category, m.Severity, messageID)
 	if err != nil {
-		h.log.Error("crisis alert not stored", "room", roomID, "member_id", memberID, "err", err)
+		h.logger(ctx).Error("crisis alert not stored", "room", roomID, "member_id", memberID, "err", err)
 		return
 	}
 	r, err := h.cfg.Rooms.Load(ctx, roomID)
 	if err != nil {
-		h.log.Error("crisis alert not delivered: room not loaded", "room", roomID, "err", err)
+		h.logger(ctx).Error("crisis alert not delivered: room not loaded", "room", roomID, "err", err)
 		return
 	}
-	h.log.Info("crisis alert", "room", roomID, "member_id", memberID, "alert_id", a.ID, "severity", a.Severity, "category", a.Category, "new", created)
+	h.logger(ctx).Info("crisis alert", "room", roomID, "member_id", memberID, "alert_id", a.ID, "severity", a.Severity, "category", a.Category, "new", created)
 	h.toFacilitatorUsers(ctx, &r, alertFrame(roomID, a, name))
 	// Escalation is due EscalateAfter from when the alert opened: a rise in
 	// severity (or a gentle note becoming an alert) schedules it then — at
@@ -201,14 +201,14 @@ func (h *Hub) escalate(ctx context.Context, roomID, alertID string) {
 	if err != nil || !done {
 		return
 	}
-	h.log.Warn("crisis alert escalated: not acknowledged in time", "room", roomID, "alert_id", alertID, "severity", a.Severity)
+	h.logger(ctx).Warn("crisis alert escalated: not acknowledged in time", "room", roomID, "alert_id", alertID, "severity", a.Severity)
 	h.toFacilitatorUsers(ctx, &r, alertFrame(roomID, a, h.presentNames(ctx, roomID)[a.MemberID]))
 	if h.cfg.AlertSink != nil {
 		// The sink retries with backoff for longer than a control task may
 		// run, so it gets a task of its own.
 		h.spawnFor(sinkTimeout, func(ctx context.Context) {
 			if err := h.cfg.AlertSink.Escalated(ctx, roomID, a); err != nil {
-				h.log.Error("escalated alert not delivered to the webhook", "room", roomID, "alert_id", alertID, "err", err)
+				h.logger(ctx).Error("escalated alert not delivered to the webhook", "room", roomID, "alert_id", alertID, "err", err)
 			}
 		})
 	}

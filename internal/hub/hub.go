@@ -121,11 +121,14 @@ type Broker interface {
 	Forget(ctx context.Context, room, messageID string) error
 }
 
-// Authenticator verifies bearer tokens.
+// Authenticator verifies what an auth or refresh frame carries: a bearer
+// token, or a one-time sign-in ticket (internal/signin's Tokens), which
+// takes a lookup bounded by ctx.
 type Authenticator interface {
-	// Verify returns the identity a token carries, or an error wrapping a
-	// *protocol.Error (invalid_token, token_expired).
-	Verify(token string) (auth.Identity, error)
+	// Verify returns the identity token stands for, or an error wrapping a
+	// *protocol.Error (invalid_token, token_expired; unavailable when a
+	// ticket cannot be looked up).
+	Verify(ctx context.Context, token string) (auth.Identity, error)
 }
 
 // Defaults for Config's zero fields.
@@ -197,26 +200,50 @@ type Observer interface {
 	// client sent it (possibly empty or unknown: the implementation maps it
 	// to a bounded set).
 	FrameIn(typ string)
-	// FrameOut is one WebSocket frame written to a client (a batch of
-	// events written together counts once).
-	FrameOut()
-	// FanOut is one chat message queued to every local connection in its
-	// room, d after the send was accepted (the event's ts, so across nodes
-	// it includes the clocks' difference).
+	// FrameOut is one WebSocket frame written to a client, carrying events
+	// events (replies and room events batched together; at least 1).
+	FrameOut(events int)
+	// FanOut is one chat message done with on every local connection it
+	// was queued to — written to the last of their sockets, or given up on
+	// when that connection ended first — d after the send was accepted
+	// (the event's ts, so across nodes it includes the clocks'
+	// difference). A message queued to no local connection is not
+	// observed.
 	FanOut(d time.Duration)
+	// Dropped is n events that never reached a connection's socket, for
+	// reason (one of DropReasons).
+	Dropped(reason string, n int)
 }
+
+// Reasons an event never reaches a connection's socket (Observer.Dropped).
+const (
+	// DropQueueFull: the connection's send queue was full; the connection
+	// is closed as a slow consumer (1013).
+	DropQueueFull = "queue_full"
+	// DropClosing: the connection was already being closed (or had ended)
+	// when the event was offered.
+	DropClosing = "closing"
+	// DropUnsent: the event was queued, but the connection ended (or its
+	// write failed) before it was written.
+	DropUnsent = "unsent"
+)
+
+// DropReasons lists every reason Observer.Dropped is given.
+var DropReasons = []string{DropQueueFull, DropClosing, DropUnsent}
 
 type noObserver struct{}
 
 func (noObserver) FrameIn(string)       {}
-func (noObserver) FrameOut()            {}
+func (noObserver) FrameOut(int)         {}
 func (noObserver) FanOut(time.Duration) {}
+func (noObserver) Dropped(string, int)  {}
 
 // Stats are the hub's counters, read with Hub.Stats.
 type Stats struct {
 	Connections   int64  // connections open now
 	SlowConsumers uint64 // connections closed with 1013 because their queue overflowed
 	Rooms         int    // rooms (and personal channels) with at least one local connection
+	SessionsOpen  int    // of those rooms, the ones whose session is open or closing, as this node last heard
 	CrisisMatches uint64 // members' messages that matched the crisis detector, or asked for support
 }
 
@@ -291,12 +318,19 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 }
 
-// Stats returns the hub's counters now.
+// Stats returns the hub's counters now. It looks at every local room
+// (under the rooms' read lock), so call it at most a few times a scrape.
 func (h *Hub) Stats() Stats {
 	h.roomsMu.RLock()
-	rooms := len(h.rooms)
+	rooms, sessions := len(h.rooms), 0
+	for _, lr := range h.rooms {
+		if st := lr.state.Load(); st != nil && (st.Phase == room.PhaseOpen || st.Phase == room.PhaseClosing) {
+			sessions++
+		}
+	}
 	h.roomsMu.RUnlock()
-	return Stats{Connections: h.connections.Load(), SlowConsumers: h.slowConsumers.Load(), Rooms: rooms, CrisisMatches: h.crisisMatches.Load()}
+	return Stats{Connections: h.connections.Load(), SlowConsumers: h.slowConsumers.Load(), Rooms: rooms,
+		SessionsOpen: sessions, CrisisMatches: h.crisisMatches.Load()}
 }
 
 // Deliver hands one room event from the broker to every local connection in
@@ -310,18 +344,14 @@ func (h *Hub) Deliver(room string, frame []byte) {
 		return
 	}
 	if frame == nil { // delivery was interrupted: see localRoom.interrupted
-		lr.deliver(nil)
+		lr.deliver(nil, nil)
 		return
 	}
 	if isControl(frame) {
 		h.onControl(lr, frame)
 		return
 	}
-	if msg := lr.deliver(frame); msg.Type == protocol.TypeMessage {
-		if ts, err := time.Parse(time.RFC3339Nano, msg.TS); err == nil {
-			h.cfg.Observer.FanOut(time.Since(ts))
-		}
-	}
+	lr.deliver(frame, h.cfg.Observer)
 	h.observeShare(lr, frame)
 }
 
@@ -347,6 +377,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		h.log.Warn("shutdown timed out; remaining connections cut without a close handshake")
 		for _, c := range conns {
 			_ = c.ws.CloseNow()
 		}
@@ -373,6 +404,27 @@ func (h *Hub) unregister(c *conn) {
 	h.connsMu.Unlock()
 	h.connections.Add(-1)
 	h.serving.Done()
+}
+
+// logKey is the context key of the logger of the connection that work
+// bounded by the context is done for.
+type logKey struct{}
+
+// withLog returns ctx carrying l, the logger of the connection whose work
+// ctx bounds.
+func withLog(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, logKey{}, l)
+}
+
+// logger returns the logger for work bounded by ctx: the connection's
+// (carrying its id) when ctx was made for one, else the hub's. Functions
+// of the hub that a connection's command or task may call log through it,
+// so their lines name the connection.
+func (h *Hub) logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(logKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return h.log
 }
 
 // newID returns a random 16-character base32 id (80 bits), for connection

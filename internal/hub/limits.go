@@ -85,7 +85,7 @@ func (c *conn) wait(b *bucket) time.Duration {
 		c.limitDownUntil = time.Now().Add(limitBackoff)
 		if !c.limitFailed {
 			c.limitFailed = true // once per connection: a Redis outage must not flood the log
-			c.h.log.Warn("shared rate limit unavailable; the connection's own applies", "conn", c.id, "err", err)
+			c.log.Warn("shared rate limit unavailable; the connection's own applies", "err", err)
 		}
 	}
 	r := b.local.Reserve()
@@ -113,10 +113,10 @@ func (c *conn) authorized(ctx context.Context, reqID string) bool {
 		cancel()
 		switch {
 		case err != nil:
-			c.h.log.Warn("connection count unavailable; connection let in", "conn", c.id, "err", err)
+			c.log.Warn("connection count unavailable; connection let in", "err", err)
 			c.slot.Store(true) // release it anyway, in case it was recorded
 		case !ok:
-			c.h.log.Info("connection refused: too many connections for one user", "conn", c.id)
+			c.log.Info("connection refused: too many connections for one user")
 			c.replyErr(reqID, "", protocol.Err(protocol.CodeTooManyConnections))
 			c.close(protocol.CloseTooManyConnections, true)
 			return false
@@ -153,7 +153,7 @@ func (c *conn) tokenExpired() {
 	if early {
 		return
 	}
-	c.h.log.Info("token expired; connection closed", "conn", c.id)
+	c.log.Info("token expired; connection closed")
 	c.replyErr("", "", protocol.Err(protocol.CodeTokenExpired))
 	c.close(protocol.CloseUnauthorized, true)
 }
@@ -173,15 +173,15 @@ func (c *conn) stopExpiry() {
 // by the Authenticator gets its error (invalid_token, token_expired) and
 // one for someone else token_mismatch; either way the connection keeps its
 // current token and stays open. Runs on the reader goroutine.
-func (c *conn) refresh(f protocol.Frame) {
-	ident, err := c.h.cfg.Auth.Verify(f.Token)
+func (c *conn) refresh(ctx context.Context, f protocol.Frame) {
+	ident, err := c.h.cfg.Auth.Verify(ctx, f.Token)
 	if err != nil {
-		c.h.log.Info("refresh refused", "conn", c.id, "code", protocol.AsError(err).Code)
+		c.log.Info("refresh refused", "code", protocol.AsError(err).Code)
 		c.replyErr(f.ID, "", protocol.AsError(err))
 		return
 	}
 	if ident.UserID != c.ident.UserID || ident.Role != c.ident.Role {
-		c.h.log.Info("refresh refused", "conn", c.id, "code", protocol.CodeTokenMismatch)
+		c.log.Info("refresh refused", "code", protocol.CodeTokenMismatch)
 		c.replyErr(f.ID, "", protocol.Err(protocol.CodeTokenMismatch))
 		return
 	}
@@ -191,7 +191,7 @@ func (c *conn) refresh(f protocol.Frame) {
 		c.expiry.Reset(time.Until(c.expiresAt))
 	}
 	c.expMu.Unlock()
-	c.h.log.Debug("token refreshed", "conn", c.id)
+	c.log.Debug("token refreshed")
 	c.ok(f)
 }
 
@@ -202,7 +202,7 @@ func (c *conn) releaseSlot(ctx context.Context) {
 		return
 	}
 	if err := c.h.cfg.Limiter.Release(ctx, c.ident.UserID, c.id); err != nil {
-		c.h.log.Warn("connection place not released; it lapses by itself", "conn", c.id, "err", err)
+		c.log.Warn("connection place not released; it lapses by itself", "err", err)
 	}
 }
 
@@ -226,6 +226,6 @@ func (h *Hub) refreshSlots(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, h.cfg.Heartbeat/2)
 	defer cancel()
 	if err := h.cfg.Limiter.Refresh(rctx, live, h.slotTTL()); err != nil {
-		h.log.Warn("connection places not refreshed", "err", err)
+		h.logger(ctx).Warn("connection places not refreshed", "err", err)
 	}
 }

@@ -44,7 +44,7 @@ func (c *conn) attached(ctx context.Context) {
 	for _, name := range names {
 		lr, err := c.h.acquire(ctx, name)
 		if err != nil {
-			c.h.log.Warn("personal channel not subscribed; connection closed so the client retries", "conn", c.id, "err", err)
+			c.log.Warn("personal channel not subscribed; connection closed so the client retries", "err", err)
 			c.close(protocol.CloseServiceRestart, true)
 			return
 		}
@@ -74,7 +74,7 @@ func (c *conn) sendOpenAlerts(ctx context.Context) {
 	svc := c.h.cfg.Rooms
 	rooms, err := svc.Mine(ctx, room.Actor{UserID: c.ident.UserID, TokenRole: c.ident.Role})
 	if err != nil {
-		c.h.log.Warn("open alerts not loaded", "conn", c.id, "err", err)
+		c.log.Warn("open alerts not loaded", "err", err)
 		return
 	}
 	for i := range rooms {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"hearth/internal/protocol"
 	"hearth/internal/room"
@@ -69,16 +70,19 @@ func (lr *localRoom) setState(r room.Room) {
 // the room: queued to those in it, held for those still joining, nothing
 // for those at the door. A nil frame is the broker's word that delivery was
 // interrupted (see broker.DeliverFunc): then every local connection is asked
-// to resume instead (interrupted). It returns the event as parsed when it
-// is a message or a deletion (for the fan-out metric), else the zero value.
-func (lr *localRoom) deliver(frame []byte) (msg parsedEvent) {
+// to resume instead (interrupted). A chat message queued to connections is
+// followed to their sockets for obs's fan-out latency (see fanOut).
+func (lr *localRoom) deliver(frame []byte, obs Observer) {
 	if frame == nil {
 		lr.interrupted()
 		return
 	}
 	msg, isMsg := parseMessage(frame)
-	if !isMsg {
-		msg = parsedEvent{}
+	var fan *fanOut
+	if isMsg && msg.Type == protocol.TypeMessage {
+		if ts, err := time.Parse(time.RFC3339Nano, msg.TS); err == nil {
+			fan = &fanOut{accepted: ts, obs: obs}
+		}
 	}
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
@@ -88,10 +92,17 @@ func (lr *localRoom) deliver(frame []byte) (msg parsedEvent) {
 	case isMsg && msg.Type == protocol.TypeMessageDeleted:
 		lr.recent.forget(msg.MessageID)
 	}
+	if fan != nil {
+		// Every member may get it; those that do not are taken off below,
+		// in one step, so a writer can never bring it to zero early.
+		fan.remaining.Store(int64(len(lr.members)))
+	}
 	var stand []byte // what a connection hiding the author gets instead, made once
+	skipped := 0
 	for c, rc := range lr.members {
 		if rc.skipThrough > 0 {
 			if seq, ok := protocol.SeqOf(frame); ok && seq <= rc.skipThrough {
+				skipped++
 				continue
 			}
 			rc.skipThrough = 0 // events arrive in seq order: no more copies
@@ -106,13 +117,45 @@ func (lr *localRoom) deliver(frame []byte) (msg parsedEvent) {
 		}
 		switch {
 		case rc.waiting:
+			skipped++
 		case rc.pending:
 			rc.buf = append(rc.buf, f)
+			skipped++
 		default:
-			c.enqueue(f)
+			if !c.put(queued{b: f, fan: fan}) {
+				skipped++
+			}
 		}
 	}
-	return msg
+	if fan != nil && skipped > 0 {
+		fan.skip(skipped, skipped < len(lr.members))
+	}
+}
+
+// fanOut follows one chat message to the local connections it was queued
+// to: remaining counts those that have not yet written it (or given up on
+// it), and whoever brings it to zero — the writer of the last socket —
+// reports the fan-out latency. One atomic operation per delivery.
+type fanOut struct {
+	remaining atomic.Int64
+	accepted  time.Time // the message's ts
+	obs       Observer
+}
+
+// done is one connection finished with the message: written, or given up.
+func (f *fanOut) done() {
+	if f.remaining.Add(-1) == 0 {
+		f.obs.FanOut(time.Since(f.accepted))
+	}
+}
+
+// skip takes n members that were not given the message off the count; if
+// that brings it to zero, every writer finished already, and the latency
+// is reported when anyone was given it at all (given).
+func (f *fanOut) skip(n int, given bool) {
+	if f.remaining.Add(-int64(n)) == 0 && given {
+		f.obs.FanOut(time.Since(f.accepted))
+	}
 }
 
 // interrupted runs when this node's delivery of the room was interrupted
@@ -331,7 +374,7 @@ func (h *Hub) acquire(ctx context.Context, roomID string) (*localRoom, error) {
 	}
 	lr.subMu.Unlock()
 	if err != nil {
-		h.release(lr)
+		h.release(ctx, lr)
 		return nil, err
 	}
 	return lr, nil
@@ -340,8 +383,9 @@ func (h *Hub) acquire(ctx context.Context, roomID string) (*localRoom, error) {
 // release drops one reference to lr; the last one unsubscribes the node and
 // forgets the room. A join that arrives meanwhile either finds lr still in
 // the map (and resubscribes it under subMu) or creates a fresh one after the
-// unsubscribe has finished, so subscriptions never cross.
-func (h *Hub) release(lr *localRoom) {
+// unsubscribe has finished, so subscriptions never cross. ctx is for the
+// log only: the unsubscribe gets leaveTimeout, cancelled or not.
+func (h *Hub) release(ctx context.Context, lr *localRoom) {
 	h.roomsMu.Lock()
 	lr.refs--
 	h.roomsMu.Unlock()
@@ -352,9 +396,9 @@ func (h *Hub) release(lr *localRoom) {
 	idle := lr.refs == 0
 	h.roomsMu.RUnlock()
 	if idle && lr.subscribed {
-		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
-		if err := h.cfg.Broker.Unsubscribe(ctx, lr.name); err != nil {
-			h.log.Warn("unsubscribe failed", "room", lr.name, "err", err)
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
+		if err := h.cfg.Broker.Unsubscribe(uctx, lr.name); err != nil {
+			h.logger(ctx).Warn("unsubscribe failed", "room", lr.name, "err", err)
 		}
 		cancel()
 		lr.subscribed = false

@@ -207,7 +207,7 @@ func (h *Hub) forgetReactions(ctx context.Context, roomID, messageID string) {
 	if _, _, err := h.cfg.Broker.Update(ctx, roomID, reactKey(messageID), reactTTL, func([]byte) ([]byte, []byte, error) {
 		return nil, nil, nil
 	}); err != nil {
-		h.log.Warn("reactions of a deleted message not deleted; they expire", "room", roomID, "err", err)
+		h.logger(ctx).Warn("reactions of a deleted message not deleted; they expire", "room", roomID, "err", err)
 	}
 }
 
@@ -265,7 +265,7 @@ func (h *Hub) observeShare(lr *localRoom, frame []byte) {
 // observers.
 func (h *Hub) forgetMember(ctx context.Context, lr *localRoom, memberID string) {
 	if _, err := h.updateShare(ctx, lr, func(s *room.Share) error { s.Forget(memberID); return nil }); err != nil {
-		h.log.Warn("sharing state not updated after a member left; it is corrected at the next join", "room", lr.name, "member_id", memberID, "err", err)
+		h.logger(ctx).Warn("sharing state not updated after a member left; it is corrected at the next join", "room", lr.name, "member_id", memberID, "err", err)
 	}
 }
 

@@ -91,6 +91,19 @@ const (
 	// or for another role, than the connection's; the connection keeps its
 	// current token.
 	CodeTokenMismatch Code = "token_mismatch"
+	// CodeShuttingDown refuses a WebSocket upgrade (HTTP 503) on a node
+	// that is shutting down: connect again, to another node.
+	CodeShuttingDown Code = "shutting_down"
+
+	// Sign-in for the web client (internal/signin).
+
+	// CodeNotSignedIn refuses a request that needs the session cookie
+	// when it is missing, invalid or expired.
+	CodeNotSignedIn Code = "not_signed_in"
+	// CodeCrossOrigin refuses an unsafe request (POST, PUT, DELETE)
+	// carrying the session cookie that did not come from the site's own
+	// pages (Sec-Fetch-Site, Origin).
+	CodeCrossOrigin Code = "cross_origin"
 )
 
 var messages = map[Code]string{
@@ -157,6 +170,10 @@ var messages = map[Code]string{
 	CodeTextTooManyMarks:   "A message cannot pile so many accent marks or joined symbols onto its characters. Please write it plainly.",
 	CodeTooManyConnections: fmt.Sprintf("You already have Hearth open in %d places. Please close one of them and try again.", MaxConnsPerUser),
 	CodeTokenMismatch:      "The new sign-in token is for someone else, or for another role; this connection keeps its current one.",
+	CodeShuttingDown:       "This server is restarting. Please connect again in a moment.",
+
+	CodeNotSignedIn: "You are not signed in, or your sign-in has ended. Please sign in again.",
+	CodeCrossOrigin: "This request did not come from Hearth's own page, so it was refused.",
 }
 
 // errNameStacked is the name_invalid_char refusal of a display name that
@@ -168,9 +185,9 @@ var errNameStacked = &Error{Code: CodeNameInvalidChar,
 // HTTPStatus is the status a REST response carries with this code.
 func (c Code) HTTPStatus() int {
 	switch c {
-	case CodeUnauthorized, CodeInvalidToken, CodeTokenExpired, CodeNotAuthenticated:
+	case CodeUnauthorized, CodeInvalidToken, CodeTokenExpired, CodeNotAuthenticated, CodeNotSignedIn:
 		return 401
-	case CodeForbidden, CodeNotMember, CodeBanned, CodeOriginRefused, CodeAgreementRequired, CodeNotInRoom:
+	case CodeForbidden, CodeNotMember, CodeBanned, CodeOriginRefused, CodeAgreementRequired, CodeNotInRoom, CodeCrossOrigin:
 		return 403
 	case CodeNotFound, CodeInviteInvalid:
 		return 404
@@ -182,7 +199,7 @@ func (c Code) HTTPStatus() int {
 		return 422
 	case CodeRateLimited, CodeTooManyConnections:
 		return 429
-	case CodeUnavailable:
+	case CodeUnavailable, CodeShuttingDown:
 		return 503
 	case CodeInternal:
 		return 500

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Hearth's test command (the README's): ./scripts/test.sh [extra go test flags]
 #
-# Makes sure redis-server and chromium are available (installing Debian's
+# Makes sure redis-server, caddy and chromium are available (installing Debian's
 # packages when run as root on Debian), then runs gofmt, go vet and the whole
 # suite with the race detector. Tests that need Redis start their own private
 # redis-server on free loopback ports; without one they skip, saying why,
@@ -32,6 +32,13 @@ apt_install() {
 if ! command -v redis-server >/dev/null 2>&1; then
   apt_install redis-server ||
     echo "test.sh: redis-server is not installed and cannot be installed here; Redis-backed tests will skip (HEARTH_REQUIRE_REDIS=1 makes them fail)." >&2
+fi
+
+# Caddy, the load balancer of docker-compose.yml: the deployment tests run
+# the compose file's Caddyfile in front of two real nodes.
+if ! command -v caddy >/dev/null 2>&1; then
+  apt_install caddy ||
+    echo "test.sh: caddy is not installed and cannot be installed here; the load-balancer tests will skip." >&2
 fi
 
 # Debian's chromium (and the fonts it recommends, for readable screenshots);

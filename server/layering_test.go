@@ -19,7 +19,7 @@ var allowedImports = map[string][]string{
 	"hearth/internal/config":   {"hearth/internal/auth", "hearth/internal/crisis"},
 	"hearth/internal/crisis":   {},
 	"hearth/internal/webhook":  {"hearth/internal/room"},
-	"hearth/internal/broker":   {"hearth/internal/protocol"},
+	"hearth/internal/broker":   {"hearth/internal/protocol", "hearth/internal/redisconn"},
 	"hearth/internal/room":     {"hearth/internal/protocol"},
 	"hearth/internal/checkin":  {"hearth/internal/protocol"},
 	"hearth/internal/store":    {"hearth/internal/room", "hearth/internal/checkin"},
@@ -28,15 +28,24 @@ var allowedImports = map[string][]string{
 		"hearth/internal/checkin"},
 	"hearth/internal/node": {"hearth/internal/auth", "hearth/internal/broker", "hearth/internal/crisis", "hearth/internal/httpapi",
 		"hearth/internal/hub", "hearth/internal/room", "hearth/internal/store", "hearth/internal/webhook", "hearth/internal/checkin",
-		"hearth/internal/limit", "hearth/internal/metrics"},
+		"hearth/internal/limit", "hearth/internal/metrics", "hearth/internal/protocol", "hearth/internal/signin"},
+	// The web client's sign-in through an OpenID Connect provider: its
+	// routes are mounted by httpapi, which declares the interface (so
+	// httpapi does not import it); it writes httpapi's JSON error shape.
+	"hearth/internal/signin": {"hearth/internal/auth", "hearth/internal/httpapi", "hearth/internal/protocol"},
 	// The node's Prometheus series; the hub reports through hub.Observer
 	// and hub.Stats and does not know this package.
 	"hearth/internal/metrics": {"hearth/internal/protocol"},
 	// Per-user limits (rates, connections), in memory or Redis; the hub
 	// declares the interface it uses.
-	"hearth/internal/limit": {},
+	"hearth/internal/limit": {"hearth/internal/redisconn"},
+	// Opens the live Redis (one server or a Redis Cluster) for the broker
+	// and the limits, so both read a cluster's URL the same way.
+	"hearth/internal/redisconn": {},
 	// Test-only helpers.
 	"hearth/internal/redistest": {},
+	// A small OpenID Connect provider for tests.
+	"hearth/internal/oidctest": {},
 	"hearth/internal/hubtest": {"hearth/internal/auth", "hearth/internal/hub", "hearth/internal/node",
 		"hearth/internal/protocol", "hearth/internal/room"},
 	// Drives the web client in Chromium against real nodes (end-to-end tests).

@@ -29,10 +29,19 @@ const demoRoom = "demo"
 // devTokenTTL is how long the tokens in -dev links stay valid.
 const devTokenTTL = 12 * time.Hour
 
-// run is the whole program: `token …` mints a token, anything else serves.
+// run is the whole program: `token …` mints a token, `healthcheck …`
+// probes a running server (healthcheck.go), `backup …` copies a stopped
+// server's embedded store (backup.go), anything else serves.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) > 0 && args[0] == "token" {
-		return runToken(args[1:], getenv, stdout)
+	if len(args) > 0 {
+		switch args[0] {
+		case "token":
+			return runToken(args[1:], getenv, stdout)
+		case "healthcheck":
+			return runHealthcheck(ctx, args[1:], getenv, stdout)
+		case "backup":
+			return runBackup(ctx, args[1:], getenv, stdout)
+		}
 	}
 	cfg, err := config.Load(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
@@ -75,7 +84,8 @@ func runToken(args []string, getenv func(string) string, stdout io.Writer) error
 }
 
 func authConfig(cfg config.Config) auth.Config {
-	return auth.Config{Secret: cfg.JWTSecret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
+	return auth.Config{Secret: cfg.JWTSecret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		PublicKey: cfg.JWTPublicKey, JWKSURL: cfg.JWTJWKSURL, RoleClaim: cfg.JWTRoleClaim}
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -92,11 +102,12 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	log := newLogger(cfg, stdout)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	n, err := node.New(cctx, node.Config{
-		RedisURL: cfg.RedisURL, StoreURL: cfg.StoreURL, DataDir: cfg.DataDir, Auth: authConfig(cfg),
+		RedisURL: cfg.RedisURL, RedisCluster: cfg.RedisCluster, StoreURL: cfg.StoreURL, DataDir: cfg.DataDir, Auth: authConfig(cfg),
 		AllowedOrigins: cfg.AllowedOrigins, Static: static.FS, Logger: log,
 		CrisisResources: cfg.CrisisResources, EscalateAfter: cfg.EscalateAfter,
 		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, SessionMax: cfg.SessionMax,
-		CheckInRetention: cfg.CheckInRetention,
+		CheckInRetention: cfg.CheckInRetention, PublicURL: cfg.PublicURL,
+		OIDCIssuer: cfg.OIDCIssuer, OIDCClientID: cfg.OIDCClientID, OIDCClientSecret: cfg.OIDCClientSecret,
 	})
 	cancel()
 	if err != nil {
@@ -133,10 +144,17 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	})
 	g.Go(func() error {
 		<-gctx.Done()
-		n.Stopping()
-		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+		n.Stopping() // /readyz answers 503 and upgrades are refused from here
+		drain := cfg.DrainDelay
+		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String(), "drain_delay", drain.String())
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
+		// The load balancer sees /readyz fail before the clients, closed
+		// with 1012, reconnect through it: to another node.
+		select {
+		case <-time.After(drain):
+		case <-sctx.Done():
+		}
 		herr := h.Shutdown(sctx) // closes every WebSocket with 1012
 		serr := srv.Shutdown(sctx)
 		return errors.Join(herr, serr)

@@ -63,8 +63,12 @@ type Config struct {
 	AllowedOrigins   []string      // normalized "scheme://host:port" origins; empty: same host only
 	Dev              bool          // development mode: random secret when none is set, demo room, printed links
 	ShutdownTimeout  time.Duration // bound on graceful shutdown
-	LogLevel         slog.Level    // debug, info, warn, error
-	LogFormat        string        // "text" or "json"
+	// DrainDelay is how long a node shutting down keeps its WebSockets
+	// open after /readyz turns 503 and upgrades are refused, so the load
+	// balancer's health check sees it first; less than ShutdownTimeout.
+	DrainDelay time.Duration
+	LogLevel   slog.Level // debug, info, warn, error
+	LogFormat  string     // "text" or "json"
 
 	CrisisResources []crisis.Resource // the resources to show, in their listed order
 	EscalateAfter   time.Duration     // unacknowledged alerts are escalated after this
@@ -114,6 +118,7 @@ var Settings = []Setting{
 	{"", "HEARTH_ALERT_WEBHOOK_SECRET", "", "HMAC-SHA256 key for the webhook signature; required with the URL"},
 	{"dev", "HEARTH_DEV", "false", "development mode: a random JWT secret if none is set, a demo room, and printed sign-in links"},
 	{"shutdown-timeout", "HEARTH_SHUTDOWN_TIMEOUT", "15s", "how long a graceful shutdown may take before remaining connections are cut"},
+	{"drain-delay", "HEARTH_DRAIN_DELAY", "2s", "on shutdown, how long /readyz answers 503 (and new WebSockets are refused) before the open ones are closed with 1012: at least the load balancer's health-check interval; less than the shutdown timeout"},
 	{"log-level", "HEARTH_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "HEARTH_LOG_FORMAT", "text", "text or json"},
 }
@@ -240,6 +245,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if c.ShutdownTimeout, err = time.ParseDuration(get("HEARTH_SHUTDOWN_TIMEOUT")); err != nil || c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("-shutdown-timeout / HEARTH_SHUTDOWN_TIMEOUT must be a positive duration such as 15s"))
 	}
+	if c.DrainDelay, err = time.ParseDuration(get("HEARTH_DRAIN_DELAY")); err != nil || c.DrainDelay < 0 || (c.ShutdownTimeout > 0 && c.DrainDelay >= c.ShutdownTimeout) {
+		errs = append(errs, errors.New("-drain-delay / HEARTH_DRAIN_DELAY must be a duration such as 2s, from 0 to less than the shutdown timeout"))
+	}
 	if c.SessionMax, err = time.ParseDuration(get("HEARTH_SESSION_MAX")); err != nil || c.SessionMax < time.Minute || c.SessionMax > 24*time.Hour {
 		errs = append(errs, errors.New("-session-max / HEARTH_SESSION_MAX must be a duration from 1m to 24h, such as 4h"))
 	}
@@ -333,7 +341,11 @@ const DevAddr = "127.0.0.1:8080"
 // Usage describes every setting, for -h.
 func Usage() string {
 	var b strings.Builder
-	b.WriteString("Usage: hearth [flags]        run a Hearth node\n       hearth token -sub ID [-role member|facilitator|supervisor] [-ttl 8h]\n\nSettings (a flag wins over its environment variable):\n")
+	b.WriteString("Usage: hearth [flags]        run a Hearth node\n" +
+		"       hearth token -sub ID [-role member|facilitator|supervisor] [-ttl 8h]   mint a token (needs HEARTH_JWT_SECRET)\n" +
+		"       hearth healthcheck [-url URL] [-timeout 3s]   exit 0 when the node's /healthz answers 200 (for container health checks)\n" +
+		"       hearth backup -out FILE [-data DIR]   copy the embedded store of a stopped node\n" +
+		"\nSettings (a flag wins over its environment variable):\n")
 	for _, s := range Settings {
 		name := "-" + s.Flag
 		if s.Flag == "" {

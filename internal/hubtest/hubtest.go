@@ -46,6 +46,9 @@ func Token(t testing.TB, sub, role string) string {
 // Options tune a test node.
 type Options struct {
 	RedisURL string // empty: in-memory broker
+	// RedisCluster says RedisURL names a Redis Cluster's seed nodes
+	// (redistest.Cluster.URL); StoreURL must then name a single Redis.
+	RedisCluster bool
 	// StoreURL is the durable store's Redis in distributed mode; empty:
 	// the same Redis as RedisURL. A test that restarts the broker's Redis
 	// without persistence keeps the rooms in a store of their own.
@@ -69,6 +72,11 @@ type Options struct {
 	// Hub is the hub's configuration to start from (rates, the connection
 	// cap, …); the fields above, when set, take precedence.
 	Hub hub.Config
+	// OIDCIssuer, OIDCClientID and OIDCClientSecret turn on the web
+	// client's sign-in (see node.Config), with the node's own address as
+	// its public URL; SignInTicketTTL shortens the tickets' life.
+	OIDCIssuer, OIDCClientID, OIDCClientSecret string
+	SignInTicketTTL                            time.Duration
 }
 
 // Node is one running Hearth node.
@@ -103,20 +111,28 @@ func StartNode(t testing.TB, o Options) *Node {
 	if o.Unlimited {
 		hc.SendRate, hc.FrameRate = rate.Inf, rate.Inf
 	}
+	// The server's address is known before the node is built: sign-in
+	// needs it (the callback URL).
+	srv := httptest.NewUnstartedServer(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	nd, err := node.New(ctx, node.Config{
-		RedisURL: o.RedisURL, StoreURL: o.StoreURL, DataDir: dir, Auth: auth.Config{Secret: Secret}, Logger: log, Hub: hc,
+		RedisURL: o.RedisURL, RedisCluster: o.RedisCluster, StoreURL: o.StoreURL, DataDir: dir, Auth: auth.Config{Secret: Secret}, Logger: log, Hub: hc,
 		Crisis: o.Crisis, EscalateAfter: o.EscalateAfter, WebhookURL: o.WebhookURL, WebhookSecret: o.WebhookSecret, SessionMax: o.SessionMax,
-		Static: fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Hearth</title>")}},
+		Static:     fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Hearth</title>")}},
+		OIDCIssuer: o.OIDCIssuer, OIDCClientID: o.OIDCClientID, OIDCClientSecret: o.OIDCClientSecret,
+		PublicURL: "http://" + srv.Listener.Addr().String(), SignInTicketTTL: o.SignInTicketTTL,
 	})
 	cancel()
 	if err != nil {
+		srv.Close()
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	n := &Node{Hub: nd.Hub, Rooms: nd.Rooms, cancel: stop, done: make(chan struct{}), close: nd.Close}
 	go func() { _ = nd.Hub.Run(runCtx); close(n.done) }()
-	n.srv = httptest.NewServer(nd.Handler)
+	srv.Config.Handler = nd.Handler
+	srv.Start()
+	n.srv = srv
 	n.HTTP = n.srv.URL
 	n.URL = "ws" + strings.TrimPrefix(n.srv.URL, "http") + "/ws"
 	t.Cleanup(n.Stop)

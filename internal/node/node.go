@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"hearth/internal/limit"
 	"hearth/internal/metrics"
 	"hearth/internal/room"
+	"hearth/internal/signin"
 	"hearth/internal/store"
 	"hearth/internal/webhook"
 )
@@ -37,6 +39,13 @@ type Config struct {
 	RedisURL string
 	StoreURL string
 	DataDir  string
+	// RedisCluster says RedisURL names a Redis Cluster (Redis 7 or later)
+	// by its seed nodes, redis://host1:port,host2:port (config.Config's
+	// RedisCluster): the broker uses sharded pub/sub and the limits a
+	// cluster client. StoreURL must then name a single Redis, with
+	// append-only persistence: the durable store does not run on the
+	// cluster.
+	RedisCluster bool
 	// Auth is the token configuration; its Secret also keys member ids.
 	Auth           auth.Config
 	AllowedOrigins []string
@@ -67,6 +76,20 @@ type Config struct {
 	// CheckInRetention is how long check-ins are kept before the store
 	// deletes them (checkin.DefaultRetention when 0).
 	CheckInRetention time.Duration
+
+	// OIDCIssuer, OIDCClientID and OIDCClientSecret make the node an
+	// OpenID Connect relying party for the web client's sign-in
+	// (internal/signin, routes under /auth/) when OIDCIssuer is set; empty
+	// leaves sign-in off. The secret is empty for a public client.
+	// PublicURL is the address people open, without a path: the callback
+	// is PublicURL + "/auth/callback". The role claim is Auth.RoleClaim.
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	PublicURL        string
+	// SignInTicketTTL is how long a sign-in ticket may be redeemed
+	// (signin.TicketTTL when 0; tests shorten it).
+	SignInTicketTTL time.Duration
 }
 
 // broker is what a node needs of either broker.
@@ -105,6 +128,8 @@ type Node struct {
 	store    nodeStore
 	checkIns interface{ Close() error } // closed before store
 	limits   interface{ Close() error } // distributed mode's limits client; nil in embedded mode
+	signIn   *signin.Service            // nil when sign-in is off
+	verifier *auth.Verifier             // closed last: stops its JWKS refresh
 }
 
 // New builds a node. Errors: an invalid secret, an unreadable or locked
@@ -114,10 +139,18 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	verifier, err := auth.NewVerifier(cfg.Auth)
+	ac := cfg.Auth
+	ac.Logger = cmp.Or(ac.Logger, log)
+	verifier, err := auth.NewVerifier(ac)
 	if err != nil {
 		return nil, err
 	}
+	built := false
+	defer func() {
+		if !built {
+			_ = verifier.Close() // stops its JWKS refresh when New fails
+		}
+	}()
 	n := &Node{}
 	var limiter hub.Limiter
 	// The broker hands events to the hub, and the hub publishes through the
@@ -138,7 +171,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		limiter = limit.NewMemory()
 	} else {
 		n.Mode = "distributed"
-		rb, err := broker.NewRedis(ctx, broker.RedisConfig{URL: cfg.RedisURL, Logger: log, PresenceRefresh: cfg.PresenceRefresh}, deliver)
+		if cfg.RedisCluster && cfg.StoreURL == "" {
+			return nil, errors.New("node: with a Redis Cluster, StoreURL must name the single Redis that keeps the durable store")
+		}
+		rb, err := broker.NewRedis(ctx, broker.RedisConfig{URL: cfg.RedisURL, Cluster: cfg.RedisCluster, Logger: log, PresenceRefresh: cfg.PresenceRefresh}, deliver)
 		if err != nil {
 			return nil, err
 		}
@@ -149,18 +185,40 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		ci := store.NewRedisCheckIns(rs, store.CheckInOptions{Retention: cfg.CheckInRetention})
 		n.broker, n.store, n.CheckIns, n.checkIns = rb, rs, ci, ci
-		lr, err := limit.DialRedis(cfg.RedisURL)
+		lr, err := limit.DialRedis(cfg.RedisURL, cfg.RedisCluster)
 		if err != nil {
 			_ = errors.Join(rb.Close(), rs.Close())
 			return nil, err
 		}
 		limiter, n.limits = lr, lr
-		n.ping = func(ctx context.Context) error { return rb.Client().Ping(ctx).Err() }
+		// Ready when both Redis roles answer: the live one (one node of a
+		// cluster) and the store.
+		n.ping = func(ctx context.Context) error {
+			if err := rb.Client().Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("live Redis: %w", err)
+			}
+			if err := rs.Ping(ctx); err != nil {
+				return fmt.Errorf("store Redis: %w", err)
+			}
+			return nil
+		}
 	}
+	n.Metrics = metrics.New(metrics.Config{Stats: n.stats, DropReasons: hub.DropReasons, PublishKinds: publishKinds, StoreOps: storeOps})
+	n.CheckIns = timedCheckIns{Store: n.CheckIns, m: n.Metrics}
 	memberIDs := auth.NewMemberIDs(auth.DeriveMemberKey(cfg.Auth.Secret))
-	n.Rooms = room.NewService(n.store, memberIDs.For)
+	n.Rooms = room.NewService(timedStore{Store: n.store, m: n.Metrics}, memberIDs.For)
 	hc := cfg.Hub
-	hc.Broker, hc.Auth, hc.MemberIDs, hc.Rooms, hc.Logger = n.broker, verifier, memberIDs, n.Rooms, log
+	// Sign-in tickets live where every node redeems them: the live Redis
+	// in distributed mode, memory on one node. Without sign-in, every
+	// ticket is refused.
+	var tickets signin.TicketStore
+	if cfg.OIDCIssuer != "" {
+		tickets = &signin.MemoryTickets{}
+		if rb, ok := n.broker.(*broker.Redis); ok {
+			tickets = signin.NewRedisTickets(rb.Client())
+		}
+	}
+	hc.Broker, hc.Auth, hc.MemberIDs, hc.Rooms, hc.Logger = n.broker, signin.Tokens{Verifier: verifier, Tickets: tickets}, memberIDs, n.Rooms, log
 	hc.Crisis, hc.EscalateAfter, hc.SessionMax = cfg.Crisis, cfg.EscalateAfter, cfg.SessionMax
 	if hc.Limiter == nil {
 		hc.Limiter = limiter
@@ -171,10 +229,6 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.WebhookURL != "" {
 		hc.AlertSink = &webhook.Webhook{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret}
 	}
-	n.Metrics = metrics.New(func() metrics.Stats {
-		s := n.Hub.Stats()
-		return metrics.Stats{Connections: s.Connections, Rooms: s.Rooms, SlowConsumers: s.SlowConsumers, CrisisMatches: s.CrisisMatches}
-	})
 	hc.Broker = countingBroker{Broker: n.broker, m: n.Metrics}
 	if hc.Observer == nil {
 		hc.Observer = n.Metrics
@@ -182,15 +236,35 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.Hub = hub.New(hc)
 	n.broker.SetTimerHandler(n.Hub.OnTimer)
 	if rb, ok := n.broker.(*broker.Redis); ok {
-		rb.SetResubscribeHandler(n.Hub.Resync)
+		rb.SetResubscribeHandler(func(room string) {
+			n.Metrics.Resubscribed()
+			n.Hub.Resync(room)
+		})
 	}
 
 	n.base, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	var signIn httpapi.SignIn // a nil *signin.Service must stay a nil interface
+	if cfg.OIDCIssuer != "" {
+		n.signIn, err = signin.New(signin.Config{
+			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret, PublicURL: cfg.PublicURL,
+			RoleClaim: cfg.Auth.RoleClaim, Token: cfg.Auth, Verifier: verifier, Tickets: tickets, TicketTTL: cfg.SignInTicketTTL, Logger: log,
+		})
+		if err != nil {
+			n.cancel()
+			cerr := errors.Join(n.broker.Close(), n.checkIns.Close(), n.store.Close())
+			if n.limits != nil {
+				cerr = errors.Join(cerr, n.limits.Close())
+			}
+			return nil, errors.Join(err, cerr)
+		}
+		signIn = n.signIn
+	}
 	n.Handler = httpapi.New(httpapi.Config{
 		Hub: n.Hub, Verifier: verifier, Rooms: n.Rooms, AllowedOrigins: cfg.AllowedOrigins, Static: cfg.Static,
 		CheckIns: n.CheckIns, CheckInRetention: cmp.Or(cfg.CheckInRetention, checkin.DefaultRetention),
-		BaseContext: n.base, Logger: log, Ready: n.ready, Metrics: n.Metrics.Handler(),
+		BaseContext: n.base, Logger: log, Ready: n.ready, Draining: n.stopping.Load, Metrics: n.Metrics.Handler(), SignIn: signIn,
 	})
+	n.verifier, built = verifier, true
 	return n, nil
 }
 
@@ -206,7 +280,8 @@ func (n *Node) ready(ctx context.Context) error {
 }
 
 // Stopping turns /readyz not-ready, so a load balancer drains the node
-// before its connections are closed.
+// before its connections are closed, and refuses new WebSocket upgrades
+// (503 shutting_down) from then on.
 func (n *Node) Stopping() { n.stopping.Store(true) }
 
 // Close ends the served WebSockets' context and closes the broker, the
@@ -214,6 +289,12 @@ func (n *Node) Stopping() { n.stopping.Store(true) }
 // the limits' Redis client. Call it after Hub.Shutdown.
 func (n *Node) Close() error {
 	n.cancel()
+	if n.signIn != nil {
+		n.signIn.Close()
+	}
+	if n.verifier != nil {
+		defer n.verifier.Close()
+	}
 	err := errors.Join(n.broker.Close(), n.checkIns.Close(), n.store.Close())
 	if n.limits != nil {
 		err = errors.Join(err, n.limits.Close())
@@ -221,33 +302,9 @@ func (n *Node) Close() error {
 	return err
 }
 
-// countingBroker counts failed publishes (events, rate-limited events and
-// control messages) in the node's metrics; everything else passes through.
-type countingBroker struct {
-	hub.Broker
-	m *metrics.Metrics
-}
-
-func (b countingBroker) Publish(ctx context.Context, room string, event []byte) (uint64, error) {
-	seq, err := b.Broker.Publish(ctx, room, event)
-	if err != nil {
-		b.m.PublishError()
-	}
-	return seq, err
-}
-
-func (b countingBroker) PublishLimited(ctx context.Context, room string, event []byte, key string, every time.Duration) (uint64, time.Duration, error) {
-	seq, wait, err := b.Broker.PublishLimited(ctx, room, event, key, every)
-	if err != nil {
-		b.m.PublishError()
-	}
-	return seq, wait, err
-}
-
-func (b countingBroker) PublishControl(ctx context.Context, room string, msg []byte) error {
-	err := b.Broker.PublishControl(ctx, room, msg)
-	if err != nil {
-		b.m.PublishError()
-	}
-	return err
+// stats are the hub's counters for the metrics, read at every scrape.
+func (n *Node) stats() metrics.Stats {
+	s := n.Hub.Stats()
+	return metrics.Stats{Connections: s.Connections, Rooms: s.Rooms, SessionsOpen: s.SessionsOpen,
+		SlowConsumers: s.SlowConsumers, CrisisMatches: s.CrisisMatches}
 }

@@ -79,6 +79,11 @@ func NewRedis(ctx context.Context, rawURL string) (*Redis, error) {
 	return &Redis{rdb: rdb}, nil
 }
 
+// Ping checks that the store's Redis answers within ctx (for /readyz).
+func (s *Redis) Ping(ctx context.Context) error {
+	return s.rdb.Ping(ctx).Err()
+}
+
 // Close closes the connections to Redis.
 func (s *Redis) Close() error {
 	return s.rdb.Close()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"go.uber.org/goleak"
 
 	"hearth/internal/hubtest"
@@ -523,5 +524,26 @@ func TestPublicClient(t *testing.T) {
 	s.signIn(t, b, "/")
 	if m := b.get(n.HTTP + signin.SessionPath).jsonOf(t); m["signed_in"] != true || m["role"] != "facilitator" {
 		t.Fatalf("session of a public client's sign-in: %v", m)
+	}
+}
+
+// Regression: a ticket that cannot be checked because the live Redis is
+// down closed the connection with 4401, which clients treat as final ("this
+// link no longer works"), though nothing was wrong with the sign-in. It is
+// now refused with unavailable and closed with 1011, so the page tries
+// again with a new ticket.
+func TestTicketStoreDownIsNotFinal(t *testing.T) {
+	rs := redistest.Start(t)
+	s := start(t, rs.URL(), 0)
+	b := newBrowser(t, s.node.HTTP)
+	s.signIn(t, b, "/")
+	tk := s.ticket(t, b)
+	rs.Stop()
+	e, p := openWith(t, s.node, tk)
+	if e.Str("code") != string(protocol.CodeUnavailable) {
+		t.Fatalf("auth with a ticket while Redis is down: %v, want unavailable", e)
+	}
+	if got := p.Closed(); got != websocket.StatusCode(protocol.CloseInternalError) {
+		t.Fatalf("closed with %d, want %d (reconnect)", got, protocol.CloseInternalError)
 	}
 }

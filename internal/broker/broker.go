@@ -8,8 +8,9 @@
 //     channel per room, "hearth:room:<id>") and Lua scripts that assign the
 //     seq and publish in one atomic step; or over a Redis Cluster
 //     (RedisConfig.Cluster), where each room's keys and channel
-//     ("hearth:room:{<id>}") share the room's hash slot and rooms use
-//     sharded pub/sub (SPUBLISH/SSUBSCRIBE; see sharded.go).
+//     ("hearth:room:{b<k>}{<id>}") share the hash slot of the room's
+//     bucket and rooms use sharded pub/sub (SPUBLISH/SSUBSCRIBE, one
+//     connection per bucket; see sharded.go).
 //
 // Delivery guarantee, for both: once Subscribe(room) has returned nil, every
 // event published to room by any node afterwards is passed to this node's
@@ -151,8 +152,9 @@ func unavailable(op string, err error) error {
 }
 
 // ChannelPrefix is the Redis pub/sub channel prefix: room <id> publishes on
-// "hearth:room:<id>" on one server, and on "hearth:room:{<id>}" (sharded,
-// in the slot of the room's keys) on a Redis Cluster.
+// "hearth:room:<id>" on one server, and on "hearth:room:{b<k>}{<id>}"
+// (sharded, in the slot of the room's bucket k and keys) on a Redis
+// Cluster.
 const ChannelPrefix = "hearth:room:"
 
 // presenceEntry names one connection of one member in a room's presence set.

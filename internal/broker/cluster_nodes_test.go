@@ -215,7 +215,7 @@ func TestClusterTwoNodes(t *testing.T) {
 			t.Fatal("no room id found for every master")
 		}
 		id := fmt.Sprint("group-", i)
-		if m := c.MasterOf(t, "hearth:{"+id+"}:seq"); rooms[m] == "" {
+		if m := c.MasterOf(t, "hearth:"+broker.ClusterTag(id)+":seq"); rooms[m] == "" {
 			rooms[m] = id
 			found++
 		}
@@ -233,7 +233,7 @@ func TestClusterTwoNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i, id := range rooms {
-		ch := broker.ChannelPrefix + "{" + id + "}"
+		ch := broker.ChannelPrefix + broker.ClusterTag(id)
 		for j := range 3 {
 			rdb := redis.NewClient(&redis.Options{Addr: c.Master(j).Addr()})
 			n, err := rdb.PubSubShardNumSub(ctx, ch).Result()
@@ -338,8 +338,8 @@ func TestClusterTwoNodes(t *testing.T) {
 			if i == down && m.gaps == 0 {
 				t.Errorf("%s: no resume answered gap, though the room's master restarted empty", m.name)
 			}
-			// A person whose personal channel (hearth:room:{_u<hash>}) is
-			// on the restarted master is asked to resume too, wherever
+			// A person whose personal channel (hearth:room:{b<k>}{_u<hash>})
+			// is on the restarted master is asked to resume too, wherever
 			// their rooms are; their rooms' counters survived, so no gap.
 			if i != down && m.gaps != 0 {
 				t.Errorf("%s: %d resumes answered gap in a room whose master stayed up; want none", m.name, m.gaps)

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,8 +14,13 @@ import (
 	"hearth/internal/redistest"
 )
 
+// clusterSeqKey is room's seq key on a cluster, in the slot of its
+// bucket, like all its keys and its channel.
+func clusterSeqKey(room string) string { return "hearth:" + roomTag(room, true) + ":seq" }
+
 // roomsOnEachMaster returns three room ids, the i-th served by master i
-// (its keys' hash slot, and so its sharded channel's, is on master i).
+// (its bucket's hash slot — its keys' and its sharded channel's — is on
+// master i).
 func roomsOnEachMaster(t *testing.T, c *redistest.Cluster) [3]string {
 	t.Helper()
 	var out [3]string
@@ -23,7 +29,7 @@ func roomsOnEachMaster(t *testing.T, c *redistest.Cluster) [3]string {
 			t.Fatal("no room id found for every master")
 		}
 		id := fmt.Sprint("room-", i)
-		if m := c.MasterOf(t, seqKey(id)); out[m] == "" {
+		if m := c.MasterOf(t, clusterSeqKey(id)); out[m] == "" {
 			out[m] = id
 			found++
 		}
@@ -194,41 +200,130 @@ func TestClusterLostTimersAreRebuilt(t *testing.T) {
 	}
 }
 
-// A room's slot moves to another master (resharding): the old master ends
-// the node's subscription ("sunsubscribe"); the broker tells of the
-// interruption, subscribes again on the new master, and delivery resumes
-// there, with the counter that moved with the slot.
+// sameBucket returns a room id other than room in room's bucket.
+func sameBucket(t *testing.T, room string) string {
+	t.Helper()
+	for i := range 100 * shardBuckets {
+		if id := fmt.Sprint("other-", i); bucketOf(id) == bucketOf(room) {
+			return id
+		}
+	}
+	t.Fatalf("no other room id in the bucket of %s", room)
+	return ""
+}
+
+// A bucket's slot moves to another master (resharding): the old master
+// ends the node's subscriptions of the bucket's channels
+// ("sunsubscribe"); the broker tells each of the bucket's rooms of the
+// interruption, subscribes the bucket again on the new master, and
+// delivery resumes there in every room of it, with the counters that
+// moved with the slot.
 func TestClusterSlotMoveResubscribes(t *testing.T) {
 	c := redistest.StartCluster(t)
-	room := roomsOnEachMaster(t, c)[0]
+	first := roomsOnEachMaster(t, c)[0]
+	rooms := []string{first, sameBucket(t, first)}
 	cfg := RedisConfig{URL: c.URL(), Cluster: true}
 	a, _ := redisNodeCfg(t, cfg)
 	b, sb := redisNodeCfg(t, cfg)
 	rs := watchResyncs(b)
 	ctx := ctxT(t)
-	if err := b.Subscribe(ctx, room); err != nil {
-		t.Fatal(err)
+	epochs := map[string]string{}
+	for _, room := range rooms {
+		if err := b.Subscribe(ctx, room); err != nil {
+			t.Fatal(err)
+		}
+		publishN(t, room, 3, a)
+		sb.waitFor(t, room, 3)
+		epochs[room], _ = epochOf(t, a, room)
 	}
-	publishN(t, room, 3, a)
-	sb.waitFor(t, room, 3)
-	ep, _ := epochOf(t, a, room)
 
-	c.MoveSlotOf(t, seqKey(room), 2)
-	publishUntil(t, a, room, func() bool {
-		got := sb.get(room)
-		return len(got) > 4 && got[len(got)-1] != nil
-	})
-	after := checkFrames(t, room, sb.get(room), true)
-	if e, _ := epochOf(t, a, room); e != ep || after[0] <= 3 {
-		t.Errorf("after the move: epoch %s (was %s), first seq %d; want the same counter going on", e, ep, after[0])
-	}
-	if rs.get(room) == 0 {
-		t.Error("the resubscribe handler was not called")
-	}
+	c.MoveSlotOf(t, clusterSeqKey(first), 2)
 	rdb := redis.NewClient(&redis.Options{Addr: c.Master(2).Addr()})
 	defer rdb.Close()
-	ch := ChannelPrefix + "{" + room + "}"
-	if n, err := rdb.PubSubShardNumSub(ctx, ch).Result(); err != nil || n[ch] != 1 {
-		t.Errorf("PUBSUB SHARDNUMSUB %s on the new master = %v, %v; want 1", ch, n, err)
+	for _, room := range rooms {
+		publishUntil(t, a, room, func() bool {
+			got := sb.get(room)
+			return len(got) > 4 && got[len(got)-1] != nil
+		})
+		after := checkFrames(t, room, sb.get(room), true)
+		if e, _ := epochOf(t, a, room); e != epochs[room] || after[0] <= 3 {
+			t.Errorf("room %s after the move: epoch %s (was %s), first seq %d; want the same counter going on", room, e, epochs[room], after[0])
+		}
+		if rs.get(room) == 0 {
+			t.Errorf("room %s: the resubscribe handler was not called", room)
+		}
+		ch := b.channel(room)
+		if n, err := rdb.PubSubShardNumSub(ctx, ch).Result(); err != nil || n[ch] != 1 {
+			t.Errorf("PUBSUB SHARDNUMSUB %s on the new master = %v, %v; want 1", ch, n, err)
+		}
+	}
+}
+
+// pubsubConns counts the pub/sub connections (CLIENT LIST TYPE pubsub) on
+// every master of c.
+func pubsubConns(t *testing.T, c *redistest.Cluster) int {
+	t.Helper()
+	ctx := ctxT(t)
+	n := 0
+	for _, addr := range c.Addrs() {
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		list, err := rdb.Do(ctx, "CLIENT", "LIST", "TYPE", "pubsub").Text()
+		_ = rdb.Close()
+		if err != nil {
+			t.Fatalf("CLIENT LIST on %s: %v", addr, err)
+		}
+		n += strings.Count(list, "\n")
+	}
+	return n
+}
+
+// Regression (cluster): each subscribed room and personal channel had a
+// Redis connection of its own, so a node with 10,000 people connected
+// held about 11,000 connections against the masters' maxclients. Now the
+// channels of a bucket share one connection: 300 personal channels and
+// 50 rooms subscribed on one node take one connection per bucket they
+// fall into (at most shardBuckets), every one of them still gets its
+// events, and the connections go when the channels do.
+func TestClusterSubscriptionConnectionsAreBounded(t *testing.T) {
+	c := redistest.StartCluster(t)
+	cfg := RedisConfig{URL: c.URL(), Cluster: true}
+	a, _ := redisNodeCfg(t, cfg)
+	b, sb := redisNodeCfg(t, cfg)
+	ctx := ctxT(t)
+	var rooms []string
+	for i := range 300 {
+		rooms = append(rooms, fmt.Sprint("_u", i))
+	}
+	for i := range 50 {
+		rooms = append(rooms, fmt.Sprint("room-", i))
+	}
+	buckets := map[int]bool{}
+	for _, room := range rooms {
+		if err := b.Subscribe(ctx, room); err != nil {
+			t.Fatalf("Subscribe %s: %v", room, err)
+		}
+		buckets[bucketOf(room)] = true
+	}
+	if n := pubsubConns(t, c); n != len(buckets) || n > shardBuckets {
+		t.Fatalf("%d channels subscribed on one node hold %d pub/sub connections; want one per bucket used (%d, of %d)",
+			len(rooms), n, len(buckets), shardBuckets)
+	}
+	for _, room := range rooms {
+		publishN(t, room, 1, a)
+	}
+	for _, room := range rooms {
+		checkFrames(t, room, sb.waitFor(t, room, 1), false)
+	}
+	for _, room := range rooms {
+		if err := b.Unsubscribe(ctx, room); err != nil {
+			t.Fatalf("Unsubscribe %s: %v", room, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for n := pubsubConns(t, c); n != 0; n = pubsubConns(t, c) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pub/sub connections left 30 s after every channel was unsubscribed; want none", n)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

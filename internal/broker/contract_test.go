@@ -817,9 +817,9 @@ func rawBuffer(t *testing.T, n contractBroker, room string) (on bool, frames []s
 		var list *redis.StringSliceCmd
 		var all *redis.StringSliceCmd
 		if _, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			exists = p.Exists(ctx, bufOnKey(room))
-			list = p.LRange(ctx, bufKey(room), 0, -1)
-			all = p.Keys(ctx, "hearth:{"+room+"}:*")
+			exists = p.Exists(ctx, b.bufOnKey(room))
+			list = p.LRange(ctx, b.bufKey(room), 0, -1)
+			all = p.Keys(ctx, b.key(room, "*"))
 			return nil
 		}); err != nil {
 			t.Fatal(err)
@@ -1194,7 +1194,7 @@ func testBufferTTL(t *testing.T, nodes nodesFunc) {
 		t.Fatalf("buffer before its maxAge: on=%v, %d frames; want on, 3", on, len(frames))
 	}
 	if r, ok := a.(*Redis); ok {
-		for _, k := range []string{bufKey(room), bufOnKey(room)} {
+		for _, k := range []string{r.bufKey(room), r.bufOnKey(room)} {
 			if ttl := r.Client().PTTL(ctx, k).Val(); ttl == -time.Nanosecond || ttl > maxAge {
 				t.Fatalf("%s has TTL %v; want at most %v (-2 ns: already gone)", k, ttl, maxAge)
 			}
@@ -1255,7 +1255,7 @@ func testBufferEnsure(t *testing.T, nodes nodesFunc) {
 	}
 	switch x := a.(type) {
 	case *Redis:
-		if ttl := x.Client().PTTL(ctx, bufOnKey(room)).Val(); ttl <= 0 || ttl > time.Minute {
+		if ttl := x.Client().PTTL(ctx, x.bufOnKey(room)).Val(); ttl <= 0 || ttl > time.Minute {
 			t.Fatalf("flag TTL after EnsureBuffer on an open buffer = %v; want at most the first maxAge (1m)", ttl)
 		}
 	case *Memory:
@@ -1423,7 +1423,7 @@ func testEpochLost(t *testing.T, nodes nodesFunc) {
 
 	// The seq key alone is lost: the next publish makes a new epoch and
 	// drops the buffer, whose seqs belong to the lost counter.
-	if err := c.Del(ctx, seqKey(room)).Err(); err != nil {
+	if err := c.Del(ctx, ra.seqKey(room)).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if seq := publishN(t, room, 1, a); seq != 1 {

@@ -35,12 +35,14 @@ type RedisConfig struct {
 	// (redis://host1:port,host2:port; see redisconn.Open).
 	URL string
 	// Cluster says URL names a Redis Cluster (Redis 7 or later). Each
-	// room's keys and its channel then share one hash slot (the room id is
-	// their hash tag, so each script touches one slot), rooms use sharded
-	// pub/sub (SPUBLISH, and SSUBSCRIBE on a connection of their own to the
-	// master of their slot), and the timers live under the hash tag
-	// {timers}. On one server the channels and timer keys keep their
-	// historical names and PUBLISH/SUBSCRIBE.
+	// room's keys and its channel then share one hash slot, that of the
+	// room's bucket (hash tag {b<k>}, k = a hash of the room id modulo
+	// shardBuckets, so each script touches one slot), rooms use sharded
+	// pub/sub (SPUBLISH, and SSUBSCRIBE on one connection per bucket with
+	// subscribed rooms, to the master of its slot; see sharded.go), and
+	// the timers live under the hash tag {timers}. On one server the keys,
+	// channels and timer keys keep their historical names and
+	// PUBLISH/SUBSCRIBE.
 	Cluster bool
 	// Logger receives operational messages (ids only, never content).
 	Logger *slog.Logger
@@ -53,20 +55,27 @@ type RedisConfig struct {
 	BufferSize int
 }
 
-// Redis keys of one room. The room id sits in a hash tag so every key of a
-// room lands in one Redis Cluster slot.
-func seqKey(room string) string      { return "hearth:{" + room + "}:seq" }
-func presenceKey(room string) string { return "hearth:{" + room + "}:presence" }
-func membersKey(room string) string  { return "hearth:{" + room + "}:members" }
+// key is room's Redis key named name: "hearth:{<id>}:<name>" on one server
+// (the historical names), "hearth:{b<k>}{<id>}:<name>" on a cluster (see
+// roomTag), so every key of a room — and on a cluster every key of its
+// bucket — lands in one Redis Cluster slot.
+func (r *Redis) key(room, name string) string {
+	return "hearth:" + roomTag(room, r.cluster != nil) + ":" + name
+}
+
+// Redis keys of one room: its seq counter, presence entries and members.
+func (r *Redis) seqKey(room string) string      { return r.key(room, "seq") }
+func (r *Redis) presenceKey(room string) string { return r.key(room, "presence") }
+func (r *Redis) membersKey(room string) string  { return r.key(room, "members") }
 
 // channel is room's pub/sub channel: "hearth:room:<id>" on one server
-// (PUBLISH, SUBSCRIBE), "hearth:room:{<id>}" on a cluster (SPUBLISH,
+// (PUBLISH, SUBSCRIBE), "hearth:room:{b<k>}{<id>}" on a cluster (SPUBLISH,
 // SSUBSCRIBE), where the hash tag puts the channel in the slot of the
 // room's keys — the scripts that publish touch that one slot — and on the
 // master that holds them.
 func (r *Redis) channel(room string) string {
 	if r.cluster != nil {
-		return ChannelPrefix + "{" + room + "}"
+		return ChannelPrefix + roomTag(room, true)
 	}
 	return ChannelPrefix + room
 }
@@ -75,20 +84,20 @@ func (r *Redis) channel(room string) string {
 // the epoch of the seq counter (a string), the buffer (a list of frames, in
 // seq order) and the flag whose existence means buffering is on (its TTL
 // is the buffer's maximum age).
-func epochKey(room string) string { return "hearth:{" + room + "}:epoch" }
-func bufKey(room string) string   { return "hearth:{" + room + "}:buf" }
-func bufOnKey(room string) string { return "hearth:{" + room + "}:bufon" }
+func (r *Redis) epochKey(room string) string { return r.key(room, "epoch") }
+func (r *Redis) bufKey(room string) string   { return r.key(room, "buf") }
+func (r *Redis) bufOnKey(room string) string { return r.key(room, "bufon") }
 
 // publishKeys are the KEYS of a script that publishes (see luaPublish):
 // seq, then the script's own keys, then epoch, buf, bufon.
-func publishKeys(room string, own ...string) []string {
-	keys := append([]string{seqKey(room)}, own...)
-	return append(keys, epochKey(room), bufKey(room), bufOnKey(room))
+func (r *Redis) publishKeys(room string, own ...string) []string {
+	keys := append([]string{r.seqKey(room)}, own...)
+	return append(keys, r.epochKey(room), r.bufKey(room), r.bufOnKey(room))
 }
 
 // valueKey is the Redis key of room's shared value key (see Redis.Update),
 // in the room's hash slot.
-func valueKey(room, key string) string { return "hearth:{" + room + "}:v:" + key }
+func (r *Redis) valueKey(room, key string) string { return r.key(room, "v:"+key) }
 
 // luaNow sets `now` to the Redis server's clock in milliseconds, so that
 // presence expiry does not depend on the nodes' clocks agreeing.
@@ -233,9 +242,9 @@ return redis.call('HMGET', KEYS[3], unpack(ids))`)
 
 // Redis is the distributed broker. It owns its goroutines — the pub/sub
 // receive loop, the presence refresher and the timer claimer, and on a
-// cluster one forwarder per subscribed room and, while a room's slot
-// moves, its re-subscriber — started by NewRedis (and Subscribe) and
-// stopped by Close. It is safe for concurrent use.
+// cluster one forwarder per bucket with subscribed rooms and, while a
+// bucket's slot moves, its re-subscriber — started by NewRedis (and
+// Subscribe) and stopped by Close. It is safe for concurrent use.
 type Redis struct {
 	rdb     redis.UniversalClient
 	cluster *redis.ClusterClient // nil on one server
@@ -264,7 +273,7 @@ type Redis struct {
 	mu            sync.Mutex
 	closed        bool                           // Close has begun: no new subscription or goroutine
 	waiting       map[string][]chan struct{}     // one server: channel -> Subscribe calls awaiting confirmation
-	shards        map[string]*shardSub           // cluster: room -> its current sharded subscription
+	buckets       map[int]*bucketSub             // cluster: bucket -> its sharded subscription, while it has rooms
 	entries       map[string]map[string]struct{} // room -> presence entries this node owns
 	onTimer       func(payload []byte)
 	onResubscribe func(room string)
@@ -298,7 +307,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig, deliver DeliverFunc) (*Redis
 		cancel:   cancel,
 		recvDone: make(chan struct{}),
 		waiting:  make(map[string][]chan struct{}),
-		shards:   make(map[string]*shardSub),
+		buckets:  make(map[int]*bucketSub),
 		entries:  make(map[string]map[string]struct{}),
 	}
 	if r.log == nil {
@@ -334,15 +343,19 @@ const receiveBuffer = 4096
 func (r *Redis) Close() error {
 	r.mu.Lock()
 	r.closed = true
-	shards := r.shards
-	r.shards = map[string]*shardSub{}
+	var pss []*redis.PubSub
+	for _, b := range r.buckets {
+		b.gone = true // no forwarder starts, no re-subscriber swaps ps
+		pss = append(pss, b.ps)
+	}
+	r.buckets = map[int]*bucketSub{}
 	r.mu.Unlock()
 	r.cancel()
 	r.wg.Wait() // no re-subscriber makes a new subscription from here on
 	var err error
 	if r.cluster != nil {
-		for _, sub := range shards {
-			_ = sub.ps.Close()
+		for _, ps := range pss {
+			_ = ps.Close()
 		}
 		r.fwg.Wait()
 		close(r.in)
@@ -449,9 +462,9 @@ func (r *Redis) interrupted(room string) {
 
 // Subscribe subscribes this node to room's channel and returns once Redis
 // has confirmed the subscription, so nothing published after it returns is
-// missed. On a cluster the subscription has a connection of its own, to
-// the master of the room's slot (see shardSub). Errors: ErrUnavailable,
-// or ctx's error.
+// missed. On a cluster the room's channel joins the connection of its
+// bucket, to the master of the bucket's slot (see bucketSub). Errors:
+// ErrUnavailable, or ctx's error.
 func (r *Redis) Subscribe(ctx context.Context, room string) error {
 	if r.cluster != nil {
 		return r.subscribeShard(ctx, room)
@@ -484,13 +497,12 @@ func (r *Redis) Subscribe(ctx context.Context, room string) error {
 
 // Unsubscribe unsubscribes this node from room's channel. The channel is
 // forgotten even if Redis cannot be told (it will not be resubscribed on
-// reconnect). On a cluster it closes the room's subscription connection,
-// which cannot fail. Errors: ErrUnavailable.
+// reconnect). On a cluster the channel leaves its bucket's connection,
+// which is closed when it was the bucket's last. Errors: ErrUnavailable.
 func (r *Redis) Unsubscribe(ctx context.Context, room string) error {
 	r.subs.Delete(room)
 	if r.cluster != nil {
-		r.dropShard(room, nil)
-		return nil
+		return r.dropShard(ctx, room, nil)
 	}
 	if err := r.ps.Unsubscribe(ctx, r.channel(room)); err != nil {
 		return unavailable("unsubscribe", err)
@@ -502,15 +514,15 @@ func (r *Redis) Unsubscribe(ctx context.Context, room string) error {
 // round trip (one Lua script). Errors: ErrUnavailable; then nothing was
 // published.
 func (r *Redis) Publish(ctx context.Context, room string, event []byte) (uint64, error) {
-	seq, err := r.scripts.publish.Run(ctx, r.rdb, publishKeys(room), r.channel(room), event, r.bufSize).Uint64()
+	seq, err := r.scripts.publish.Run(ctx, r.rdb, r.publishKeys(room), r.channel(room), event, r.bufSize).Uint64()
 	if err != nil {
 		return 0, unavailable("publish", err)
 	}
 	return seq, nil
 }
 
-func roomKeys(room string) []string {
-	return []string{seqKey(room), presenceKey(room), membersKey(room)}
+func (r *Redis) roomKeys(room string) []string {
+	return []string{r.seqKey(room), r.presenceKey(room), r.membersKey(room)}
 }
 
 // Enter records connection connID of member in room, atomically: if it is
@@ -519,7 +531,7 @@ func roomKeys(room string) []string {
 // member's existing presence is returned. Errors: ErrUnavailable.
 func (r *Redis) Enter(ctx context.Context, room, connID string, member protocol.Member, joinedEvent []byte) (protocol.Member, uint64, error) {
 	entry := presenceEntry(member.MemberID, connID)
-	res, err := r.scripts.enter.Run(ctx, r.rdb, publishKeys(room, presenceKey(room), membersKey(room)), entry, member.MemberID,
+	res, err := r.scripts.enter.Run(ctx, r.rdb, r.publishKeys(room, r.presenceKey(room), r.membersKey(room)), entry, member.MemberID,
 		r.ttl.Milliseconds(), protocol.Marshal(member), r.channel(room), joinedEvent, r.bufSize).Slice()
 	if err != nil || len(res) != 2 {
 		return protocol.Member{}, 0, unavailable("enter", err)
@@ -551,7 +563,7 @@ func (r *Redis) Exit(ctx context.Context, room, connID, memberID string, leftEve
 		delete(r.entries, room)
 	}
 	r.mu.Unlock()
-	seq, err := r.scripts.exit.Run(ctx, r.rdb, publishKeys(room, presenceKey(room), membersKey(room)),
+	seq, err := r.scripts.exit.Run(ctx, r.rdb, r.publishKeys(room, r.presenceKey(room), r.membersKey(room)),
 		entry, memberID, r.channel(room), leftEvent, r.bufSize).Uint64()
 	if err != nil {
 		return 0, unavailable("exit", err)
@@ -562,7 +574,7 @@ func (r *Redis) Exit(ctx context.Context, room, connID, memberID string, leftEve
 // Members returns the members with a live connection in room, ordered by
 // member id. Errors: ErrUnavailable.
 func (r *Redis) Members(ctx context.Context, room string) ([]protocol.Member, error) {
-	res, err := membersScript.Run(ctx, r.rdb, roomKeys(room)).Slice()
+	res, err := membersScript.Run(ctx, r.rdb, r.roomKeys(room)).Slice()
 	if err != nil {
 		return nil, unavailable("members", err)
 	}
@@ -610,7 +622,7 @@ func (r *Redis) refresh(ctx context.Context) {
 	}
 	r.mu.Unlock()
 	for room, args := range rooms {
-		gone, err := refreshScript.Run(ctx, r.rdb, roomKeys(room), args...).StringSlice()
+		gone, err := refreshScript.Run(ctx, r.rdb, r.roomKeys(room), args...).StringSlice()
 		if err != nil {
 			r.log.Warn("broker: presence refresh failed", "room", room, "err", err)
 			continue
@@ -657,7 +669,7 @@ return {publish(ARGV[1], ARGV[2]), 0}`
 // the publish are one Lua script, so the limit holds across nodes.
 // Errors: ErrUnavailable.
 func (r *Redis) PublishLimited(ctx context.Context, room string, event []byte, key string, every time.Duration) (uint64, time.Duration, error) {
-	res, err := r.scripts.limited.Run(ctx, r.rdb, publishKeys(room, "hearth:{"+room+"}:limit:"+key),
+	res, err := r.scripts.limited.Run(ctx, r.rdb, r.publishKeys(room, r.key(room, "limit:"+key)),
 		r.channel(room), event, every.Milliseconds(), r.bufSize).Int64Slice()
 	if err != nil || len(res) != 2 {
 		return 0, 0, unavailable("publish", err)
@@ -745,7 +757,7 @@ const (
 // or published, except that a failure while the script itself was running
 // leaves it unknown whether it ran.
 func (r *Redis) Update(ctx context.Context, room, key string, ttl time.Duration, fn func(old []byte) (val, event []byte, err error)) ([]byte, uint64, error) {
-	keys := publishKeys(room, valueKey(room, key))
+	keys := r.publishKeys(room, r.valueKey(room, key))
 	var ms int64
 	if ttl > 0 {
 		ms = (ttl + time.Millisecond - 1).Milliseconds() // round up: a ttl never means "no expiry"
@@ -809,7 +821,7 @@ return {redis.call('GET', KEYS[2]), redis.call('GET', KEYS[1])}`)
 // stays valid for that event; a counter created later (after a loss) always
 // gets a different epoch. Errors: ErrUnavailable.
 func (r *Redis) Epoch(ctx context.Context, room string) (string, uint64, error) {
-	res, err := epochScript.Run(ctx, r.rdb, []string{seqKey(room), epochKey(room), bufKey(room)}).StringSlice()
+	res, err := epochScript.Run(ctx, r.rdb, []string{r.seqKey(room), r.epochKey(room), r.bufKey(room)}).StringSlice()
 	if err != nil || len(res) != 2 {
 		return "", 0, unavailable("epoch", err)
 	}
@@ -825,7 +837,7 @@ func (r *Redis) Epoch(ctx context.Context, room string) (string, uint64, error) 
 // event published to room with a seq is kept (the last
 // RedisConfig.BufferSize of them) for Replay. It deletes any earlier buffer
 // and sets the flag
-// hearth:{<room>}:bufon with TTL maxAge (rounded up to whole ms) in one
+// hearth:{<room>}:bufon (on a cluster hearth:{b<k>}{<room>}:bufon) with TTL maxAge (rounded up to whole ms) in one
 // MULTI; the buffer hearth:{<room>}:buf takes the flag's remaining TTL at
 // every append, so Redis drops both by maxAge at the latest. Events
 // published before are not in it; calling it again empties the buffer and
@@ -837,8 +849,8 @@ func (r *Redis) OpenBuffer(ctx context.Context, room string, maxAge time.Duratio
 	}
 	ms := (maxAge + time.Millisecond - 1).Milliseconds()
 	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, bufKey(room))
-		p.Set(ctx, bufOnKey(room), "1", time.Duration(ms)*time.Millisecond)
+		p.Del(ctx, r.bufKey(room))
+		p.Set(ctx, r.bufOnKey(room), "1", time.Duration(ms)*time.Millisecond)
 		return nil
 	})
 	if err != nil {
@@ -862,7 +874,7 @@ func (r *Redis) EnsureBuffer(ctx context.Context, room string, maxAge time.Durat
 		return err
 	}
 	ms := (maxAge + time.Millisecond - 1).Milliseconds()
-	if err := r.rdb.SetNX(ctx, bufOnKey(room), "1", time.Duration(ms)*time.Millisecond).Err(); err != nil {
+	if err := r.rdb.SetNX(ctx, r.bufOnKey(room), "1", time.Duration(ms)*time.Millisecond).Err(); err != nil {
 		return unavailable("ensure buffer", err)
 	}
 	return nil
@@ -874,7 +886,7 @@ func (r *Redis) EnsureBuffer(ctx context.Context, room string, maxAge time.Durat
 // does nothing. Errors: ErrUnavailable (the buffer then still expires with
 // its maxAge).
 func (r *Redis) CloseBuffer(ctx context.Context, room string) error {
-	if err := r.rdb.Del(ctx, bufOnKey(room), bufKey(room)).Err(); err != nil {
+	if err := r.rdb.Del(ctx, r.bufOnKey(room), r.bufKey(room)).Err(); err != nil {
 		return unavailable("close buffer", err)
 	}
 	return nil
@@ -921,7 +933,7 @@ return out`)
 //
 // Errors: ErrUnavailable.
 func (r *Redis) Replay(ctx context.Context, room, epoch string, after uint64) ([][]byte, bool, error) {
-	res, err := replayScript.Run(ctx, r.rdb, []string{seqKey(room), epochKey(room), bufKey(room)}, epoch, after).StringSlice()
+	res, err := replayScript.Run(ctx, r.rdb, []string{r.seqKey(room), r.epochKey(room), r.bufKey(room)}, epoch, after).StringSlice()
 	if err != nil || len(res) < 2 {
 		return nil, false, unavailable("replay", err)
 	}
@@ -964,7 +976,7 @@ return n`)
 // buffer keeps no trace of the text. Nothing else is changed; a message not
 // in the buffer (or no buffer) is not an error. Errors: ErrUnavailable.
 func (r *Redis) Forget(ctx context.Context, room, messageID string) error {
-	if err := forgetScript.Run(ctx, r.rdb, []string{bufKey(room)}, messageID, standIn(room, messageID)).Err(); err != nil {
+	if err := forgetScript.Run(ctx, r.rdb, []string{r.bufKey(room)}, messageID, standIn(room, messageID)).Err(); err != nil {
 		return unavailable("forget", err)
 	}
 	return nil

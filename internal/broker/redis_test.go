@@ -70,10 +70,10 @@ func TestRedisSeqJumpInterruptsDelivery(t *testing.T) {
 		fault func(ctx context.Context, a *Redis) error
 	}{
 		{"counter lost", func(ctx context.Context, a *Redis) error {
-			return a.Client().Del(ctx, seqKey("r1"), epochKey("r1")).Err()
+			return a.Client().Del(ctx, "hearth:{r1}:seq", "hearth:{r1}:epoch").Err()
 		}},
 		{"seqs skipped", func(ctx context.Context, a *Redis) error {
-			return a.Client().IncrBy(ctx, seqKey("r1"), 5).Err()
+			return a.Client().IncrBy(ctx, "hearth:{r1}:seq", 5).Err()
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,7 +241,7 @@ func TestRedisEpochForCounterWithoutOne(t *testing.T) {
 	srv := redistest.Start(t)
 	a, _ := redisNode(t, srv.URL(), 0)
 	ctx := ctxT(t)
-	if err := a.Client().Set(ctx, seqKey("old"), 7, 0).Err(); err != nil {
+	if err := a.Client().Set(ctx, "hearth:{old}:seq", 7, 0).Err(); err != nil { // the historical name (rolling upgrades)
 		t.Fatal(err)
 	}
 	ep, seq, err := a.Epoch(ctx, "old")
@@ -255,7 +255,7 @@ func TestRedisEpochForCounterWithoutOne(t *testing.T) {
 		t.Fatalf("epoch changed from %q to %q without the counter being lost", ep, e)
 	}
 	// The same for a counter whose first event comes without an Epoch call.
-	if err := a.Client().Set(ctx, seqKey("old2"), 3, 0).Err(); err != nil {
+	if err := a.Client().Set(ctx, "hearth:{old2}:seq", 3, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if seq, err := a.Publish(ctx, "old2", ev("next")); err != nil || seq != 4 {

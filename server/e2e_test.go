@@ -226,6 +226,14 @@ func TestTokenSubcommand(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "HEARTH_JWT_SECRET") {
 		t.Fatalf("without a secret: %v", err)
 	}
+	// Refused, not silently minted: a token that outlives any need, and a
+	// stray argument that was meant as a flag.
+	for _, args := range [][]string{{"token", "-sub", "u1", "-ttl", "100000h"}, {"token", "-sub", "u1", "facilitator"}} {
+		out.Reset()
+		if err := run(context.Background(), args, env, &out); err == nil || out.Len() != 0 {
+			t.Errorf("%q: err %v, printed %q; want an error and no token", args, err, out.String())
+		}
+	}
 }
 
 func TestServerRefusesToStartWithoutSecret(t *testing.T) {

@@ -19,12 +19,18 @@ import (
 	"hearth/internal/hub"
 	"hearth/internal/node"
 	"hearth/internal/protocol"
+	"hearth/internal/redisconn"
 	"hearth/internal/room"
 	"hearth/static"
 )
 
 // demoRoom is the room -dev mode prepares and links to.
 const demoRoom = "demo"
+
+// maxTokenTTL bounds `server token -ttl`: 30 days. A token cannot be
+// revoked before its exp, and changing the secret that would void it also
+// changes every member id (auth.DeriveMemberKey).
+const maxTokenTTL = 30 * 24 * time.Hour
 
 // devTokenTTL is how long the tokens in -dev links stay valid.
 const devTokenTTL = 12 * time.Hour
@@ -67,8 +73,11 @@ func runToken(args []string, getenv func(string) string, stdout io.Writer) error
 		}
 		return err
 	}
-	if *ttl <= 0 {
-		return errors.New("token: -ttl must be positive, such as 8h")
+	if fs.NArg() > 0 {
+		return fmt.Errorf("token: unexpected argument %q (flags come before nothing else: token -sub ID -role ROLE -ttl 8h)", fs.Arg(0))
+	}
+	if *ttl <= 0 || *ttl > maxTokenTTL {
+		return fmt.Errorf("token: -ttl must be positive and at most %s, such as 8h: a token cannot be revoked before it expires, short of changing HEARTH_JWT_SECRET", maxTokenTTL)
 	}
 	secret := getenv("HEARTH_JWT_SECRET")
 	if secret == "" {
@@ -100,6 +109,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // cfg.ShutdownTimeout.
 func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	log := newLogger(cfg, stdout)
+	redisconn.SetLogger(log)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	n, err := node.New(cctx, node.Config{
 		RedisURL: cfg.RedisURL, RedisCluster: cfg.RedisCluster, StoreURL: cfg.StoreURL, DataDir: cfg.DataDir, Auth: authConfig(cfg),

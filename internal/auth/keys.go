@@ -68,6 +68,14 @@ func keyFits(alg string, key any) bool {
 	return false
 }
 
+// CheckPublicKey reports whether pemBytes holds a public key the Verifier
+// accepts (see parsePublicKey): config checks HEARTH_JWT_PUBLIC_KEY with it
+// before anything starts.
+func CheckPublicKey(pemBytes []byte) error {
+	_, _, err := parsePublicKey(pemBytes)
+	return err
+}
+
 // parsePublicKey reads one PEM public key (PKIX "PUBLIC KEY", PKCS #1 "RSA
 // PUBLIC KEY" or a certificate) with golang-jwt's helpers and returns it
 // with the algorithm it verifies.
@@ -79,7 +87,7 @@ func parsePublicKey(pemBytes []byte) (key any, alg string, err error) {
 	} else if k, err := jwt.ParseEdPublicKeyFromPEM(pemBytes); err == nil {
 		key, alg = k, jwt.SigningMethodEdDSA.Alg()
 	} else {
-		return nil, "", errors.New("auth: the JWT public key is not a PEM RSA, ECDSA or Ed25519 public key (a private key is refused)")
+		return nil, "", errors.New("auth: the JWT public key is not a PEM RSA, ECDSA or Ed25519 public key (a private key is refused: give the identity provider's public key)")
 	}
 	if !keyFits(alg, key) {
 		return nil, "", fmt.Errorf("auth: the JWT public key is too weak or of an unsupported curve (RSA needs at least %d bits, ECDSA P-256)", MinRSABits)

@@ -291,7 +291,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig, deliver DeliverFunc) (*Redis
 	}
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("broker: Redis does not answer: %w", err)
+		return nil, fmt.Errorf("broker: cannot use the live Redis: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &Redis{

@@ -156,7 +156,7 @@ var errClosed = errors.New("broker: closed")
 func checkSharded(ctx context.Context, c *redis.ClusterClient) error {
 	info, err := c.Do(ctx, "COMMAND", "INFO", "SPUBLISH").Slice()
 	if err != nil {
-		return fmt.Errorf("broker: Redis Cluster does not answer COMMAND INFO: %w", err)
+		return fmt.Errorf("broker: the Redis Cluster does not offer sharded pub/sub (COMMAND INFO: %w); is it a Redis 7 cluster?", err)
 	}
 	if len(info) != 1 || info[0] == nil {
 		return errors.New("broker: this Redis Cluster has no sharded pub/sub (SPUBLISH): Hearth needs Redis 7 or later on a cluster")

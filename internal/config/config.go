@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ var Settings = []Setting{
 	{"", "HEARTH_OIDC_ISSUER", "", "OpenID Connect issuer URL: the web client's Sign in goes to this identity provider (authorization code with PKCE)"},
 	{"", "HEARTH_OIDC_CLIENT_ID", "", "the client id registered with the OIDC issuer; required with HEARTH_OIDC_ISSUER"},
 	{"", "HEARTH_OIDC_CLIENT_SECRET", "", "the client secret, for a confidential client; empty for a public client"},
-	{"", "HEARTH_ALLOWED_ORIGINS", "", "comma-separated origins (scheme://host[:port]) allowed to open WebSockets; empty allows the server's own host only"},
+	{"", "HEARTH_ALLOWED_ORIGINS", "", "comma-separated origins (scheme://host[:port]) allowed to open WebSockets, besides HEARTH_PUBLIC_URL's; with neither, the server's own host only"},
 	{"", "HEARTH_CRISIS_RESOURCES", "", "JSON file of crisis resources that replaces the U.S. defaults (988, SAMHSA, 911, Crisis Text Line), for other regions"},
 	{"", "HEARTH_ALERT_ESCALATE_AFTER", "3m", "how long a crisis alert may stay unacknowledged before it is sent again, escalated, to every facilitator"},
 	{"", "HEARTH_ALERT_WEBHOOK_URL", "", "when set, escalated alerts are also POSTed here (ids, room, severity, times; signed)"},
@@ -200,8 +201,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	c.JWTAudience = get("HEARTH_JWT_AUDIENCE")
 	if path := get("HEARTH_JWT_PUBLIC_KEY"); path != "" {
 		var rerr error
-		if c.JWTPublicKey, rerr = os.ReadFile(path); rerr != nil {
-			errs = append(errs, fmt.Errorf("HEARTH_JWT_PUBLIC_KEY: %w", rerr))
+		if c.JWTPublicKey, rerr = os.ReadFile(path); rerr == nil {
+			rerr = auth.CheckPublicKey(c.JWTPublicKey)
+		}
+		if rerr != nil {
+			errs = append(errs, fmt.Errorf("HEARTH_JWT_PUBLIC_KEY (%s): %w", path, rerr))
 		}
 	}
 	if c.JWTJWKSURL = get("HEARTH_JWT_JWKS_URL"); c.JWTJWKSURL != "" && !secureURL(c.JWTJWKSURL) {
@@ -242,11 +246,16 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if c.AllowedOrigins, err = ParseOrigins(get("HEARTH_ALLOWED_ORIGINS")); err != nil {
 		errs = append(errs, fmt.Errorf("HEARTH_ALLOWED_ORIGINS: %w", err))
 	}
+	if o, ok := NormalizeOrigin(c.PublicURL); ok && !slices.Contains(c.AllowedOrigins, o) {
+		// The page people open may use WebSockets even behind a proxy
+		// that rewrites Host, as it may send its cookie.
+		c.AllowedOrigins = append(c.AllowedOrigins, o)
+	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("HEARTH_SHUTDOWN_TIMEOUT")); err != nil || c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("-shutdown-timeout / HEARTH_SHUTDOWN_TIMEOUT must be a positive duration such as 15s"))
 	}
 	if c.DrainDelay, err = time.ParseDuration(get("HEARTH_DRAIN_DELAY")); err != nil || c.DrainDelay < 0 || (c.ShutdownTimeout > 0 && c.DrainDelay >= c.ShutdownTimeout) {
-		errs = append(errs, errors.New("-drain-delay / HEARTH_DRAIN_DELAY must be a duration such as 2s, from 0 to less than the shutdown timeout"))
+		errs = append(errs, fmt.Errorf("-drain-delay / HEARTH_DRAIN_DELAY (%s) must be a duration such as 2s, from 0 to less than the shutdown timeout (%s)", get("HEARTH_DRAIN_DELAY"), get("HEARTH_SHUTDOWN_TIMEOUT")))
 	}
 	if c.SessionMax, err = time.ParseDuration(get("HEARTH_SESSION_MAX")); err != nil || c.SessionMax < time.Minute || c.SessionMax > 24*time.Hour {
 		errs = append(errs, errors.New("-session-max / HEARTH_SESSION_MAX must be a duration from 1m to 24h, such as 4h"))

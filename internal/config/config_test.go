@@ -102,6 +102,17 @@ func TestIdentityAndClusterSettings(t *testing.T) {
 	if c.JWTRoleClaim != "realm_access.roles" || c.JWTJWKSURL == "" || c.PublicURL != "https://hearth.example.org" || c.OIDCClientID != "hearth" {
 		t.Errorf("identity settings %+v", c)
 	}
+	if strings.Join(c.AllowedOrigins, " ") != "https://hearth.example.org:443" {
+		t.Errorf("allowed origins %v: want the public URL's origin, so its pages may open WebSockets behind a Host-rewriting proxy", c.AllowedOrigins)
+	}
+	notAKey := t.TempDir() + "/key.pem"
+	if err := os.WriteFile(notAKey, []byte("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIB\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(nil, env(map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_JWT_PUBLIC_KEY": notAKey})); err == nil ||
+		!strings.Contains(err.Error(), "HEARTH_JWT_PUBLIC_KEY ("+notAKey+")") || !strings.Contains(err.Error(), "private key is refused") {
+		t.Errorf("a private key as HEARTH_JWT_PUBLIC_KEY: %v; want it refused at start, naming the setting and the file", err)
+	}
 	if c, err := Load(nil, env(map[string]string{"HEARTH_JWT_SECRET": goodSecret})); err != nil || c.JWTRoleClaim != "role" || c.RedisCluster {
 		t.Errorf("defaults: role claim %q, cluster %v, %v", c.JWTRoleClaim, c.RedisCluster, err)
 	}

@@ -69,6 +69,10 @@ type SignIn interface {
 	Session(r *http.Request) (id auth.Identity, ok bool, err error)
 }
 
+// maxLoggedOrigin bounds, in bytes, the refused Origin header a log line
+// repeats: an origin is short, and a client must not fill the log.
+const maxLoggedOrigin = 256
+
 // Config configures the handler. Hub, Verifier and Static are required.
 type Config struct {
 	Hub      Hub
@@ -148,6 +152,13 @@ func New(cfg Config) http.Handler {
 			writeJSON(w, http.StatusOK, map[string]bool{"sign_in": false, "signed_in": false})
 		})
 	}
+	// Anything else under /auth/ (another method, sign-in off) answers in
+	// the API's error shape, not the mux's plain text.
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+		mux.HandleFunc(m+" /auth/", func(w http.ResponseWriter, r *http.Request) {
+			WriteError(w, http.StatusNotFound, protocol.Err(protocol.CodeNotFound))
+		})
+	}
 	if cfg.Rooms != nil {
 		cfg.roomRoutes(mux)
 	}
@@ -191,7 +202,11 @@ func (cfg Config) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !cfg.originAllowed(r) {
-		cfg.logFor(r).Info("websocket origin refused", "origin", r.Header.Get("Origin"))
+		origin := r.Header.Get("Origin")
+		if len(origin) > maxLoggedOrigin {
+			origin = origin[:maxLoggedOrigin] + "…"
+		}
+		cfg.logFor(r).Info("websocket origin refused", "origin", origin)
 		WriteError(w, http.StatusForbidden, protocol.Err(protocol.CodeOriginRefused))
 		return
 	}

@@ -156,3 +156,31 @@ func TestUpgradeRefusedWhileDraining(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+// Regression: a refused WebSocket's Origin header was logged whole, so a
+// client could write 60 KB into the log with every request. It is cut to
+// a bound.
+func TestRefusedOriginLoggedShort(t *testing.T) {
+	s, buf := logged(t, httpapi.Config{AllowedOrigins: []string{"https://chat.example.org:443"}})
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/ws", nil)
+	for k, v := range map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+		"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": protocol.Subprotocol, "Origin": "https://" + strings.Repeat("a", 60_000) + ".example"} {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d, want 403", res.StatusCode)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if len(line) > 2000 {
+			t.Errorf("a log line of %d bytes: %.200s…", len(line), line)
+		}
+	}
+	if !strings.Contains(buf.String(), "websocket origin refused") {
+		t.Fatalf("no refusal logged: %s", buf.String())
+	}
+}

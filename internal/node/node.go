@@ -176,12 +176,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		rb, err := broker.NewRedis(ctx, broker.RedisConfig{URL: cfg.RedisURL, Cluster: cfg.RedisCluster, Logger: log, PresenceRefresh: cfg.PresenceRefresh}, deliver)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("live Redis (HEARTH_REDIS_URL): %w", err)
 		}
 		rs, err := store.NewRedis(ctx, cmp.Or(cfg.StoreURL, cfg.RedisURL))
 		if err != nil {
 			_ = rb.Close()
-			return nil, err
+			return nil, fmt.Errorf("store Redis (HEARTH_STORE_URL, or HEARTH_REDIS_URL when unset): %w", err)
 		}
 		ci := store.NewRedisCheckIns(rs, store.CheckInOptions{Retention: cfg.CheckInRetention})
 		n.broker, n.store, n.CheckIns, n.checkIns = rb, rs, ci, ci

@@ -6,8 +6,10 @@
 package redisconn
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -119,4 +121,20 @@ func ClusterURL(rawURL string) (string, error) {
 		out += "?" + enc
 	}
 	return out, nil
+}
+
+// SetLogger sends go-redis's own messages (a pool failing to dial, a
+// connection lost) to log at warn level, as structured lines with the
+// message under "redis" — instead of go-redis's default plain-text lines
+// on standard error, which ignore -log-format. go-redis's logger is
+// process-wide, so the server's wiring calls this once. The messages name
+// addresses and errors, never keys' contents or commands' arguments.
+func SetLogger(log *slog.Logger) {
+	redis.SetLogger(slogLogger{log})
+}
+
+type slogLogger struct{ log *slog.Logger }
+
+func (l slogLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client", "redis", fmt.Sprintf(format, v...))
 }

@@ -505,11 +505,26 @@ func TestSignInOff(t *testing.T) {
 	if m := b.get(n.HTTP + signin.SessionPath).jsonOf(t); m["sign_in"] != false || m["signed_in"] != false {
 		t.Fatalf("session with sign-in off: %v", m)
 	}
-	if h := b.get(n.HTTP + signin.LoginPath); h.status != http.StatusNotFound {
-		t.Fatalf("login with sign-in off: %d", h.status)
+	if h := b.get(n.HTTP + signin.LoginPath); h.status != http.StatusNotFound || h.errCode(t) != string(protocol.CodeNotFound) {
+		t.Fatalf("login with sign-in off: %d %s, want 404 not_found in the API's error shape", h.status, h.body)
+	}
+	if h := b.do(http.MethodPost, n.HTTP+signin.TicketPath, ""); h.status != http.StatusNotFound || h.errCode(t) != string(protocol.CodeNotFound) {
+		t.Fatalf("ticket with sign-in off: %d %s, want 404 not_found in the API's error shape", h.status, h.body)
 	}
 	if e, _ := openWith(t, n, signin.TicketPrefix+"ABCDEFGHIJKLMNOPQRSTUVWXYZ"); e.Str("code") != string(protocol.CodeInvalidToken) {
 		t.Fatalf("a ticket with sign-in off: %v", e)
+	}
+}
+
+// A wrong method on a sign-in route answers in the API's error shape, not
+// the mux's plain text.
+func TestSignInWrongMethod(t *testing.T) {
+	s := start(t, "", 0)
+	b := newBrowser(t, s.node.HTTP)
+	for _, h := range []hop{b.get(s.node.HTTP + signin.TicketPath), b.get(s.node.HTTP + signin.LogoutPath), b.do(http.MethodPut, s.node.HTTP+signin.TicketPath, "")} {
+		if h.status != http.StatusNotFound || h.errCode(t) != string(protocol.CodeNotFound) {
+			t.Errorf("%s: %d %s, want 404 not_found as JSON", h.url, h.status, h.body)
+		}
 	}
 }
 

@@ -144,8 +144,19 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		}
 	}
 
+	var debugLn net.Listener
+	if cfg.DebugAddr != "" {
+		if debugLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on the debug address %s: %w", cfg.DebugAddr, err)
+		}
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return h.Run(gctx) })
+	if debugLn != nil {
+		serveDebug(gctx, g, debugLn, log)
+	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -68,8 +68,11 @@ type Config struct {
 	// open after /readyz turns 503 and upgrades are refused, so the load
 	// balancer's health check sees it first; less than ShutdownTimeout.
 	DrainDelay time.Duration
-	LogLevel   slog.Level // debug, info, warn, error
-	LogFormat  string     // "text" or "json"
+	// DebugAddr, when set, is a loopback host:port serving Go's profiler
+	// (/debug/pprof/: goroutines, heap, CPU) apart from Addr. Empty: none.
+	DebugAddr string
+	LogLevel  slog.Level // debug, info, warn, error
+	LogFormat string     // "text" or "json"
 
 	CrisisResources []crisis.Resource // the resources to show, in their listed order
 	EscalateAfter   time.Duration     // unacknowledged alerts are escalated after this
@@ -120,6 +123,7 @@ var Settings = []Setting{
 	{"dev", "HEARTH_DEV", "false", "development mode: a random JWT secret if none is set, a demo room, and printed sign-in links"},
 	{"shutdown-timeout", "HEARTH_SHUTDOWN_TIMEOUT", "15s", "how long a graceful shutdown may take before remaining connections are cut"},
 	{"drain-delay", "HEARTH_DRAIN_DELAY", "2s", "on shutdown, how long /readyz answers 503 (and new WebSockets are refused) before the open ones are closed with 1012: at least the load balancer's health-check interval; less than the shutdown timeout"},
+	{"debug-addr", "HEARTH_DEBUG_ADDR", "", "a loopback host:port (127.0.0.1:6060) serving Go's profiler at /debug/pprof/ (goroutines, heap, CPU) for diagnosis; empty serves none; never a public address"},
 	{"log-level", "HEARTH_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "HEARTH_LOG_FORMAT", "text", "text or json"},
 }
@@ -257,6 +261,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if c.DrainDelay, err = time.ParseDuration(get("HEARTH_DRAIN_DELAY")); err != nil || c.DrainDelay < 0 || (c.ShutdownTimeout > 0 && c.DrainDelay >= c.ShutdownTimeout) {
 		errs = append(errs, fmt.Errorf("-drain-delay / HEARTH_DRAIN_DELAY (%s) must be a duration such as 2s, from 0 to less than the shutdown timeout (%s)", get("HEARTH_DRAIN_DELAY"), get("HEARTH_SHUTDOWN_TIMEOUT")))
 	}
+	if c.DebugAddr = get("HEARTH_DEBUG_ADDR"); c.DebugAddr != "" && !loopbackAddr(c.DebugAddr) {
+		errs = append(errs, fmt.Errorf("-debug-addr / HEARTH_DEBUG_ADDR (%s) must be a loopback host:port such as 127.0.0.1:6060: the profiler shows the process's memory", c.DebugAddr))
+	}
 	if c.SessionMax, err = time.ParseDuration(get("HEARTH_SESSION_MAX")); err != nil || c.SessionMax < time.Minute || c.SessionMax > 24*time.Hour {
 		errs = append(errs, errors.New("-session-max / HEARTH_SESSION_MAX must be a duration from 1m to 24h, such as 4h"))
 	}
@@ -328,6 +335,17 @@ func ParseRetention(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s is out of range: check-ins are kept from 1h to 365d", s)
 	}
 	return d, nil
+}
+
+// loopbackAddr reports whether addr is host:port with a loopback host
+// (127.0.0.0/8, ::1 or localhost).
+func loopbackAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // secureURL reports whether s is an https URL with a host, or an http URL

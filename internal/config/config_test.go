@@ -74,6 +74,8 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 		{"OIDC without client id", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_OIDC_ISSUER": "https://idp.example.org", "HEARTH_PUBLIC_URL": "https://h.example.org"}, "needs HEARTH_OIDC_CLIENT_ID"},
 		{"OIDC without public URL", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_OIDC_ISSUER": "https://idp.example.org", "HEARTH_OIDC_CLIENT_ID": "hearth"}, "needs HEARTH_PUBLIC_URL"},
 		{"OIDC client without issuer", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_OIDC_CLIENT_ID": "hearth"}, "need HEARTH_OIDC_ISSUER"},
+		{"public debug address", []string{"-debug-addr", ":6060"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "must be a loopback host:port"},
+		{"debug address on a LAN", []string{"-debug-addr", "10.0.0.5:6060"}, map[string]string{"HEARTH_JWT_SECRET": goodSecret}, "must be a loopback host:port"},
 		{"public URL with path", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_PUBLIC_URL": "https://h.example.org/app"}, "HEARTH_PUBLIC_URL"},
 		{"check-in retention too long", nil, map[string]string{"HEARTH_JWT_SECRET": goodSecret, "HEARTH_CHECKIN_RETENTION": "400d"}, "out of range"},
 	}

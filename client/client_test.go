@@ -668,6 +668,30 @@ func TestClose(t *testing.T) {
 	goleak.VerifyNone(t)
 }
 
+// A smaller Options.EventBuffer holds that many events, then the reader
+// waits — it drops nothing — and every event still arrives, in order.
+func TestOptionsEventBuffer(t *testing.T) {
+	fs := newFakeServer(t, nil)
+	c, err := Dial(testContext(t), fs.url(), "good", &Options{EventBuffer: 4})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	if cap(c.Events()) != 4 {
+		t.Fatalf("Events holds %d, want 4", cap(c.Events()))
+	}
+	flood(t, c, 50)
+	time.Sleep(100 * time.Millisecond)
+	if n := len(c.Events()); n != 4 {
+		t.Fatalf("Events holds %d while the consumer waits, want 4", n)
+	}
+	for i := range 50 {
+		if ev := nextEvent(t, c); ev.Seq != uint64(i+1) {
+			t.Fatalf("event %d has seq %d: want every event, in order", i+1, ev.Seq)
+		}
+	}
+}
+
 // TestCloseWhileReaderBlocked checks that Close stops a reader goroutine
 // that is waiting for room on a full Events channel.
 func TestCloseWhileReaderBlocked(t *testing.T) {
@@ -693,9 +717,9 @@ func flood(t *testing.T, c *Client, n int) {
 		t.Fatalf("SendRaw: %v", err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for len(c.Events()) < min(n, EventBuffer) {
+	for len(c.Events()) < min(n, cap(c.Events())) {
 		if time.Now().After(deadline) {
-			t.Fatalf("Events holds %d events, want %d", len(c.Events()), min(n, EventBuffer))
+			t.Fatalf("Events holds %d events, want %d", len(c.Events()), min(n, cap(c.Events())))
 		}
 		time.Sleep(time.Millisecond)
 	}

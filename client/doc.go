@@ -64,7 +64,8 @@
 //
 // # Back-pressure
 //
-// Events are delivered on a channel with room for [EventBuffer] events. When
+// Events are delivered on a channel with room for [EventBuffer] events (or
+// [Options].EventBuffer). When
 // it is full the reader goroutine waits for the consumer rather than drop
 // anything: replies behind the waiting event are delayed too, and the server
 // stops being read, so a consumer that stalls for long is eventually

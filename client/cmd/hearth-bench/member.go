@@ -247,7 +247,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func (m *member) connect(ctx context.Context, url string, resume *client.ResumePoint) (*client.Client, client.Joined, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	c, err := client.Dial(ctx, url, m.token, &client.Options{HTTPClient: m.b.http})
+	c, err := client.Dial(ctx, url, m.token, &client.Options{HTTPClient: m.b.http, EventBuffer: benchEventBuffer})
 	if err != nil {
 		// A final close code (4401 a refused token, 4409 too many
 		// connections of one user, …) or a refused upgrade will not get

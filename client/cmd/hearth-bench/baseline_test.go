@@ -195,6 +195,9 @@ func TestBaselineIdleAndFindMax(t *testing.T) {
 		if !st.Held || st.Received == 0 || st.Received != st.Expected || st.P99MS <= 0 || st.ServerCPUSeconds < 0 {
 			t.Errorf("step %d %+v: want it held, every delivery received", i+1, st)
 		}
+		if st.BenchCPUSeconds <= 0 {
+			t.Errorf("step %d: bench_cpu_seconds %v, want the generator's own CPU during the step", i+1, st.BenchCPUSeconds)
+		}
 	}
 }
 

@@ -136,8 +136,13 @@ type stepReport struct {
 	// microseconds; 0 when the servers were not read.
 	ServerCPUSeconds       float64 `json:"server_cpu_seconds"`
 	ServerCPUPerDeliveryUS float64 `json:"server_cpu_us_per_delivery"`
-	Held                   bool    `json:"held"`
-	NotHeldBecause         string  `json:"not_held_because,omitempty"`
+	// BenchCPUSeconds is hearth-bench's own CPU time during the
+	// measurement (from /proc/self; 0 when it could not be read): near the
+	// measured seconds, the generator's core was full and it, not the
+	// server, may have limited the step.
+	BenchCPUSeconds float64 `json:"bench_cpu_seconds"`
+	Held            bool    `json:"held"`
+	NotHeldBecause  string  `json:"not_held_because,omitempty"`
 }
 
 // reportConfig is the run's settings as the report shows them (no secret).
@@ -279,7 +284,7 @@ func (b *bench) findMaxReport(ledgers []*roomLedger, steps []*step, stopped stri
 		sr := stepReport{Rate: st.rate, MeasuredSeconds: st.measured.Seconds(), Sent: t.Sent, Skipped: st.skipped,
 			Expected: t.Expected, Received: t.Received, Missing: t.Lost + t.Gap + t.GaveUp, Duplicated: t.Duplicated,
 			Reconnects: st.reconnects, P50MS: ms(st.latency.quantile(0.5)), P99MS: ms(st.p99), MaxMS: ms(st.latency.maxValue()),
-			ServerCPUSeconds: st.serverCPU.Seconds()}
+			ServerCPUSeconds: st.serverCPU.Seconds(), BenchCPUSeconds: st.benchCPU.Seconds()}
 		if st.measured > 0 {
 			sr.DeliveriesPerSecond = float64(t.Received) / st.measured.Seconds()
 		}
@@ -369,9 +374,9 @@ func (r *report) writeTable(w io.Writer) error {
 			if !st.Held {
 				held = "not held: " + st.NotHeldBecause
 			}
-			row(fmt.Sprintf("step %d", i+1), "%g msg/s per room: %.1f deliveries/s, p50 %s p99 %s max %s; missing %d, duplicated %d, reconnects %d, skipped %d; server cpu %.1fs (%.1f µs per delivery); %s",
+			row(fmt.Sprintf("step %d", i+1), "%g msg/s per room: %.1f deliveries/s, p50 %s p99 %s max %s; missing %d, duplicated %d, reconnects %d, skipped %d; server cpu %.1fs (%.1f µs per delivery), bench cpu %.1fs; %s",
 				st.Rate, st.DeliveriesPerSecond, fmtMS(st.P50MS), fmtMS(st.P99MS), fmtMS(st.MaxMS), st.Missing, st.Duplicated,
-				st.Reconnects, st.Skipped, st.ServerCPUSeconds, st.ServerCPUPerDeliveryUS, held)
+				st.Reconnects, st.Skipped, st.ServerCPUSeconds, st.ServerCPUPerDeliveryUS, st.BenchCPUSeconds, held)
 		}
 		row("find-max", "held %g msg/s per room (%.1f deliveries/s, p99 %s ≤ %s); stopped: %s",
 			fm.HeldRate, fm.HeldDeliveriesPerSecond, fmtMS(fm.HeldP99MS), fmtMS(fm.P99BoundMS), fm.Stopped)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"sync"
 	"time"
 )
@@ -36,6 +37,7 @@ type step struct {
 	latency   *histogram // live deliveries during this step
 	measured  time.Duration
 	serverCPU time.Duration // the servers' CPU during the measurement; 0 when not read
+	benchCPU  time.Duration // hearth-bench's own CPU during the measurement; 0 when not read
 
 	sent, skipped, reconnects, gaveUp uint64
 	expected, received                uint64
@@ -109,6 +111,7 @@ func (b *bench) runStep(ctx context.Context, rooms []*benchRoom, st *step, rep *
 	measureStart := time.Now()
 	start := b.counters()
 	cpuStart, cpuRead := procs.cpu()
+	selfStart, selfErr := readProc("/proc", os.Getpid())
 	if st.index == 0 {
 		rep.snapshot("measure_start", procs)
 	}
@@ -120,6 +123,9 @@ func (b *bench) runStep(ctx context.Context, rooms []*benchRoom, st *step, rep *
 	}
 	if cpuEnd, ok := procs.cpu(); ok && cpuRead {
 		st.serverCPU = cpuEnd - cpuStart
+	}
+	if selfEnd, err := readProc("/proc", os.Getpid()); err == nil && selfErr == nil {
+		st.benchCPU = selfEnd.CPU - selfStart.CPU
 	}
 	b.inflight.Wait() // every send answered (or timed out): expected is final
 

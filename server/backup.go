@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hearth/internal/node"
 	"io"
 	"io/fs"
 	"os"
@@ -19,10 +20,6 @@ import (
 // backupLockWait is how long `hearth backup` waits for the data file's lock
 // before concluding that a server holds it.
 const backupLockWait = 2 * time.Second
-
-// dataFileName is the embedded store's file inside HEARTH_DATA_DIR (the
-// name internal/node opens).
-const dataFileName = "hearth.db"
 
 // runBackup implements `hearth backup -out FILE [-data DIR]`: with the
 // server stopped, it writes a compacted copy of DIR/hearth.db (live data
@@ -55,7 +52,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	src := filepath.Join(dataDir, dataFileName)
+	src := filepath.Join(dataDir, node.DataFile)
 	if _, err := os.Stat(src); err != nil {
 		return fmt.Errorf("backup: no data file at %s: %w", src, err)
 	}

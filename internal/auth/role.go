@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"hearth/internal/protocol"
@@ -18,16 +19,6 @@ const DefaultRoleClaim = "role"
 // rooms), a facilitator creates and leads rooms, a member joins the rooms
 // whose roster holds them.
 var rolesByPrivilege = []string{protocol.RoleSupervisor, protocol.RoleFacilitator, protocol.RoleMember}
-
-// isRole reports whether s is one of the roles a token may carry.
-func isRole(s string) bool {
-	for _, r := range rolesByPrivilege {
-		if s == r {
-			return true
-		}
-	}
-	return false
-}
 
 // RoleFromClaims returns the Hearth role (protocol.RoleMember,
 // RoleFacilitator or RoleSupervisor) carried by decoded JSON claims (as
@@ -62,7 +53,7 @@ func RoleFromClaims(claims map[string]any, claim string) (string, error) {
 		if v == "" {
 			return protocol.RoleMember, nil
 		}
-		if !isRole(v) {
+		if !slices.Contains(rolesByPrivilege, v) {
 			return "", fmt.Errorf("%w (unknown role)", ErrInvalidToken)
 		}
 		return v, nil

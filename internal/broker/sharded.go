@@ -61,8 +61,8 @@ import (
 // is one slot and moves as one). 256 puts about 85 buckets on each of
 // three masters and about 26 on each of ten: with N nodes each master
 // holds at most about 256·N/masters subscription connections (10 nodes on
-// 3 masters: about 850, well below the default maxclients of 10,000), and
-// a master's share of the rooms is even to within a few per cent. Changing
+// 3 masters: about 850, well below the default maxclients of 10,000); how
+// evenly the buckets' slots fall on the masters is not measured. Changing
 // it renames every cluster key and channel: all nodes of a deployment must
 // agree.
 const shardBuckets = 256

@@ -344,8 +344,14 @@ func loopbackAddr(addr string) bool {
 	if err != nil || port == "" {
 		return false
 	}
+	return loopbackHost(host)
+}
+
+// loopbackHost reports whether host is localhost (any case) or a loopback
+// IP address.
+func loopbackHost(host string) bool {
 	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
+	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
 }
 
 // secureURL reports whether s is an https URL with a host, or an http URL
@@ -358,8 +364,7 @@ func secureURL(s string) bool {
 	if u.Scheme == "https" {
 		return true
 	}
-	ip := net.ParseIP(u.Hostname())
-	return u.Scheme == "http" && (u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()))
+	return u.Scheme == "http" && loopbackHost(u.Hostname())
 }
 
 // DevAddr is where -dev listens when no address is given: loopback only.

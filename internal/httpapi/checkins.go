@@ -201,7 +201,7 @@ func (cfg Config) checkInRoutes(mux *http.ServeMux) {
 		})
 	}
 	handle("GET /api/checkins/moods", func(w http.ResponseWriter, r *http.Request, _ room.Actor) {
-		writeJSON(w, http.StatusOK, map[string]any{"moods": checkin.Moods()})
+		WriteJSON(w, http.StatusOK, map[string]any{"moods": checkin.Moods()})
 	})
 	handle("POST /api/checkins", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
@@ -253,7 +253,7 @@ func (cfg Config) checkInRoutes(mux *http.ServeMux) {
 		cancel()
 		v := cfg.ownView(c, cfg.CheckInRetention)
 		v.Resources = resources
-		writeJSON(w, http.StatusCreated, v)
+		WriteJSON(w, http.StatusCreated, v)
 	})
 	handle("GET /api/checkins", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		before, limit, err := page(r)
@@ -274,7 +274,7 @@ func (cfg Config) checkInRoutes(mux *http.ServeMux) {
 		if len(cs) == limit {
 			next = cs[len(cs)-1].Cursor().String()
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"checkins": out, "next_before": next})
+		WriteJSON(w, http.StatusOK, map[string]any{"checkins": out, "next_before": next})
 	})
 	handle("DELETE /api/checkins/{id}", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		id := r.PathValue("id")
@@ -320,7 +320,7 @@ func (cfg Config) checkInRoutes(mux *http.ServeMux) {
 		if more && len(out) == limit {
 			next = last.Cursor().String()
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"checkins": out, "next_before": next})
+		WriteJSON(w, http.StatusOK, map[string]any{"checkins": out, "next_before": next})
 	})
 	handle("GET /api/rooms/{id}/checkins/summary", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		rm, facilitates, err := cfg.roomReader(r.Context(), a, r.PathValue("id"))
@@ -363,6 +363,6 @@ func (cfg Config) checkInRoutes(mux *http.ServeMux) {
 			}
 			out = append(out, line)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"room": rm.ID, "at": protocol.FormatTime(now), "trend_window": checkin.TrendWindow, "members": out})
+		WriteJSON(w, http.StatusOK, map[string]any{"room": rm.ID, "at": protocol.FormatTime(now), "trend_window": checkin.TrendWindow, "members": out})
 	})
 }

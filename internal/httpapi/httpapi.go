@@ -149,7 +149,7 @@ func New(cfg Config) http.Handler {
 		cfg.SignIn.Routes(mux)
 	} else {
 		mux.HandleFunc("GET /auth/session", func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusOK, map[string]bool{"sign_in": false, "signed_in": false})
+			WriteJSON(w, http.StatusOK, map[string]bool{"sign_in": false, "signed_in": false})
 		})
 	}
 	// Anything else under /auth/ (another method, sign-in off) answers in

@@ -106,7 +106,9 @@ func fail(w http.ResponseWriter, err error) {
 	WriteError(w, e.Code.HTTPStatus(), e)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON writes v as a JSON answer with status: the success shape of
+// every HTTP route (WriteError is the error shape).
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
@@ -167,7 +169,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 			fail(w, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, viewOf(rm, room.RoleFacilitator))
+		WriteJSON(w, http.StatusCreated, viewOf(rm, room.RoleFacilitator))
 	})
 	handle("GET /api/rooms", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		rooms, err := s.Mine(r.Context(), a)
@@ -179,7 +181,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		for _, rm := range rooms {
 			out = append(out, viewOf(rm, rm.RoleOf(a.UserID)))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"rooms": out})
+		WriteJSON(w, http.StatusOK, map[string]any{"rooms": out})
 	})
 	handle("GET /api/rooms/{id}", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		rm, role, err := s.Get(r.Context(), a, r.PathValue("id"))
@@ -187,7 +189,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 			cfg.refuse(w, r, a, r.PathValue("id"), "read_room", err)
 			return
 		}
-		writeJSON(w, http.StatusOK, viewOf(rm, role))
+		WriteJSON(w, http.StatusOK, viewOf(rm, role))
 	})
 	type userBody struct {
 		UserID string `json:"user_id"`
@@ -201,7 +203,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 			return
 		}
 		cfg.rosterChanged(r, rm.ID, removed...)
-		writeJSON(w, http.StatusOK, viewOf(rm, rm.RoleOf(a.UserID)))
+		WriteJSON(w, http.StatusOK, viewOf(rm, rm.RoleOf(a.UserID)))
 	}
 	handle("POST /api/rooms/{id}/members", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		var b userBody
@@ -274,7 +276,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 			cfg.refuse(w, r, a, r.PathValue("id"), "create_invite", err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{"code": inv.Code, "room_id": inv.RoomID, "expires_at": protocol.FormatTime(inv.ExpiresAt)})
+		WriteJSON(w, http.StatusCreated, map[string]any{"code": inv.Code, "room_id": inv.RoomID, "expires_at": protocol.FormatTime(inv.ExpiresAt)})
 	})
 	handle("POST /api/invites/{code}/redeem", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		rm, err := s.RedeemInvite(r.Context(), a, r.PathValue("code"))
@@ -283,7 +285,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 			return
 		}
 		cfg.rosterChanged(r, rm.ID)
-		writeJSON(w, http.StatusOK, viewOf(rm, rm.RoleOf(a.UserID)))
+		WriteJSON(w, http.StatusOK, viewOf(rm, rm.RoleOf(a.UserID)))
 	})
 	handle("GET /api/rooms/{id}/audit", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		q := r.URL.Query()
@@ -317,7 +319,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		if len(es) > 0 && es[len(es)-1].Seq > 1 {
 			next = strconv.FormatUint(es[len(es)-1].Seq, 10)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"entries": out, "next_before": next})
+		WriteJSON(w, http.StatusOK, map[string]any{"entries": out, "next_before": next})
 	})
 	handle("GET /api/rooms/{id}/reports", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		reps, err := s.Reports(r.Context(), a, r.PathValue("id"))
@@ -337,7 +339,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		for _, p := range reps {
 			out = append(out, report{p.ID, p.MessageID, p.About, p.Reporter, p.Reason, protocol.FormatTime(p.At)})
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"reports": out})
+		WriteJSON(w, http.StatusOK, map[string]any{"reports": out})
 	})
 	handle("POST /api/rooms/{id}/reports/{report}/ack", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		if err := s.AckReport(r.Context(), a, r.PathValue("id"), r.PathValue("report")); err != nil {
@@ -347,7 +349,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	guidelines := func(w http.ResponseWriter, text, version string) {
-		writeJSON(w, http.StatusOK, protocol.Guidelines{Text: text, Version: version})
+		WriteJSON(w, http.StatusOK, protocol.Guidelines{Text: text, Version: version})
 	}
 	handle("GET /api/rooms/{id}/guidelines", func(w http.ResponseWriter, r *http.Request, a room.Actor) {
 		text, version, err := s.Guidelines(r.Context(), a, r.PathValue("id"))
@@ -397,7 +399,7 @@ func (cfg Config) roomRoutes(mux *http.ServeMux) {
 			}
 			out = append(out, ag)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"agreements": out})
+		WriteJSON(w, http.StatusOK, map[string]any{"agreements": out})
 	})
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
 		mux.HandleFunc(m+" /api/", func(w http.ResponseWriter, r *http.Request) {

@@ -30,6 +30,9 @@ import (
 	"hearth/internal/webhook"
 )
 
+// DataFile is the embedded store's file inside Config.DataDir (bbolt).
+const DataFile = "hearth.db"
+
 // Config configures a node.
 type Config struct {
 	// RedisURL selects distributed mode (the broker in Redis: pub/sub,
@@ -158,7 +161,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	deliver := func(room string, frame []byte) { n.Hub.Deliver(room, frame) }
 	if cfg.RedisURL == "" {
 		n.Mode = "embedded"
-		bs, err := store.OpenBolt(filepath.Join(cfg.DataDir, "hearth.db"))
+		bs, err := store.OpenBolt(filepath.Join(cfg.DataDir, DataFile))
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +221,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 			tickets = signin.NewRedisTickets(rb.Client())
 		}
 	}
-	hc.Broker, hc.Auth, hc.MemberIDs, hc.Rooms, hc.Logger = n.broker, signin.Tokens{Verifier: verifier, Tickets: tickets}, memberIDs, n.Rooms, log
+	hc.Auth, hc.MemberIDs, hc.Rooms, hc.Logger = signin.Tokens{Verifier: verifier, Tickets: tickets}, memberIDs, n.Rooms, log
 	hc.Crisis, hc.EscalateAfter, hc.SessionMax = cfg.Crisis, cfg.EscalateAfter, cfg.SessionMax
 	if hc.Limiter == nil {
 		hc.Limiter = limiter
@@ -247,7 +250,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.OIDCIssuer != "" {
 		n.signIn, err = signin.New(signin.Config{
 			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret, PublicURL: cfg.PublicURL,
-			RoleClaim: cfg.Auth.RoleClaim, Token: cfg.Auth, Verifier: verifier, Tickets: tickets, TicketTTL: cfg.SignInTicketTTL, Logger: log,
+			Token: cfg.Auth, Verifier: verifier, Tickets: tickets, TicketTTL: cfg.SignInTicketTTL, Logger: log,
 		})
 		if err != nil {
 			n.cancel()

@@ -1,7 +1,6 @@
 package signin
 
 import (
-	"encoding/json"
 	"html/template"
 	"net/http"
 
@@ -74,10 +73,4 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, f failure, err er
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(f.status)
 	_ = failurePage.Execute(w, f.text)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

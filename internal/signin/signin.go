@@ -98,9 +98,6 @@ type Config struct {
 	// without a path: the callback is PublicURL + CallbackPath, and its
 	// origin is the one unsafe requests with the cookie must come from.
 	PublicURL string
-	// RoleClaim names the ID token's role claim (a name or a dotted path,
-	// as auth.RoleFromClaims reads it; empty: "role").
-	RoleClaim string
 	// Token is the configuration session tokens are minted with (the
 	// server's HS256 secret, issuer and audience): Verifier accepts them.
 	Token auth.Config
@@ -356,7 +353,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, failBadIDToken, errors.New("no subject"))
 		return
 	}
-	role, err := auth.RoleFromClaims(claims, s.cfg.RoleClaim)
+	role, err := auth.RoleFromClaims(claims, s.cfg.Token.RoleClaim)
 	if err != nil {
 		s.fail(w, r, failBadRole, err)
 		return
@@ -413,7 +410,7 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) {
 	if id, ok, err := s.Session(r); ok && err == nil {
 		v.SignedIn, v.Role, v.Expires = true, id.Role, id.Expires.UTC().Format(time.RFC3339)
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpapi.WriteJSON(w, http.StatusOK, v)
 }
 
 // ticket issues a one-time ticket for the session cookie's identity.
@@ -433,7 +430,7 @@ func (s *Service) ticket(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, http.StatusServiceUnavailable, protocol.Err(protocol.CodeUnavailable))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
 		"ticket": t, "expires_in": int(math.Ceil(s.cfg.TicketTTL.Seconds())), "session_expires": id.Expires.UTC().Format(time.RFC3339),
 	})
 }

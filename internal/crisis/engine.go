@@ -292,6 +292,8 @@ func newEngine() *engine {
 			}
 		}
 	}
+	e.trie.freeze()
+	e.trieSq.freeze()
 	e.idioms = compileTokPair(strings.Join(idioms, "|"))
 	return e
 }

@@ -57,6 +57,7 @@ func (p *tokPat) index() {
 			p.trie.insert(pr, altRef{0, int32(i)})
 		}
 	}
+	p.trie.freeze()
 }
 
 func (p *tokPat) add(a tokAlt) {

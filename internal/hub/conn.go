@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -34,7 +35,14 @@ type conn struct {
 	authState atomic.Int32
 	ident     auth.Identity // written by the reader before authState becomes authDone
 
-	send chan queued // bounded send queue; written by anyone, read by the writer
+	// The send queue, bounded by Config.SendQueue: written by anyone (put),
+	// taken whole by the writer. It holds no memory while empty: the
+	// slice is allocated as events arrive and only a small one is kept
+	// between bursts (see writeQueued), so an idle connection costs no
+	// queue. qmu is a leaf lock (taken under localRoom.mu by deliver).
+	qmu   sync.Mutex
+	queue []queued      // guarded by qmu
+	wake  chan struct{} // capacity 1: something was queued or a close was asked for
 
 	dead      atomic.Bool // set once a close is requested: nothing more is queued
 	closeOnce sync.Once
@@ -44,8 +52,11 @@ type conn struct {
 
 	mu    sync.Mutex         // held while a command or control action runs for this connection
 	rooms map[string]*joined // guarded by mu
-	wbuf  []byte             // the writer goroutine's scratch buffer
-	wfans []*fanOut          // the writer goroutine's: fan-outs of the events in the batch being written
+	spare []queued           // the writer goroutine's: a small emptied queue slice to reuse
+	// writing is when the socket write under way began (UnixNano), 0
+	// between writes: the hub's write watchdog cuts a connection whose
+	// write has taken longer than WriteTimeout (see Hub.cutStuckWriters).
+	writing atomic.Int64
 
 	personal []*localRoom // the user's own channel (and supervisors'); set by the reader at auth, released by run
 
@@ -95,7 +106,7 @@ func newConn(h *Hub, ws *websocket.Conn) *conn {
 	id := newID()
 	return &conn{
 		h: h, ws: ws, id: id, log: h.log.With("conn", id),
-		send:     make(chan queued, h.cfg.SendQueue),
+		wake:     make(chan struct{}, 1),
 		closeReq: make(chan struct{}),
 		rooms:    make(map[string]*joined),
 		frames:   newBucket(bucketFrames, h.cfg.FrameRate, h.cfg.FrameBurst),
@@ -113,21 +124,38 @@ func (c *conn) enqueue(b []byte) { c.put(queued{b: b}) }
 // with 1013 and never slows anyone else. Nothing is queued to a connection
 // being closed.
 func (c *conn) put(q queued) bool {
+	c.qmu.Lock()
 	if c.dead.Load() {
+		c.qmu.Unlock()
 		c.h.cfg.Observer.Dropped(DropClosing, 1)
 		return false
 	}
-	select {
-	case c.send <- q:
-		return true
-	default:
+	if n := len(c.queue); n >= c.h.cfg.SendQueue {
+		c.qmu.Unlock()
 		c.h.cfg.Observer.Dropped(DropQueueFull, 1)
 		if c.close(protocol.CloseTryAgainLater, false) {
 			c.h.slowConsumers.Add(1)
-			c.log.Info("slow consumer disconnected", "queued", len(c.send))
+			c.log.Info("slow consumer disconnected", "queued", n)
 		}
 		return false
 	}
+	c.queue = append(c.queue, q)
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default: // the writer has been woken already and will take this too
+	}
+	return true
+}
+
+// take hands the writer everything queued, leaving spare (emptied) as the
+// new queue.
+func (c *conn) take(spare []queued) []queued {
+	c.qmu.Lock()
+	q := c.queue
+	c.queue = spare[:0]
+	c.qmu.Unlock()
+	return q
 }
 
 // close asks the writer to close the connection with code, after writing
@@ -145,25 +173,26 @@ func (c *conn) close(code protocol.CloseCode, flush bool) (first bool) {
 
 // discard empties the send queue of a connection that has ended (nothing
 // is queued to it any more): its events count as unsent, and the fan-outs
-// they belong to are done with on this connection. An event queued in the
-// instant between the end and dead being set stays in the queue, unseen:
-// its message's fan-out is then not observed.
+// they belong to are done with on this connection.
 func (c *conn) discard() {
-	c.dead.Store(true)
-	n := 0
-	for {
-		select {
-		case q := <-c.send:
-			n++
-			if q.fan != nil {
-				q.fan.done()
-			}
-		default:
-			if n > 0 {
-				c.h.cfg.Observer.Dropped(DropUnsent, n)
-			}
-			return
+	c.qmu.Lock()
+	c.dead.Store(true) // under qmu: no put can queue after the queue is taken
+	q := c.queue
+	c.queue = nil
+	c.qmu.Unlock()
+	c.giveUp(q)
+}
+
+// giveUp counts events that will not be written as unsent and is done with
+// their fan-outs on this connection.
+func (c *conn) giveUp(q []queued) {
+	for _, e := range q {
+		if e.fan != nil {
+			e.fan.done()
 		}
+	}
+	if len(q) > 0 {
+		c.h.cfg.Observer.Dropped(DropUnsent, len(q))
 	}
 }
 
@@ -198,18 +227,28 @@ func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 		})
 		defer t.Stop()
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	c.ctx = gctx
-	g.Go(func() error { return c.readLoop(gctx) })
-	g.Go(func() error { return c.writeLoop(gctx) })
-	err := g.Wait()
+	// The reader runs on this goroutine (the HTTP handler's, which would
+	// otherwise only wait), the writer on one of its own: two goroutines
+	// and two stacks per connection, not three. Whichever ends first
+	// cancels the other; err is the first one's.
+	rctx, cancel := context.WithCancelCause(ctx)
+	c.ctx = rctx
+	var g errgroup.Group
+	g.Go(func() error {
+		err := c.writeLoop(rctx)
+		cancel(cmp.Or(err, context.Canceled))
+		return err
+	})
+	cancel(cmp.Or(c.readLoop(rctx), context.Canceled))
+	_ = g.Wait()
+	err := context.Cause(rctx)
 	_ = c.ws.CloseNow()
 	c.discard()
 	c.log.Debug("connection ended", "status", int(websocket.CloseStatus(err)))
 
 	c.stopExpiry()
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
-	defer cancel()
+	lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
+	defer lcancel()
 	c.releaseSlot(lctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -247,7 +286,14 @@ func (c *conn) readLoop(ctx context.Context) error {
 	}
 }
 
+// writeLoop is the writer goroutine. Socket writes get wctx, which has no
+// deadline and is never cancelled, so that coder/websocket arms no timer
+// per write (context.WithTimeout and its AfterFunc were about a tenth of a
+// loaded server's CPU, one pair per event written): the hub's write
+// watchdog closes a connection whose write outlasts WriteTimeout, and a
+// socket closed by the reader's end fails the write at once.
 func (c *conn) writeLoop(ctx context.Context) error {
+	wctx := context.WithoutCancel(ctx)
 	for {
 		beat := *c.h.beat.Load()
 		select {
@@ -255,14 +301,14 @@ func (c *conn) writeLoop(ctx context.Context) error {
 			return nil
 		case <-c.closeReq:
 			if c.flush {
-				if err := c.writeQueued(ctx, queued{}); err != nil {
+				if err := c.writeQueued(wctx); err != nil {
 					return err
 				}
 			}
 			_ = c.ws.Close(websocket.StatusCode(c.closeCode), c.closeCode.Reason())
 			return errClosed
-		case q := <-c.send:
-			if err := c.writeQueued(ctx, q); err != nil {
+		case <-c.wake:
+			if err := c.writeQueued(wctx); err != nil {
 				return err
 			}
 		case <-beat:
@@ -276,64 +322,74 @@ func (c *conn) writeLoop(ctx context.Context) error {
 	}
 }
 
-// writeQueued writes first (unless empty) and then whatever else is
-// queued, batched into frames of up to about maxBatchBytes, each event on
-// its own line. The scratch buffer is kept between writes only while it is
-// small, so an idle connection holds no large buffer. Every chat message
-// in a batch is done with once the batch's write returns, written or not
-// (see fanOut); the events of a failed write count as unsent.
-func (c *conn) writeQueued(ctx context.Context, first queued) error {
-	buf := c.wbuf[:0]
-	defer func() {
-		if cap(buf) <= 8<<10 {
-			c.wbuf = buf[:0]
-		} else {
-			c.wbuf = nil
-		}
-	}()
-	n := 0
-	if first.b != nil {
-		buf = append(buf, first.b...)
-		n = 1
-		if first.fan != nil {
-			c.wfans = append(c.wfans, first.fan)
-		}
-	}
+// writeQueued writes whatever is queued until the queue is empty, events
+// batched into frames of up to about maxBatchBytes, each event on its own
+// line. A lone event is written as it is, without a copy; a batch is
+// joined in a pooled buffer, so an idle connection holds no write buffer.
+// Every chat message is done with once the write of its frame returns,
+// written or not (see fanOut); after a failed write, it and every event
+// still queued count as unsent.
+func (c *conn) writeQueued(ctx context.Context) error {
 	for {
-	fill:
-		for len(buf) < maxBatchBytes {
-			select {
-			case q := <-c.send:
-				buf = protocol.Batch(buf, q.b)
-				n++
-				if q.fan != nil {
-					c.wfans = append(c.wfans, q.fan)
-				}
-			default:
-				break fill
-			}
-		}
-		if len(buf) == 0 {
+		q := c.take(c.spare)
+		if len(q) == 0 {
+			c.spare = q
 			return nil
 		}
-		wctx, cancel := context.WithTimeout(ctx, c.h.cfg.WriteTimeout)
-		err := c.ws.Write(wctx, websocket.MessageText, buf)
-		cancel()
-		for i, f := range c.wfans {
-			f.done()
-			c.wfans[i] = nil
+		err := c.writeBatches(ctx, q)
+		clear(q) // let the written events go
+		c.spare = nil
+		if cap(q) <= keptQueue {
+			c.spare = q[:0]
 		}
-		c.wfans = c.wfans[:0]
 		if err != nil {
-			c.h.cfg.Observer.Dropped(DropUnsent, n)
 			return err
 		}
-		c.h.cfg.Observer.FrameOut(n)
-		if len(c.send) == 0 {
-			return nil
-		}
-		buf, n = buf[:0], 0
 	}
+}
+
+// keptQueue is the largest queue slice (in events) a connection keeps for
+// the next burst; a larger one is let go once written.
+const keptQueue = 16
+
+// frameBufs holds the buffers batches are joined in.
+var frameBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// writeBatches writes q in frames of up to about maxBatchBytes. ctx has no
+// deadline and cannot be cancelled (see writeLoop): the write watchdog
+// bounds each write instead.
+func (c *conn) writeBatches(ctx context.Context, q []queued) error {
+	bp := frameBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 2*maxBatchBytes {
+			frameBufs.Put(bp)
+		}
+	}()
+	for len(q) > 0 {
+		frame, n := q[0].b, 1
+		if len(q) > 1 && len(frame) < maxBatchBytes {
+			buf := (*bp)[:0]
+			for n = 0; n < len(q) && len(buf) < maxBatchBytes; n++ {
+				buf = protocol.Batch(buf, q[n].b)
+			}
+			*bp, frame = buf, buf
+		}
+		c.writing.Store(time.Now().UnixNano())
+		err := c.ws.Write(ctx, websocket.MessageText, frame)
+		c.writing.Store(0)
+		if err != nil {
+			c.giveUp(q)
+			return err
+		}
+		for _, e := range q[:n] {
+			if e.fan != nil {
+				e.fan.done()
+			}
+		}
+		c.h.cfg.Observer.FrameOut(n)
+		q = q[n:]
+	}
+	return nil
 }
 
 // allow takes one event from b — the user's bucket, over all their

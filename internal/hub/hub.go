@@ -136,7 +136,7 @@ const (
 	DefaultSendQueue    = 256              // events queued per connection before it counts as a slow consumer
 	DefaultHeartbeat    = 25 * time.Second // WebSocket ping interval, one shared ticker for all connections
 	DefaultPingTimeout  = 15 * time.Second // a pong must arrive within this, or the connection is closed
-	DefaultWriteTimeout = 10 * time.Second // deadline of every socket write
+	DefaultWriteTimeout = 10 * time.Second // deadline of every socket write (enforced by Run's write watchdog, within 1.5×)
 	maxBatchBytes       = 64 << 10         // events batched into one frame up to about this size
 	leaveTimeout        = 5 * time.Second  // bound on the broker calls made when a connection ends
 	taskTimeout         = 10 * time.Second // bound on a control task (admit, remove, a timer)
@@ -156,7 +156,7 @@ type Config struct {
 	SendQueue    int           // DefaultSendQueue when 0
 	Heartbeat    time.Duration // DefaultHeartbeat when 0
 	PingTimeout  time.Duration // DefaultPingTimeout when 0
-	WriteTimeout time.Duration // DefaultWriteTimeout when 0
+	WriteTimeout time.Duration // DefaultWriteTimeout when 0; a write is cut after 1 to 1.5 times it
 	AuthTimeout  time.Duration // protocol.AuthTimeout when 0
 
 	// Crisis checks members' messages; nil turns the crisis path off.
@@ -301,11 +301,15 @@ func New(cfg Config) *Hub {
 // Run drives the heartbeat: every Heartbeat it wakes every connection's
 // writer to ping its peer, then tells the Limiter that this node's
 // connections are alive (so a node that dies stops holding its users'
-// places). One ticker for the whole node, not one timer per connection. It
-// returns when ctx ends.
+// places); every WriteTimeout/2 it runs the write watchdog
+// (cutStuckWriters). Two tickers for the whole node, not a timer per
+// connection or per write. A hub must be Run while it serves. It returns
+// when ctx ends.
 func (h *Hub) Run(ctx context.Context) error {
 	t := time.NewTicker(h.cfg.Heartbeat)
 	defer t.Stop()
+	w := time.NewTicker(h.cfg.WriteTimeout / 2)
+	defer w.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -314,7 +318,31 @@ func (h *Hub) Run(ctx context.Context) error {
 			next := make(chan struct{})
 			close(*h.beat.Swap(&next))
 			h.refreshSlots(ctx)
+		case now := <-w.C:
+			h.cutStuckWriters(now)
 		}
+	}
+}
+
+// cutStuckWriters is the write watchdog, run by Run every WriteTimeout/2:
+// it closes, without a handshake, every connection whose socket write
+// began more than WriteTimeout before now (a peer that stopped reading
+// with the socket's buffers full), so a write is bounded by between one
+// and one and a half WriteTimeouts. One check for the whole node instead of
+// a deadline armed per write; it reads one atomic per connection.
+func (h *Hub) cutStuckWriters(now time.Time) {
+	limit := now.Add(-h.cfg.WriteTimeout).UnixNano()
+	var stuck []*conn
+	h.connsMu.Lock()
+	for c := range h.conns {
+		if w := c.writing.Load(); w != 0 && w < limit {
+			stuck = append(stuck, c)
+		}
+	}
+	h.connsMu.Unlock()
+	for _, c := range stuck {
+		c.log.Info("write deadline passed; connection cut")
+		_ = c.ws.CloseNow()
 	}
 }
 

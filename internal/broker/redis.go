@@ -241,12 +241,23 @@ if #ids == 0 then return {} end
 return redis.call('HMGET', KEYS[3], unpack(ids))`)
 
 // Redis is the distributed broker. It owns its goroutines — the pub/sub
-// receive loop, the presence refresher and the timer claimer, and on a
-// cluster one forwarder per bucket with subscribed rooms and, while a
-// bucket's slot moves, its re-subscriber — started by NewRedis (and
-// Subscribe) and stopped by Close. It is safe for concurrent use.
+// receive loop, the presence refresher, the timer claimer and the script
+// batcher's, and on a cluster one forwarder per bucket with subscribed
+// rooms and, while a bucket's slot moves, its re-subscriber — started by
+// NewRedis (and Subscribe) and stopped by Close. It is safe for concurrent
+// use.
+//
+// The scripts of the request paths (Publish, PublishLimited, Update,
+// Enter, Exit, Members, Epoch, Replay, Forget) go through a
+// redisconn.Batcher: the calls that many connections make at the same
+// moment are sent as one pipeline, one round trip (on a cluster, one per
+// master involved), while a call made alone costs one round trip as
+// before. Each script is still atomic on its own; a caller waits for its
+// answer, so one caller's calls run in the order it makes them. The timer
+// claimer and the presence refresher call their scripts directly.
 type Redis struct {
 	rdb     redis.UniversalClient
+	batch   *redisconn.Batcher   // the request paths' scripts (see NewRedis)
 	cluster *redis.ClusterClient // nil on one server
 	scripts *scriptSet           // plainScripts, or shardedScripts on a cluster
 	timers  timerKeys
@@ -296,6 +307,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig, deliver DeliverFunc) (*Redis
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &Redis{
 		rdb:      rdb,
+		batch:    redisconn.NewBatcher(rdb, redisconn.BatcherOptions{}),
 		scripts:  plainScripts,
 		timers:   plainTimers,
 		deliver:  deliver,
@@ -317,6 +329,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig, deliver DeliverFunc) (*Redis
 	if c, ok := rdb.(*redis.ClusterClient); ok {
 		if err := checkSharded(ctx, c); err != nil {
 			cancel()
+			r.batch.Close()
 			_ = rdb.Close()
 			return nil, err
 		}
@@ -363,6 +376,7 @@ func (r *Redis) Close() error {
 		err = r.ps.Close()
 	}
 	<-r.recvDone
+	r.batch.Close() // after the loops: refresh publishes through it
 	return errors.Join(err, r.rdb.Close())
 }
 
@@ -510,11 +524,14 @@ func (r *Redis) Unsubscribe(ctx context.Context, room string) error {
 	return nil
 }
 
-// Publish assigns room's next seq to event and publishes it, in one Redis
-// round trip (one Lua script). Errors: ErrUnavailable; then nothing was
-// published.
+// Publish assigns room's next seq to event and publishes it, with one Lua
+// script, sent in the batcher's next pipeline (one round trip, shared with
+// the scripts other callers make at the same moment). Errors:
+// ErrUnavailable; then nothing was published — unless ctx ended, or the
+// connection failed, after the script was sent (then it may have run, as
+// with any command whose reply is lost).
 func (r *Redis) Publish(ctx context.Context, room string, event []byte) (uint64, error) {
-	seq, err := r.scripts.publish.Run(ctx, r.rdb, r.publishKeys(room), r.channel(room), event, r.bufSize).Uint64()
+	seq, err := r.batch.Run(ctx, r.scripts.publish, r.publishKeys(room), r.channel(room), event, r.bufSize).Uint64()
 	if err != nil {
 		return 0, unavailable("publish", err)
 	}
@@ -531,7 +548,7 @@ func (r *Redis) roomKeys(room string) []string {
 // member's existing presence is returned. Errors: ErrUnavailable.
 func (r *Redis) Enter(ctx context.Context, room, connID string, member protocol.Member, joinedEvent []byte) (protocol.Member, uint64, error) {
 	entry := presenceEntry(member.MemberID, connID)
-	res, err := r.scripts.enter.Run(ctx, r.rdb, r.publishKeys(room, r.presenceKey(room), r.membersKey(room)), entry, member.MemberID,
+	res, err := r.batch.Run(ctx, r.scripts.enter, r.publishKeys(room, r.presenceKey(room), r.membersKey(room)), entry, member.MemberID,
 		r.ttl.Milliseconds(), protocol.Marshal(member), r.channel(room), joinedEvent, r.bufSize).Slice()
 	if err != nil || len(res) != 2 {
 		return protocol.Member{}, 0, unavailable("enter", err)
@@ -563,7 +580,7 @@ func (r *Redis) Exit(ctx context.Context, room, connID, memberID string, leftEve
 		delete(r.entries, room)
 	}
 	r.mu.Unlock()
-	seq, err := r.scripts.exit.Run(ctx, r.rdb, r.publishKeys(room, r.presenceKey(room), r.membersKey(room)),
+	seq, err := r.batch.Run(ctx, r.scripts.exit, r.publishKeys(room, r.presenceKey(room), r.membersKey(room)),
 		entry, memberID, r.channel(room), leftEvent, r.bufSize).Uint64()
 	if err != nil {
 		return 0, unavailable("exit", err)
@@ -574,7 +591,7 @@ func (r *Redis) Exit(ctx context.Context, room, connID, memberID string, leftEve
 // Members returns the members with a live connection in room, ordered by
 // member id. Errors: ErrUnavailable.
 func (r *Redis) Members(ctx context.Context, room string) ([]protocol.Member, error) {
-	res, err := membersScript.Run(ctx, r.rdb, r.roomKeys(room)).Slice()
+	res, err := r.batch.Run(ctx, membersScript, r.roomKeys(room)).Slice()
 	if err != nil {
 		return nil, unavailable("members", err)
 	}
@@ -669,7 +686,7 @@ return {publish(ARGV[1], ARGV[2]), 0}`
 // the publish are one Lua script, so the limit holds across nodes.
 // Errors: ErrUnavailable.
 func (r *Redis) PublishLimited(ctx context.Context, room string, event []byte, key string, every time.Duration) (uint64, time.Duration, error) {
-	res, err := r.scripts.limited.Run(ctx, r.rdb, r.publishKeys(room, r.key(room, "limit:"+key)),
+	res, err := r.batch.Run(ctx, r.scripts.limited, r.publishKeys(room, r.key(room, "limit:"+key)),
 		r.channel(room), event, every.Milliseconds(), r.bufSize).Int64Slice()
 	if err != nil || len(res) != 2 {
 		return 0, 0, unavailable("publish", err)
@@ -783,7 +800,7 @@ func (r *Redis) Update(ctx context.Context, room, key string, ttl time.Duration,
 		if bytes.Equal(val, old) && len(event) == 0 {
 			return old, 0, nil
 		}
-		res, err := r.scripts.update.Run(ctx, r.rdb, keys, old, val, ms, r.channel(room), event, r.bufSize).Int64()
+		res, err := r.batch.Run(ctx, r.scripts.update, keys, old, val, ms, r.channel(room), event, r.bufSize).Int64()
 		if err != nil {
 			return nil, 0, unavailable("update", err)
 		}
@@ -821,7 +838,7 @@ return {redis.call('GET', KEYS[2]), redis.call('GET', KEYS[1])}`)
 // stays valid for that event; a counter created later (after a loss) always
 // gets a different epoch. Errors: ErrUnavailable.
 func (r *Redis) Epoch(ctx context.Context, room string) (string, uint64, error) {
-	res, err := epochScript.Run(ctx, r.rdb, []string{r.seqKey(room), r.epochKey(room), r.bufKey(room)}).StringSlice()
+	res, err := r.batch.Run(ctx, epochScript, []string{r.seqKey(room), r.epochKey(room), r.bufKey(room)}).StringSlice()
 	if err != nil || len(res) != 2 {
 		return "", 0, unavailable("epoch", err)
 	}
@@ -933,7 +950,7 @@ return out`)
 //
 // Errors: ErrUnavailable.
 func (r *Redis) Replay(ctx context.Context, room, epoch string, after uint64) ([][]byte, bool, error) {
-	res, err := replayScript.Run(ctx, r.rdb, []string{r.seqKey(room), r.epochKey(room), r.bufKey(room)}, epoch, after).StringSlice()
+	res, err := r.batch.Run(ctx, replayScript, []string{r.seqKey(room), r.epochKey(room), r.bufKey(room)}, epoch, after).StringSlice()
 	if err != nil || len(res) < 2 {
 		return nil, false, unavailable("replay", err)
 	}
@@ -976,7 +993,7 @@ return n`)
 // buffer keeps no trace of the text. Nothing else is changed; a message not
 // in the buffer (or no buffer) is not an error. Errors: ErrUnavailable.
 func (r *Redis) Forget(ctx context.Context, room, messageID string) error {
-	if err := forgetScript.Run(ctx, r.rdb, []string{r.bufKey(room)}, messageID, standIn(room, messageID)).Err(); err != nil {
+	if err := r.batch.Run(ctx, forgetScript, []string{r.bufKey(room)}, messageID, standIn(room, messageID)).Err(); err != nil {
 		return unavailable("forget", err)
 	}
 	return nil

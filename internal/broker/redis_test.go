@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -263,5 +265,76 @@ func TestRedisEpochForCounterWithoutOne(t *testing.T) {
 	}
 	if e, seq, err := a.Epoch(ctx, "old2"); err != nil || e == "" || seq != 4 {
 		t.Fatalf("Epoch = %q, %d, %v; want an epoch at seq 4", e, seq, err)
+	}
+}
+
+// Publishes made at once by many connections go through the broker's
+// script batcher (sharing pipelines): every one is sent, each caller gets
+// its own seq, subscribers get every event once, in seq order, with no
+// interruption — also when Redis has just lost its script cache (SCRIPT
+// FLUSH, as after a restart) — and after Close a publish fails with
+// ErrUnavailable.
+func TestRedisConcurrentPublishesThroughTheBatcher(t *testing.T) {
+	srv := redistest.Start(t)
+	a, _ := redisNode(t, srv.URL(), 0)
+	b, sb := redisNode(t, srv.URL(), 0)
+	ctx := ctxT(t)
+	rooms := []string{"p1", "p2", "p3"}
+	for _, room := range rooms {
+		if err := b.Subscribe(ctx, room); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Client().ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	const publishers, per = 48, 10
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seqs := map[string]map[uint64]bool{}
+	for p := range publishers {
+		room := rooms[p%len(rooms)]
+		wg.Go(func() {
+			for i := range per {
+				seq, err := a.Publish(ctx, room, ev(fmt.Sprint(p, "-", i)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if seqs[room] == nil {
+					seqs[room] = map[uint64]bool{}
+				}
+				if seqs[room][seq] {
+					t.Errorf("room %s: seq %d given twice", room, seq)
+				}
+				seqs[room][seq] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	want := publishers / len(rooms) * per
+	for _, room := range rooms {
+		got := sb.waitFor(t, room, want)
+		if len(got) != want {
+			t.Fatalf("room %s: %d frames, want %d", room, len(got), want)
+		}
+		for i, f := range got {
+			if seq, ok := protocol.SeqOf(f); !ok || seq != uint64(i+1) {
+				t.Fatalf("room %s: frame %d has seq %d (ok=%v): out of order, duplicated or interrupted", room, i, seq, ok)
+			}
+		}
+	}
+	st := a.batch.Stats()
+	if st.Calls != publishers*per {
+		t.Errorf("the batcher sent %d calls, want the %d publishes", st.Calls, publishers*per)
+	}
+	t.Logf("%d publishes in %d pipelines", st.Calls, st.Pipelines)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Publish(ctx, "p1", ev("late")); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("publish after Close: %v, want ErrUnavailable", err)
 	}
 }

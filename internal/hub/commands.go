@@ -10,11 +10,11 @@ import (
 	"hearth/internal/room"
 )
 
-// handle decodes and carries out one client frame. It runs on the reader
+// handle carries out one client frame, as decoded (f, or the decoding's
+// error perr) and charged to the user's rate limits (readLoop: frames,
+// and for a frame broadcast to a room sends too). It runs on the reader
 // goroutine, so one connection's commands are handled in the order sent.
-func (c *conn) handle(ctx context.Context, data []byte) {
-	f, perr := protocol.DecodeFrame(data)
-	c.h.cfg.Observer.FrameIn(f.Type)
+func (c *conn) handle(ctx context.Context, f protocol.Frame, perr *protocol.Error) {
 	if perr != nil {
 		c.log.Debug("frame refused", "code", perr.Code) // never the frame: it may hold text
 		c.replyErr(f.ID, f.Room, perr)
@@ -75,9 +75,6 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 			return
 		}
 		c.replyErr(f.ID, f.Room, protocol.Err(protocol.CodeWaiting))
-		return
-	}
-	if limitedLikeSend[f.Type] && !c.allow(c.sends, f.ID, f.Room) {
 		return
 	}
 	var err error
@@ -543,6 +540,10 @@ func (c *conn) enter(ctx context.Context, reqID string, j *joined) (err error) {
 		}
 	}
 	j.lr.activate(c, through, append(replies, batchLines(replayed, maxBatchBytes)...)...)
+	// What the join asked for has been used, and the local room caches
+	// the state (setState above): a connection does not keep its own copy
+	// of the room (about 10 KiB with a roster of ten) for as long as it stays.
+	j.doc, j.resume, j.hidden = nil, nil, nil
 	if j.role == room.RoleMember {
 		c.h.cfg.Rooms.MarkAdmitted(ctx, roomID, me.MemberID, seq)
 	}
@@ -837,10 +838,13 @@ func (c *conn) control(ctx context.Context, f protocol.Frame, j *joined) error {
 
 // capacityOf is the room's capacity as this node last heard it.
 func capacityOf(j *joined) int {
-	if st := j.lr.state.Load(); st != nil {
+	if st := j.lr.state.Load(); st != nil { // set at join, before j exists, and never unset
 		return st.Capacity
 	}
-	return j.doc.Capacity
+	if j.doc != nil {
+		return j.doc.Capacity
+	}
+	return 0
 }
 
 func mutedNotice(room string, m room.Mute) []byte {

@@ -89,7 +89,8 @@ type joined struct {
 	waiting bool   // in the lobby
 	as      string // the presence asked for at join ("": keep), applied on entering
 	// Asked for at join, used on entering: where to resume from, whose
-	// messages to hide from the start, and the room as read at join.
+	// messages to hide from the start, and the room as read at join; all
+	// three let go once entered.
 	resume *protocol.ResumePoint
 	hidden []string
 	doc    *room.Room
@@ -274,15 +275,34 @@ func (c *conn) readLoop(ctx context.Context) error {
 		if c.dead.Load() {
 			continue // closing: read until the peer's close frame, act on nothing
 		}
-		if d := c.wait(c.frames); d > 0 {
-			c.refuseRate(d, protocol.RequestID(data), "")
-			continue
-		}
 		if typ != websocket.MessageText {
+			if d := c.wait(c.frames); d > 0 {
+				c.refuseRate(d, protocol.RequestID(data), "")
+				continue
+			}
 			c.replyErr("", "", protocol.Err(protocol.CodeBinaryFrame))
 			continue
 		}
-		c.handle(ctx, data) // an auth frame takes the user's connection place there (authenticate)
+		// Decoded before the rate check, so that a frame broadcast to a
+		// room is charged to both of the user's buckets in one Limiter
+		// call. A flood costs at most FloodLimit decodes (and one more a
+		// second) before the connection is closed.
+		f, perr := protocol.DecodeFrame(data)
+		c.h.cfg.Observer.FrameIn(f.Type)
+		d := time.Duration(0)
+		if perr == nil && limitedLikeSend[f.Type] && c.authState.Load() == authDone {
+			d = c.wait(c.frames, c.sends)
+		} else {
+			d = c.wait(c.frames)
+		}
+		if d > 0 {
+			if perr != nil {
+				f.ID, f.Room = protocol.RequestID(data), ""
+			}
+			c.refuseRate(d, f.ID, f.Room)
+			continue
+		}
+		c.handle(ctx, f, perr) // an auth frame takes the user's connection place there (authenticate)
 	}
 }
 
@@ -301,14 +321,14 @@ func (c *conn) writeLoop(ctx context.Context) error {
 			return nil
 		case <-c.closeReq:
 			if c.flush {
-				if err := c.writeQueued(wctx); err != nil {
+				if err := c.writeQueued(wctx, true); err != nil {
 					return err
 				}
 			}
 			_ = c.ws.Close(websocket.StatusCode(c.closeCode), c.closeCode.Reason())
 			return errClosed
 		case <-c.wake:
-			if err := c.writeQueued(wctx); err != nil {
+			if err := c.writeQueued(wctx, false); err != nil {
 				return err
 			}
 		case <-beat:
@@ -328,9 +348,15 @@ func (c *conn) writeLoop(ctx context.Context) error {
 // joined in a pooled buffer, so an idle connection holds no write buffer.
 // Every chat message is done with once the write of its frame returns,
 // written or not (see fanOut); after a failed write, it and every event
-// still queued count as unsent.
-func (c *conn) writeQueued(ctx context.Context) error {
+// still queued count as unsent. Once a close has been asked for, only the
+// close itself (closing, when it flushes) writes what is queued: a slow
+// consumer's queue is not written after its 1013 was decided, so what it
+// held counts as unsent (discard) however the writer was scheduled.
+func (c *conn) writeQueued(ctx context.Context, closing bool) error {
 	for {
+		if !closing && c.dead.Load() {
+			return nil
+		}
 		q := c.take(c.spare)
 		if len(q) == 0 {
 			c.spare = q
@@ -390,21 +416,6 @@ func (c *conn) writeBatches(ctx context.Context, q []queued) error {
 		q = q[n:]
 	}
 	return nil
-}
-
-// allow takes one event from b — the user's bucket, over all their
-// connections and nodes, once authenticated — or refuses the frame with
-// rate_limited (carrying when to retry). A connection that keeps flooding
-// after being told — more than FloodLimit refusals, with one forgiven per
-// second — is closed with CloseTooManyRequests. Runs on the reader
-// goroutine.
-func (c *conn) allow(b *bucket, id, room string) bool {
-	d := c.wait(b)
-	if d == 0 {
-		return true
-	}
-	c.refuseRate(d, id, room)
-	return false
 }
 
 // refuseRate answers a frame refused for rate: rate_limited with

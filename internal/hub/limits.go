@@ -15,12 +15,13 @@ import (
 // the implementation is (internal/limit: Memory for one node, Redis across
 // nodes). User ids are tokens' sub claims.
 type Limiter interface {
-	// Allow takes one event from user's bucket named bucket, refilling at r
-	// events per second up to burst. It returns 0 when allowed, or how long
-	// until an event would be (nothing is taken then). rate.Inf allows
-	// everything. An error (the shared store cannot be reached) makes the
-	// hub fall back to the connection's own bucket.
-	Allow(ctx context.Context, user, bucket string, r rate.Limit, burst int) (retryAfter time.Duration, err error)
+	// AllowAll takes one event from each of user's buckets, all or
+	// nothing: it returns 0 when every bucket allowed it (each took one),
+	// or the longest wait among the buckets that refused (then none took
+	// anything). Buckets with rate.Inf allow everything. An error (the
+	// shared store cannot be reached) makes the hub fall back to the
+	// connection's own buckets.
+	AllowAll(ctx context.Context, user string, buckets []Bucket) (retryAfter time.Duration, err error)
 	// Acquire records connection connID of user as live for ttl unless
 	// user already has most live connections; ok reports whether it did.
 	// An error lets the connection in (the hub fails open, and logs it).
@@ -32,6 +33,15 @@ type Limiter interface {
 	Refresh(ctx context.Context, live map[string][]string, ttl time.Duration) error
 	// Release forgets connection connID of user.
 	Release(ctx context.Context, user, connID string) error
+}
+
+// Bucket is one of a user's rate limits, as the Limiter is asked about
+// it: the bucket named Name refills at Rate events per second up to Burst
+// events at once.
+type Bucket struct {
+	Name  string
+	Rate  rate.Limit
+	Burst int
 }
 
 // Buckets of the per-user rate limits.
@@ -69,15 +79,26 @@ func newBucket(name string, r rate.Limit, burst int) *bucket {
 	return &bucket{name: name, rate: r, burst: burst, local: rate.NewLimiter(r, burst)}
 }
 
-// wait takes one event from b and returns 0, or how long until one would
-// be allowed (then nothing is taken). Runs on the reader goroutine.
-func (c *conn) wait(b *bucket) time.Duration {
-	if b.rate == rate.Inf {
+// wait takes one event from each of bs, all or nothing, and returns 0, or
+// how long until every one would allow it (then nothing is taken). Once
+// authenticated the buckets are the user's, asked of the Limiter in one
+// call (one Redis round trip in distributed mode, however many buckets);
+// before that, or while the Limiter cannot be reached, the connection's
+// own. Runs on the reader goroutine.
+func (c *conn) wait(bs ...*bucket) time.Duration {
+	var specs [2]Bucket
+	ask := specs[:0]
+	for _, b := range bs {
+		if b.rate != rate.Inf {
+			ask = append(ask, Bucket{Name: b.name, Rate: b.rate, Burst: b.burst})
+		}
+	}
+	if len(ask) == 0 {
 		return 0
 	}
 	if l := c.h.cfg.Limiter; l != nil && c.authState.Load() == authDone && !time.Now().Before(c.limitDownUntil) {
 		ctx, cancel := context.WithTimeout(c.ctx, limitTimeout)
-		d, err := l.Allow(ctx, c.ident.UserID, b.name, b.rate, b.burst)
+		d, err := l.AllowAll(ctx, c.ident.UserID, ask)
 		cancel()
 		if err == nil {
 			return d
@@ -88,10 +109,18 @@ func (c *conn) wait(b *bucket) time.Duration {
 			c.log.Warn("shared rate limit unavailable; the connection's own applies", "err", err)
 		}
 	}
-	r := b.local.Reserve()
-	d := r.Delay()
+	var held [2]*rate.Reservation
+	taken := held[:0]
+	var d time.Duration
+	for _, b := range bs {
+		r := b.local.Reserve()
+		taken = append(taken, r)
+		d = max(d, r.Delay())
+	}
 	if d > 0 {
-		r.Cancel()
+		for _, r := range taken {
+			r.Cancel()
+		}
 	}
 	return d
 }

@@ -3,7 +3,9 @@ package limit_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // limits is what both implementations offer (hub.Limiter's shape).
 type limits interface {
 	Allow(ctx context.Context, user, bucket string, r rate.Limit, burst int) (time.Duration, error)
+	AllowAll(ctx context.Context, user string, buckets []limit.Bucket) (time.Duration, error)
 	Acquire(ctx context.Context, user, connID string, most int, ttl time.Duration) (bool, error)
 	Refresh(ctx context.Context, live map[string][]string, ttl time.Duration) error
 	Release(ctx context.Context, user, connID string) error
@@ -31,6 +34,19 @@ func redisClient(t *testing.T, s *redistest.Server) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// wrapped returns limits in rdb, a client the test owns, stopped when the
+// test ends (before rdb is closed, when rdb was opened first).
+func wrapped(t *testing.T, rdb redis.Cmdable) *limit.Redis {
+	t.Helper()
+	l := limit.NewRedis(rdb)
+	t.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			t.Errorf("Close of NewRedis's limits: %v", err)
+		}
+	})
+	return l
 }
 
 // dialed returns limits in s on their own client (as nodes make them),
@@ -63,8 +79,8 @@ func implementations(t *testing.T) map[string][2]limits {
 	t.Cleanup(func() { _ = cc.Close() })
 	return map[string][2]limits{
 		"memory":  {mem, mem},
-		"redis":   {dialed(t, s), limit.NewRedis(redisClient(t, s))},
-		"cluster": {dialedURL(t, c.URL(), true), limit.NewRedis(cc)},
+		"redis":   {dialed(t, s), wrapped(t, redisClient(t, s))},
+		"cluster": {dialedURL(t, c.URL(), true), wrapped(t, cc)},
 	}
 }
 
@@ -215,9 +231,12 @@ func TestDeadNodesConnectionsAgeOut(t *testing.T) {
 func TestRedisKeysHideTheUserID(t *testing.T) {
 	ctx := context.Background()
 	s := redistest.Start(t)
-	l := limit.NewRedis(redisClient(t, s))
+	l := wrapped(t, redisClient(t, s))
 	const user = "alice@example.org"
 	if _, err := l.Allow(ctx, user, "send", 5, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.AllowAll(ctx, user, []limit.Bucket{{Name: "send", Rate: 5, Burst: 10}, {Name: "frames", Rate: 50, Burst: 100}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.Acquire(ctx, user, "conn-1", 5, time.Minute); err != nil {
@@ -227,8 +246,8 @@ func TestRedisKeysHideTheUserID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 2 {
-		t.Fatalf("keys %q, want a bucket and a connection set", keys)
+	if len(keys) != 3 {
+		t.Fatalf("keys %q, want two buckets and a connection set", keys)
 	}
 	tag := ""
 	for _, k := range keys {
@@ -264,6 +283,11 @@ func TestRedisErrors(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "limit: rate of send") {
 		t.Fatalf("error %q does not say what failed", err)
 	}
+	if _, err := l.AllowAll(dctx, "u", []limit.Bucket{{Name: "frames", Rate: 5, Burst: 1}, {Name: "sends", Rate: 1, Burst: 1}}); err == nil {
+		t.Fatal("no error with Redis down")
+	} else if !strings.Contains(err.Error(), "limit: rates of frames+sends") {
+		t.Fatalf("error %q does not say what failed", err)
+	}
 	if _, err := l.Acquire(ctx, "u", "c", 5, time.Minute); err == nil {
 		t.Fatal("no error with Redis down")
 	}
@@ -272,5 +296,164 @@ func TestRedisErrors(t *testing.T) {
 	}
 	if _, err := limit.DialRedis("redis://h1:7000,h2", true); err == nil {
 		t.Fatal("DialRedis accepted a cluster seed without a port")
+	}
+}
+
+// TestAllowAllIsAllOrNothing: AllowAll takes one event from every bucket
+// or none: a refusal by one bucket takes nothing from the others, the wait
+// is the longest among the refusing buckets, and the buckets are Allow's
+// (one user's bucket of one name, shared by both calls and, with Redis, by
+// both nodes). Both implementations give the same answers.
+func TestAllowAllIsAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	frames := limit.Bucket{Name: "frames", Rate: 1, Burst: 3} // one event a second: no refill within the test
+	sends := limit.Bucket{Name: "sends", Rate: 5, Burst: 1}
+	for name, impl := range implementations(t) {
+		t.Run(name, func(t *testing.T) {
+			a, b := impl[0], impl[1]
+			allowed := func(node limits, user string, bs ...limit.Bucket) {
+				t.Helper()
+				if d, err := node.AllowAll(ctx, user, bs); err != nil || d != 0 {
+					t.Fatalf("AllowAll(%s, %v): wait %v, err %v; want allowed", user, bs, d, err)
+				}
+			}
+			refused := func(node limits, user string, lo, hi time.Duration, bs ...limit.Bucket) time.Duration {
+				t.Helper()
+				d, err := node.AllowAll(ctx, user, bs)
+				if err != nil || d <= lo || d > hi {
+					t.Fatalf("AllowAll(%s, %v): wait %v, err %v; want (%v, %v]", user, bs, d, err, lo, hi)
+				}
+				return d
+			}
+			// Both allow: each takes one (frames 2 left, sends empty).
+			allowed(a, "user-1", frames, sends)
+			// sends refuses on the other node: frames keeps its 2.
+			refused(b, "user-1", 0, 200*time.Millisecond, frames, sends)
+			refused(a, "user-1", 0, 200*time.Millisecond, sends, frames) // order does not matter
+			for i := range 2 {
+				if d, err := []limits{a, b}[i].Allow(ctx, "user-1", "frames", frames.Rate, frames.Burst); err != nil || d != 0 {
+					t.Fatalf("frames event %d after refusals: wait %v, err %v; a refusal took from frames", i+1, d, err)
+				}
+			}
+			// Now frames refuses too: the wait is the longer one, frames'
+			// (up to 1 s), not sends' (up to 200 ms).
+			refused(b, "user-1", 500*time.Millisecond, time.Second, sends, frames)
+
+			// Allow and AllowAll draw from the same buckets.
+			if d, err := a.Allow(ctx, "user-2", "sends", sends.Rate, sends.Burst); err != nil || d != 0 {
+				t.Fatalf("Allow: %v, %v", d, err)
+			}
+			d := refused(b, "user-2", 0, 200*time.Millisecond, frames, sends)
+			for range frames.Burst {
+				if d, err := a.Allow(ctx, "user-2", "frames", frames.Rate, frames.Burst); err != nil || d != 0 {
+					t.Fatalf("frames after a refused AllowAll: %v, %v; want its whole burst", d, err)
+				}
+			}
+			// Other users are untouched; rate.Inf and no buckets allow
+			// everything.
+			allowed(a, "user-3", frames, sends)
+			for range 20 {
+				allowed(b, "user-3", limit.Bucket{Name: "sends", Rate: rate.Inf})
+				allowed(a, "user-3")
+			}
+			// A refused AllowAll is allowed after its wait.
+			allowed(a, "user-4", sends)
+			d = refused(b, "user-4", 0, 200*time.Millisecond, sends)
+			time.Sleep(d)
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				d, err := a.AllowAll(ctx, "user-4", []limit.Bucket{sends})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the bucket never refilled")
+				}
+				time.Sleep(d)
+			}
+		})
+	}
+}
+
+// AllowAll refuses buckets that cannot be checked — a rate that is not
+// positive, a name given twice — in both implementations alike, and takes
+// nothing then.
+func TestAllowAllBadBuckets(t *testing.T) {
+	ctx := context.Background()
+	one := limit.Bucket{Name: "q", Rate: 1, Burst: 1}
+	for name, impl := range implementations(t) {
+		t.Run(name, func(t *testing.T) {
+			l := impl[0]
+			if _, err := l.AllowAll(ctx, "u", []limit.Bucket{one, {Name: "z", Rate: 0, Burst: 1}}); !errors.Is(err, limit.ErrBadLimit) {
+				t.Errorf("rate 0: %v, want ErrBadLimit", err)
+			}
+			if _, err := l.AllowAll(ctx, "u", []limit.Bucket{one, {Name: "n", Rate: rate.Limit(-1), Burst: 1}}); !errors.Is(err, limit.ErrBadLimit) {
+				t.Errorf("negative rate: %v, want ErrBadLimit", err)
+			}
+			if _, err := l.AllowAll(ctx, "u", []limit.Bucket{one, one}); !errors.Is(err, limit.ErrDuplicateBucket) {
+				t.Errorf("a bucket twice: %v, want ErrDuplicateBucket", err)
+			}
+			if d, err := l.Allow(ctx, "u", "q", one.Rate, one.Burst); err != nil || d != 0 {
+				t.Errorf("after refused calls q gave %v, %v; want its event untaken", d, err)
+			}
+		})
+	}
+}
+
+// BenchmarkRedisFrameAndSend: one op is one round of 64 users' goroutines
+// each checking a chat send's two buckets (frames and sends) at once, on
+// one Redis: with two Allow calls (two scripts) or one AllowAll (one
+// script). Both go through the limiter's batcher. redis-cpu-µs/check is
+// the Redis server's CPU (user+system, from INFO) per user's check.
+func BenchmarkRedisFrameAndSend(b *testing.B) {
+	s := redistest.Start(b)
+	frames := limit.Bucket{Name: "frames", Rate: 1e6, Burst: 1e6}
+	sends := limit.Bucket{Name: "sends", Rate: 1e6, Burst: 1e6}
+	ctx := context.Background()
+	for _, via := range []string{"Allow x2", "AllowAll"} {
+		b.Run(via, func(b *testing.B) {
+			l, err := limit.DialRedis(s.URL(), false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			check := func(user string) error {
+				_, err := l.AllowAll(ctx, user, []limit.Bucket{frames, sends})
+				return err
+			}
+			if via == "Allow x2" {
+				check = func(user string) error {
+					if _, err := l.Allow(ctx, user, frames.Name, frames.Rate, frames.Burst); err != nil {
+						return err
+					}
+					_, err := l.Allow(ctx, user, sends.Name, sends.Rate, sends.Burst)
+					return err
+				}
+			}
+			const users = 64
+			if err := check("warm-up"); err != nil {
+				b.Fatal(err)
+			}
+			info := redis.NewClient(&redis.Options{Addr: s.Addr()})
+			defer info.Close()
+			cpu0 := redistest.CPUSeconds(b, info)
+			var wg sync.WaitGroup
+			b.ReportAllocs()
+			for b.Loop() {
+				for u := range users {
+					wg.Go(func() {
+						if err := check("user-" + strconv.Itoa(u)); err != nil {
+							b.Error(err)
+						}
+					})
+				}
+				wg.Wait()
+			}
+			b.StopTimer()
+			b.ReportMetric((redistest.CPUSeconds(b, info)-cpu0)*1e6/float64(b.N*users), "redis-cpu-µs/check")
+		})
 	}
 }

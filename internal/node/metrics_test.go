@@ -176,7 +176,7 @@ func until(t *testing.T, n *hubtest.Node, what string, ok func(text string) bool
 // however many local sockets it is written to.
 func TestMetricsSlowConsumerDrops(t *testing.T) {
 	noLeaks(t)
-	n := hubtest.StartNode(t, hubtest.Options{SendQueue: 4, WriteTimeout: time.Second, Unlimited: true})
+	n := hubtest.StartNode(t, hubtest.Options{SendQueue: 32, WriteTimeout: time.Second, Unlimited: true}) // 32: the readers that read keep up even on a loaded machine
 	const roomID = "room-drops"
 	r := n.OpenRoom(t, roomID, "fac", "slow", "sender", "near")
 	_, agreement := r.CurrentGuidelines()

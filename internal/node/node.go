@@ -171,7 +171,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, err
 		}
 		n.broker, n.store, n.CheckIns, n.checkIns = broker.NewMemory(deliver), bs, ci, ci
-		limiter = limit.NewMemory()
+		limiter = hubLimits{limit.NewMemory()}
 	} else {
 		n.Mode = "distributed"
 		if cfg.RedisCluster && cfg.StoreURL == "" {
@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 			_ = errors.Join(rb.Close(), rs.Close())
 			return nil, err
 		}
-		limiter, n.limits = lr, lr
+		limiter, n.limits = hubLimits{lr}, lr
 		// Ready when both Redis roles answer: the live one (one node of a
 		// cluster) and the store.
 		n.ping = func(ctx context.Context) error {

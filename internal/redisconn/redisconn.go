@@ -3,6 +3,8 @@
 // from the configuration's URL and cluster flag: one Redis server, or a
 // Redis Cluster given by its seed nodes. The broker and the limits both
 // open theirs through it, so the two read a cluster's URL the same way.
+// Both also run their hot Lua scripts through a Batcher, which sends the
+// calls made at the same moment as one pipeline.
 package redisconn
 
 import (

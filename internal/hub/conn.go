@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -266,44 +267,76 @@ func (c *conn) run(ctx context.Context, ident *auth.Identity) {
 // purpose.
 var errClosed = errors.New("connection closed")
 
+// readLoop is the reader: it reads and handles one frame at a time until
+// a read fails. Reads get a context that is never cancelled, so that
+// coder/websocket arms no AfterFunc per read; the connection is closed
+// instead (once) when ctx ends, which fails the read under way.
 func (c *conn) readLoop(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { _ = c.ws.CloseNow() })
+	defer stop()
+	rctx := context.WithoutCancel(ctx)
 	for {
-		typ, data, err := c.ws.Read(ctx)
-		if err != nil {
+		if err := c.readFrame(ctx, rctx); err != nil {
 			return err // also a frame over the read limit: the library closes with 1009
 		}
-		if c.dead.Load() {
-			continue // closing: read until the peer's close frame, act on nothing
-		}
-		if typ != websocket.MessageText {
-			if d := c.wait(c.frames); d > 0 {
-				c.refuseRate(d, protocol.RequestID(data), "")
-				continue
-			}
-			c.replyErr("", "", protocol.Err(protocol.CodeBinaryFrame))
-			continue
-		}
-		// Decoded before the rate check, so that a frame broadcast to a
-		// room is charged to both of the user's buckets in one Limiter
-		// call. A flood costs at most FloodLimit decodes (and one more a
-		// second) before the connection is closed.
-		f, perr := protocol.DecodeFrame(data)
-		c.h.cfg.Observer.FrameIn(f.Type)
-		d := time.Duration(0)
-		if perr == nil && limitedLikeSend[f.Type] && c.authState.Load() == authDone {
-			d = c.wait(c.frames, c.sends)
-		} else {
-			d = c.wait(c.frames)
-		}
-		if d > 0 {
-			if perr != nil {
-				f.ID, f.Room = protocol.RequestID(data), ""
-			}
-			c.refuseRate(d, f.ID, f.Room)
-			continue
-		}
-		c.handle(ctx, f, perr) // an auth frame takes the user's connection place there (authenticate)
 	}
+}
+
+// readBufs holds the buffers frames are read into: a connection holds one
+// only while it reads and handles a frame.
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readFrame reads one frame (with rctx) into a pooled buffer and handles
+// it (with ctx). Nothing handle keeps refers to the buffer: DecodeFrame
+// copies every string out of it.
+func (c *conn) readFrame(ctx, rctx context.Context) error {
+	typ, r, err := c.ws.Reader(rctx)
+	if err != nil {
+		return err
+	}
+	buf := readBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= protocol.MaxFrameBytes {
+			readBufs.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return err
+	}
+	data := buf.Bytes()
+	if c.dead.Load() {
+		return nil // closing: read until the peer's close frame, act on nothing
+	}
+	if typ != websocket.MessageText {
+		if d := c.wait(c.frames); d > 0 {
+			c.refuseRate(d, protocol.RequestID(data), "")
+			return nil
+		}
+		c.replyErr("", "", protocol.Err(protocol.CodeBinaryFrame))
+		return nil
+	}
+	// Decoded before the rate check, so that a frame broadcast to a room
+	// is charged to both of the user's buckets in one Limiter call. A
+	// flood costs at most FloodLimit decodes (and one more a second)
+	// before the connection is closed.
+	f, perr := protocol.DecodeFrame(data)
+	c.h.cfg.Observer.FrameIn(f.Type)
+	var d time.Duration
+	if perr == nil && limitedLikeSend[f.Type] && c.authState.Load() == authDone {
+		d = c.wait(c.frames, c.sends)
+	} else {
+		d = c.wait(c.frames)
+	}
+	if d > 0 {
+		if perr != nil {
+			f.ID, f.Room = protocol.RequestID(data), ""
+		}
+		c.refuseRate(d, f.ID, f.Room)
+		return nil
+	}
+	c.handle(ctx, f, perr) // an auth frame takes the user's connection place there (authenticate)
+	return nil
 }
 
 // writeLoop is the writer goroutine. Socket writes get wctx, which has no

@@ -257,9 +257,10 @@ return redis.call('HMGET', KEYS[3], unpack(ids))`)
 // claimer and the presence refresher call their scripts directly.
 type Redis struct {
 	rdb     redis.UniversalClient
-	batch   *redisconn.Batcher   // the request paths' scripts (see NewRedis)
-	cluster *redis.ClusterClient // nil on one server
-	scripts *scriptSet           // plainScripts, or shardedScripts on a cluster
+	batch   *redisconn.Batcher    // the request paths' scripts (see NewRedis), on brdb
+	brdb    redis.UniversalClient // the batcher's client: no retries (see redisconn.Options.NoRetry)
+	cluster *redis.ClusterClient  // nil on one server
+	scripts *scriptSet            // plainScripts, or shardedScripts on a cluster
 	timers  timerKeys
 	ps      *redis.PubSub // one server: the node's one subscription connection; nil on a cluster
 	deliver DeliverFunc
@@ -304,10 +305,19 @@ func NewRedis(ctx context.Context, cfg RedisConfig, deliver DeliverFunc) (*Redis
 		_ = rdb.Close()
 		return nil, fmt.Errorf("broker: cannot use the live Redis: %w", err)
 	}
+	// The request paths' scripts go through a client of their own that
+	// never re-sends: a pipeline whose reply timed out may have run, and
+	// sending it again would publish its events twice.
+	brdb, err := redisconn.Open(cfg.URL, cfg.Cluster, redisconn.Options{NoRetry: true})
+	if err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &Redis{
 		rdb:      rdb,
-		batch:    redisconn.NewBatcher(rdb, redisconn.BatcherOptions{}),
+		brdb:     brdb,
+		batch:    redisconn.NewBatcher(brdb, redisconn.BatcherOptions{}),
 		scripts:  plainScripts,
 		timers:   plainTimers,
 		deliver:  deliver,
@@ -330,7 +340,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig, deliver DeliverFunc) (*Redis
 		if err := checkSharded(ctx, c); err != nil {
 			cancel()
 			r.batch.Close()
-			_ = rdb.Close()
+			_ = errors.Join(rdb.Close(), brdb.Close())
 			return nil, err
 		}
 		r.cluster, r.scripts, r.timers = c, shardedScripts, clusterTimers
@@ -377,7 +387,7 @@ func (r *Redis) Close() error {
 	}
 	<-r.recvDone
 	r.batch.Close() // after the loops: refresh publishes through it
-	return errors.Join(err, r.rdb.Close())
+	return errors.Join(err, r.brdb.Close(), r.rdb.Close())
 }
 
 // Client returns the underlying Redis client, for health checks: a

@@ -54,7 +54,7 @@ type conn struct {
 	mu    sync.Mutex         // held while a command or control action runs for this connection
 	rooms map[string]*joined // guarded by mu
 	spare []queued           // the writer goroutine's: a small emptied queue slice to reuse
-	// writing is when the socket write under way began (UnixNano), 0
+	// writing is when the socket write under way began (Hub.clock), 0
 	// between writes: the hub's write watchdog cuts a connection whose
 	// write has taken longer than WriteTimeout (see Hub.cutStuckWriters).
 	writing atomic.Int64
@@ -270,10 +270,12 @@ var errClosed = errors.New("connection closed")
 // readLoop is the reader: it reads and handles one frame at a time until
 // a read fails. Reads get a context that is never cancelled, so that
 // coder/websocket arms no AfterFunc per read; the connection is closed
-// instead (once) when ctx ends, which fails the read under way.
+// instead (once) when ctx ends — when either the reader or the writer has
+// ended — which fails the read or write under way.
 func (c *conn) readLoop(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { _ = c.ws.CloseNow() })
-	defer stop()
+	// Not stopped when the reader returns: run cancels ctx then, and the
+	// socket must close so that a write under way fails at once.
+	context.AfterFunc(ctx, func() { _ = c.ws.CloseNow() })
 	rctx := context.WithoutCancel(ctx)
 	for {
 		if err := c.readFrame(ctx, rctx); err != nil {
@@ -395,7 +397,7 @@ func (c *conn) writeQueued(ctx context.Context, closing bool) error {
 			c.spare = q
 			return nil
 		}
-		err := c.writeBatches(ctx, q)
+		err := c.writeBatches(ctx, q, closing)
 		clear(q) // let the written events go
 		c.spare = nil
 		if cap(q) <= keptQueue {
@@ -417,7 +419,7 @@ var frameBufs = sync.Pool{New: func() any { return new([]byte) }}
 // writeBatches writes q in frames of up to about maxBatchBytes. ctx has no
 // deadline and cannot be cancelled (see writeLoop): the write watchdog
 // bounds each write instead.
-func (c *conn) writeBatches(ctx context.Context, q []queued) error {
+func (c *conn) writeBatches(ctx context.Context, q []queued, closing bool) error {
 	bp := frameBufs.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= 2*maxBatchBytes {
@@ -425,6 +427,10 @@ func (c *conn) writeBatches(ctx context.Context, q []queued) error {
 		}
 	}()
 	for len(q) > 0 {
+		if !closing && c.dead.Load() { // a close was asked for meanwhile (see writeQueued)
+			c.giveUp(q)
+			return nil
+		}
 		frame, n := q[0].b, 1
 		if len(q) > 1 && len(frame) < maxBatchBytes {
 			buf := (*bp)[:0]
@@ -433,7 +439,7 @@ func (c *conn) writeBatches(ctx context.Context, q []queued) error {
 			}
 			*bp, frame = buf, buf
 		}
-		c.writing.Store(time.Now().UnixNano())
+		c.writing.Store(c.h.clock())
 		err := c.ws.Write(ctx, websocket.MessageText, frame)
 		c.writing.Store(0)
 		if err != nil {

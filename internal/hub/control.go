@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"hearth/internal/protocol"
@@ -217,9 +218,9 @@ func (c *conn) spawn(fn func(ctx context.Context)) {
 
 // spawnFor is spawn with a context bounded by d instead of taskTimeout.
 func (h *Hub) spawnFor(d time.Duration, fn func(ctx context.Context)) {
-	h.tasks.Add(1)
+	h.tasks.add()
 	go func() {
-		defer h.tasks.Done()
+		defer h.tasks.done()
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		fn(ctx)
@@ -496,5 +497,48 @@ func (h *Hub) rebuild(ctx context.Context, r room.Room) {
 			due = now // overdue: it must still go
 		}
 		h.schedule(ctx, due, "escalate:"+a.ID, timer{Kind: timerEscalate, Room: r.ID, AlertID: a.ID})
+	}
+}
+
+// taskGroup counts running control tasks. Unlike a sync.WaitGroup it may
+// gain a task while someone waits for it to be empty (a task spawned by
+// the broker's delivery goroutine during Shutdown): WaitGroup forbids an
+// Add from zero concurrent with Wait, and the race detector caught it
+// (TestGiveFloorOnlyToVolunteers, at a test's Shutdown).
+type taskGroup struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0; made anew when it rises from 0
+}
+
+func (g *taskGroup) add() {
+	g.mu.Lock()
+	if g.n == 0 {
+		g.idle = make(chan struct{})
+	}
+	g.n++
+	g.mu.Unlock()
+}
+
+func (g *taskGroup) done() {
+	g.mu.Lock()
+	g.n--
+	if g.n == 0 {
+		close(g.idle)
+	}
+	g.mu.Unlock()
+}
+
+// wait returns once no task is running.
+func (g *taskGroup) wait() {
+	for {
+		g.mu.Lock()
+		if g.n == 0 {
+			g.mu.Unlock()
+			return
+		}
+		idle := g.idle
+		g.mu.Unlock()
+		<-idle
 	}
 }

@@ -258,7 +258,8 @@ type Hub struct {
 	conns   map[*conn]struct{}
 	closing bool
 	serving sync.WaitGroup
-	tasks   sync.WaitGroup // control tasks (see spawn)
+	tasks   taskGroup // control tasks (see spawn)
+	epoch   time.Time // when the hub was made: the write watchdog's clock (see clock)
 
 	roomsMu sync.RWMutex
 	rooms   map[string]*localRoom
@@ -292,7 +293,7 @@ func New(cfg Config) *Hub {
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
 	}
-	h := &Hub{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), rooms: make(map[string]*localRoom)}
+	h := &Hub{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), rooms: make(map[string]*localRoom), epoch: time.Now()}
 	beat := make(chan struct{})
 	h.beat.Store(&beat)
 	return h
@@ -308,7 +309,7 @@ func New(cfg Config) *Hub {
 func (h *Hub) Run(ctx context.Context) error {
 	t := time.NewTicker(h.cfg.Heartbeat)
 	defer t.Stop()
-	w := time.NewTicker(h.cfg.WriteTimeout / 2)
+	w := time.NewTicker(h.watchdogEvery())
 	defer w.Stop()
 	for {
 		select {
@@ -318,20 +319,30 @@ func (h *Hub) Run(ctx context.Context) error {
 			next := make(chan struct{})
 			close(*h.beat.Swap(&next))
 			h.refreshSlots(ctx)
-		case now := <-w.C:
-			h.cutStuckWriters(now)
+		case <-w.C:
+			h.cutStuckWriters()
 		}
 	}
 }
 
-// cutStuckWriters is the write watchdog, run by Run every WriteTimeout/2:
+// watchdogEvery is how often the write watchdog looks: WriteTimeout/2, at
+// least a millisecond.
+func (h *Hub) watchdogEvery() time.Duration { return max(h.cfg.WriteTimeout/2, time.Millisecond) }
+
+// clock is the monotonic time since the hub was made, in nanoseconds (at
+// least 1, so that 0 can mean "not writing"): a step of the wall clock
+// neither cuts a healthy write nor spares a stuck one.
+func (h *Hub) clock() int64 { return max(int64(time.Since(h.epoch)), 1) }
+
+// cutStuckWriters is the write watchdog, run by Run (and during Shutdown)
+// every watchdogEvery:
 // it closes, without a handshake, every connection whose socket write
 // began more than WriteTimeout before now (a peer that stopped reading
 // with the socket's buffers full), so a write is bounded by between one
 // and one and a half WriteTimeouts. One check for the whole node instead of
 // a deadline armed per write; it reads one atomic per connection.
-func (h *Hub) cutStuckWriters(now time.Time) {
-	limit := now.Add(-h.cfg.WriteTimeout).UnixNano()
+func (h *Hub) cutStuckWriters() {
+	limit := h.clock() - int64(h.cfg.WriteTimeout)
 	var stuck []*conn
 	h.connsMu.Lock()
 	for c := range h.conns {
@@ -400,17 +411,26 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		c.close(protocol.CloseServiceRestart, false)
 	}
 	done := make(chan struct{})
-	go func() { h.serving.Wait(); h.tasks.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		h.log.Warn("shutdown timed out; remaining connections cut without a close handshake")
-		for _, c := range conns {
-			_ = c.ws.CloseNow()
+	go func() { h.serving.Wait(); h.tasks.wait(); close(done) }()
+	// Run has usually stopped by now: the write watchdog goes on here, so
+	// a peer that stopped reading cannot hold its writer (and Shutdown)
+	// past WriteTimeout.
+	w := time.NewTicker(h.watchdogEvery())
+	defer w.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-w.C:
+			h.cutStuckWriters()
+		case <-ctx.Done():
+			h.log.Warn("shutdown timed out; remaining connections cut without a close handshake")
+			for _, c := range conns {
+				_ = c.ws.CloseNow()
+			}
+			<-done
+			return ctx.Err()
 		}
-		<-done
-		return ctx.Err()
 	}
 }
 

@@ -109,17 +109,21 @@ func (c *conn) wait(bs ...*bucket) time.Duration {
 			c.log.Warn("shared rate limit unavailable; the connection's own applies", "err", err)
 		}
 	}
+	// One instant for every reservation and its cancellation, so that a
+	// cancelled reservation gives its token back (CancelAt returns nothing
+	// for a reservation whose time has passed).
+	now := time.Now()
 	var held [2]*rate.Reservation
 	taken := held[:0]
 	var d time.Duration
 	for _, b := range bs {
-		r := b.local.Reserve()
+		r := b.local.ReserveN(now, 1)
 		taken = append(taken, r)
-		d = max(d, r.Delay())
+		d = max(d, r.DelayFrom(now))
 	}
 	if d > 0 {
 		for _, r := range taken {
-			r.Cancel()
+			r.CancelAt(now)
 		}
 	}
 	return d

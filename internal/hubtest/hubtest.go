@@ -59,9 +59,12 @@ type Options struct {
 	PingTimeout time.Duration // 0 for the default
 	// WriteTimeout bounds every socket write of the hub; 0 for the default.
 	WriteTimeout time.Duration
-	DataDir      string     // embedded store directory; a fresh temp dir when empty
-	Unlimited    bool       // no per-connection rate limits (for tests that send fast on purpose)
-	Crisis       hub.Crisis // replaces the crisis detector (to inject failures); nil: the real one
+	DataDir      string // embedded store directory; a fresh temp dir when empty
+	Unlimited    bool   // no per-connection rate limits (for tests that send fast on purpose)
+	// NoRun leaves the hub's Run (heartbeat, write watchdog) unstarted:
+	// for tests of what Shutdown does on its own.
+	NoRun  bool
+	Crisis hub.Crisis // replaces the crisis detector (to inject failures); nil: the real one
 	// EscalateAfter shortens alert escalation; WebhookURL/WebhookSecret
 	// send escalations to a test receiver.
 	EscalateAfter time.Duration
@@ -129,7 +132,11 @@ func StartNode(t testing.TB, o Options) *Node {
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	n := &Node{Hub: nd.Hub, Rooms: nd.Rooms, cancel: stop, done: make(chan struct{}), close: nd.Close}
-	go func() { _ = nd.Hub.Run(runCtx); close(n.done) }()
+	if o.NoRun {
+		close(n.done)
+	} else {
+		go func() { _ = nd.Hub.Run(runCtx); close(n.done) }()
+	}
 	srv.Config.Handler = nd.Handler
 	srv.Start()
 	n.srv = srv

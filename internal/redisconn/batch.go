@@ -1,9 +1,11 @@
 package redisconn
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -12,6 +14,13 @@ import (
 // DefaultMaxBatch is how many script calls a Batcher sends in one pipeline
 // at most, when BatcherOptions.MaxBatch is not set.
 const DefaultMaxBatch = 128
+
+// DefaultMaxInFlight is how many pipelines a Batcher has on their way at
+// once, when BatcherOptions.MaxInFlight is not set: enough that one slow
+// pipeline (a large reply, a cluster master failing over) does not hold
+// up every other call of the node, few enough that calls still gather
+// into pipelines under load.
+const DefaultMaxInFlight = 4
 
 // ErrBatcherClosed is the error of a call made, or still waiting to be
 // sent, when its Batcher is closed.
@@ -23,30 +32,41 @@ type BatcherOptions struct {
 	// may wait for the batcher's goroutine before Run blocks (on its
 	// context) to hand one over; DefaultMaxBatch when <= 0.
 	MaxBatch int
+	// MaxInFlight caps how many pipelines are on their way at once;
+	// DefaultMaxInFlight when <= 0.
+	MaxInFlight int
 
 	// hold, when set (tests only), is called by the batcher's goroutine
 	// after it has taken the first call of a pipeline and before it
 	// gathers the others waiting.
 	hold func()
+	// sending, when set (tests only), is called by a pipeline's goroutine
+	// before it sends the pipeline.
+	sending func()
 }
 
 // Batcher runs Lua scripts (EVALSHA) for many goroutines at once: the calls
 // made while a pipeline is on its way are sent together in the next one, so
 // under load they share round trips — and Redis's read and write system
 // calls — while a call made alone costs what Script.Run costs. There is no
-// timer and no added delay: the batcher's goroutine takes one call, then
-// every other call already waiting (up to MaxBatch), sends them as one
-// pipeline (rdb.Pipeline(); a *redis.ClusterClient splits it by slot, one
-// pipeline per master, sent in parallel) and answers each caller. One
-// pipeline is in flight at a time.
+// timer and no added delay: once fewer than MaxInFlight pipelines are on
+// their way, the batcher's goroutine takes one call, then every other call
+// already waiting (up to MaxBatch), and sends them as one pipeline
+// (rdb.Pipeline(); a *redis.ClusterClient splits it by slot, one pipeline
+// per master, sent in parallel) on a goroutine of its own, which answers
+// each caller. While MaxInFlight pipelines are on their way, calls gather
+// for the next.
 //
-// The goroutine is started by NewBatcher and stopped by Close. A Batcher is
-// safe for concurrent use.
+// The batcher's goroutine is started by NewBatcher and stopped by Close;
+// it starts each pipeline's goroutine and waits for them before it
+// returns. A Batcher is safe for concurrent use.
 type Batcher struct {
-	rdb  redis.Cmdable
-	max  int
-	hold func()
-	reqs chan *call
+	rdb      redis.Cmdable
+	max      int
+	inFlight int
+	hold     func()
+	sending  func()
+	reqs     chan *call
 
 	runCtx context.Context // the pipelines' context; ends at Close
 	cancel context.CancelFunc
@@ -84,13 +104,15 @@ func NewBatcher(rdb redis.Cmdable, o BatcherOptions) *Batcher {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	b := &Batcher{
-		rdb:    rdb,
-		max:    n,
-		hold:   o.hold,
-		reqs:   make(chan *call, n),
-		runCtx: runCtx,
-		cancel: cancel,
-		done:   make(chan struct{}),
+		rdb:      rdb,
+		max:      n,
+		inFlight: cmp.Or(max(o.MaxInFlight, 0), DefaultMaxInFlight),
+		hold:     o.hold,
+		sending:  o.sending,
+		reqs:     make(chan *call, n),
+		runCtx:   runCtx,
+		cancel:   cancel,
+		done:     make(chan struct{}),
 	}
 	go b.loop()
 	return b
@@ -189,22 +211,32 @@ func failed(ctx context.Context, err error) *redis.Cmd {
 	return cmd
 }
 
-// loop is the batcher's goroutine: it takes one call, then every other
-// call already waiting, up to max, and runs them as one pipeline; until
-// Close. Every call it takes is answered before it returns.
+// loop is the batcher's goroutine: while fewer than inFlight pipelines
+// are on their way, it takes one call, then every other call already
+// waiting, up to max, and runs them as one pipeline on a goroutine of its
+// own; until Close. Every call it takes is answered, and every pipeline's
+// goroutine has returned, before it returns.
 func (b *Batcher) loop() {
 	defer close(b.done)
-	batch := make([]*call, 0, b.max)
+	var pipes sync.WaitGroup
+	defer pipes.Wait()
+	slots := make(chan struct{}, b.inFlight)
 	for {
 		select {
 		case <-b.runCtx.Done():
 			return
-		case c := <-b.reqs:
-			batch = append(batch[:0], c)
+		case slots <- struct{}{}:
+		}
+		var first *call
+		select {
+		case <-b.runCtx.Done():
+			return
+		case first = <-b.reqs:
 		}
 		if b.hold != nil {
 			b.hold()
 		}
+		batch := []*call{first}
 	gather:
 		for len(batch) < b.max {
 			select {
@@ -214,8 +246,13 @@ func (b *Batcher) loop() {
 				break gather
 			}
 		}
-		b.exec(batch)
-		clear(batch) // keep no caller's arguments until the next batch
+		pipes.Go(func() {
+			defer func() { <-slots }()
+			if b.sending != nil {
+				b.sending()
+			}
+			b.exec(batch)
+		})
 	}
 }
 

@@ -461,3 +461,55 @@ func inOnePipeline(t *testing.T, b *redisconn.Batcher, taken <-chan struct{}, re
 	release()
 	wg.Wait()
 }
+
+// One pipeline held on its way (a large reply, a master failing over) does
+// not hold up the calls made after it: they go in another pipeline. With
+// MaxInFlight 1 they wait for it.
+func TestBatcherSlowPipelineDoesNotBlockOthers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := redistest.Start(t)
+	rdb := client(t, s)
+	for _, inFlight := range []int{2, 1} {
+		entered, release := make(chan struct{}, 8), make(chan struct{})
+		var once sync.Once
+		b := redisconn.NewBatcherSending(rdb, redisconn.BatcherOptions{MaxInFlight: inFlight}, func() {
+			first := false
+			once.Do(func() { first = true })
+			entered <- struct{}{}
+			if first {
+				<-release
+			}
+		})
+		slow := make(chan error, 1)
+		go func() { slow <- b.Run(ctx, echoScript, nil, "slow").Err() }()
+		<-entered // the first pipeline is on its way, held
+		quick := make(chan error, 1)
+		go func() { quick <- b.Run(ctx, echoScript, nil, "quick").Err() }()
+		select {
+		case err := <-quick:
+			if inFlight == 1 {
+				t.Fatalf("MaxInFlight 1: a call was answered while the only pipeline was held (%v)", err)
+			}
+			if err != nil {
+				t.Fatalf("quick call: %v", err)
+			}
+		case <-time.After(map[bool]time.Duration{true: 20 * time.Second, false: time.Second}[inFlight > 1]):
+			// A generous wait for the answer that must come; a short one
+			// for the answer that must not (it cannot come early by chance).
+			if inFlight > 1 {
+				t.Fatalf("MaxInFlight %d: the second call waited for the held pipeline", inFlight)
+			}
+		}
+		close(release)
+		if err := <-slow; err != nil {
+			t.Fatalf("slow call: %v", err)
+		}
+		if inFlight == 1 {
+			if err := <-quick; err != nil {
+				t.Fatalf("quick call after the release: %v", err)
+			}
+		}
+		b.Close()
+	}
+}

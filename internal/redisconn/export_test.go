@@ -15,3 +15,10 @@ func Queued(b *Batcher) int { return len(b.reqs) }
 
 // Closing reports whether Close has ended b's pipelines' context.
 func Closing(b *Batcher) bool { return b.runCtx.Err() != nil }
+
+// NewBatcherSending is NewBatcher whose pipelines' goroutines call sending
+// before they send, so a test can hold one pipeline on its way.
+func NewBatcherSending(rdb redis.Cmdable, o BatcherOptions, sending func()) *Batcher {
+	o.sending = sending
+	return NewBatcher(rdb, o)
+}

@@ -29,6 +29,12 @@ type Options struct {
 	// call's context honoured. For callers that have a fallback (the
 	// limits). A cluster client still follows MOVED/ASK redirects.
 	FailFast time.Duration
+	// NoRetry, when set, makes the client never send a command (or a
+	// pipeline) again after a network error or a timeout. For clients
+	// that run scripts which must not run twice: go-redis re-sends a
+	// whole pipeline whose reply timed out, and a publish script that had
+	// already run would then publish its event a second time.
+	NoRetry bool
 }
 
 // Open returns a client of the live Redis at rawURL, without contacting
@@ -56,6 +62,9 @@ func Open(rawURL string, cluster bool, o Options) (redis.UniversalClient, error)
 			opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = d, d, d, d
 			opts.MaxRetries = -1
 		}
+		if o.NoRetry {
+			opts.MaxRetries = -1
+		}
 		return redis.NewClient(opts), nil
 	}
 	u, err := ClusterURL(rawURL)
@@ -69,6 +78,9 @@ func Open(rawURL string, cluster bool, o Options) (redis.UniversalClient, error)
 	if d := o.FailFast; d > 0 {
 		opts.ContextTimeoutEnabled = true
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = d, d, d, d
+		opts.MaxRetries = -1
+	}
+	if o.NoRetry {
 		opts.MaxRetries = -1
 	}
 	return redis.NewClusterClient(opts), nil

@@ -166,10 +166,8 @@ func runBench(ctx context.Context, cfg config, stderr io.Writer) (*report, error
 	}
 
 	// Setup: tokens, rooms and rosters over REST.
-	planned := time.Duration(float64(cfg.connections())/cfg.Ramp*float64(time.Second)) + setupSlack
-	mint := minter{secret: cfg.Secret, issuer: cfg.Issuer, audience: cfg.Audience,
-		ttl: planned + time.Duration(cfg.steps())*(cfg.Warmup+cfg.Duration+cfg.Drain) + tokenSlack}
-	rooms, err := b.setup(ctx, mint)
+	planned := cfg.setupBound()
+	rooms, err := b.setup(ctx, b.tokenSource())
 	transport.CloseIdleConnections() // REST is done; only WebSockets from here
 	if err != nil {
 		return nil, err
@@ -266,11 +264,41 @@ func setupStopped(ctx context.Context) string {
 	return "failed while"
 }
 
-// setup mints the tokens and creates the rooms and their rosters over
-// REST, restConcurrency rooms at a time, each on the node its index picks.
-func (b *bench) setup(ctx context.Context, mint minter) ([]*benchRoom, error) {
+// tokenSource gives the user id and token of room's facilitator (slot
+// -1) or of its member in slot.
+type tokenSource func(room, slot int) (user, token string, err error)
+
+// tokenSource returns the run's tokens: those of the -tokens file, or
+// tokens minted with HEARTH_JWT_SECRET for users unique to the run, valid
+// for the planned run and tokenSlack.
+func (b *bench) tokenSource() tokenSource {
 	cfg := b.cfg
+	if cfg.TokenFile != "" {
+		return func(room, slot int) (string, string, error) {
+			t := cfg.Tokens.Facilitators[room]
+			if slot >= 0 {
+				t = cfg.Tokens.Members[room*cfg.Members+slot]
+			}
+			return t.Sub, t.raw, nil
+		}
+	}
+	mint := minter{secret: cfg.Secret, issuer: cfg.Issuer, audience: cfg.Audience, ttl: cfg.plannedRun() + tokenSlack}
 	run := runID()
+	return func(room, slot int) (string, string, error) {
+		user, role := fmt.Sprintf("bench-%s-f%d", run, room), roleFacilitator
+		if slot >= 0 {
+			user, role = fmt.Sprintf("bench-%s-r%d-m%d", run, room, slot), roleMember
+		}
+		tok, err := mint.mint(user, role)
+		return user, tok, err
+	}
+}
+
+// setup takes the tokens from tokens and creates the rooms and their
+// rosters over REST, restConcurrency rooms at a time, each on the node its
+// index picks.
+func (b *bench) setup(ctx context.Context, tokens tokenSource) ([]*benchRoom, error) {
+	cfg := b.cfg
 	rooms := make([]*benchRoom, cfg.Rooms)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(restConcurrency)
@@ -278,10 +306,10 @@ func (b *bench) setup(ctx context.Context, mint minter) ([]*benchRoom, error) {
 	for i := range rooms {
 		rm := &benchRoom{idx: i, ledger: &roomLedger{senders: make([][]sendRecord, cfg.Members)}}
 		rooms[i] = rm
-		newMember := func(slot int, user, role, name string) (*member, error) {
-			tok, err := mint.mint(user, role)
+		newMember := func(slot int, name string) (*member, string, error) {
+			user, tok, err := tokens(i, slot)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			m := &member{b: b, room: rm, slot: slot, token: tok, name: name,
 				home: conn % len(cfg.URLs), recv: newReceiver(cfg.Members), ready: make(chan struct{})}
@@ -290,17 +318,16 @@ func (b *bench) setup(ctx context.Context, mint minter) ([]*benchRoom, error) {
 				m.records, m.sendq = &rm.ledger.senders[slot], make(chan sendOrder, 1)
 			}
 			rm.ledger.receivers = append(rm.ledger.receivers, m.recv)
-			return m, nil
+			return m, user, nil
 		}
 		var err error
-		if rm.facilitator, err = newMember(-1, fmt.Sprintf("bench-%s-f%d", run, i), roleFacilitator, "Lead"); err != nil {
+		if rm.facilitator, _, err = newMember(-1, "Lead"); err != nil {
 			return nil, err
 		}
 		users := make([]string, cfg.Members)
 		for s := range users {
-			users[s] = fmt.Sprintf("bench-%s-r%d-m%d", run, i, s)
-			m, err := newMember(s, users[s], roleMember, fmt.Sprintf("Member %d", s+1))
-			if err != nil {
+			var m *member
+			if m, users[s], err = newMember(s, fmt.Sprintf("Member %d", s+1)); err != nil {
 				return nil, err
 			}
 			rm.members = append(rm.members, m)

@@ -93,13 +93,29 @@ type config struct {
 	AllowRemote bool          // accept URLs whose host is not a loopback address
 	Idle        bool          // connect and hold, no traffic (memory per connection)
 	FindMax     time.Duration // with -find-max: the p99 bound of a step that holds; 0 for one step at -rate
-	Secret      []byte        // HEARTH_JWT_SECRET
-	Issuer      string        // HEARTH_JWT_ISSUER
-	Audience    string        // HEARTH_JWT_AUDIENCE
+	Secret      []byte        // HEARTH_JWT_SECRET; nil with -tokens
+	Issuer      string        // HEARTH_JWT_ISSUER; "" with -tokens
+	Audience    string        // HEARTH_JWT_AUDIENCE; "" with -tokens
+	TokenFile   string        // -tokens: the file the tokens come from; "" to mint them
+	Tokens      tokenFile     // with TokenFile: the tokens the run takes from it
 }
 
 // connections is how many WebSocket connections the run holds at once.
 func (c config) connections() int { return c.Rooms * (c.Members + 1) }
+
+// setupBound is the longest the setup may take: every connection at -ramp
+// per second, plus setupSlack.
+func (c config) setupBound() time.Duration {
+	return time.Duration(float64(c.connections())/c.Ramp*float64(time.Second)) + setupSlack
+}
+
+// plannedRun is the longest the run may last before it stops by itself:
+// the setup, then each traffic step's warmup, measurement and drain. The
+// tokens must be valid that long: minted ones are (with tokenSlack), and
+// those of a -tokens file are checked against it.
+func (c config) plannedRun() time.Duration {
+	return c.setupBound() + time.Duration(c.steps())*(c.Warmup+c.Duration+c.Drain)
+}
 
 // rateCap is the highest -rate for c.Members: the members together may
 // send sendHeadroom of what the server allows them.
@@ -161,6 +177,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	pidFiles := fs.String("pidfile", "", "comma-separated `files` holding server PIDs, read again at every sample (follows a restarted node)")
 	allowRemote := fs.Bool("allow-remote", false, "accept node URLs that are not on a loopback address")
 	idle := fs.Bool("idle", false, "connect and hold every connection for -duration without traffic, to measure the servers' memory per connection (with -pid)")
+	tokens := fs.String("tokens", "", "read the tokens from this `file` instead of minting them with HEARTH_JWT_SECRET, which is then neither needed nor used: one token a line, \"ROLE TOKEN\" with ROLE facilitator or member (# comments and blank lines ignored); the run takes the first -rooms facilitator tokens and the first -rooms × -members member tokens, each a distinct user (sub), valid until the run's planned end")
 	findMax := fs.Duration("find-max", 0, fmt.Sprintf("step the rate up from -rate, ×%g per step of -warmup + -duration, until p99 passes this `bound` (such as 50ms) or anything is lost, and report the last rate that held (%s–%s; 0: off)", findMaxFactor, minFindMax, maxFindMax))
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -181,8 +198,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	c := config{Rooms: *rooms, Members: *members, Rate: *rate, Size: *size, Duration: *duration, Warmup: *warmup,
 		Ramp: *ramp, Drain: *drain, Progress: *progress, JSON: *asJSON, Out: *outFile, AllowRemote: *allowRemote,
-		Idle: *idle, FindMax: *findMax,
-		Secret: []byte(getenv("HEARTH_JWT_SECRET")), Issuer: getenv("HEARTH_JWT_ISSUER"), Audience: getenv("HEARTH_JWT_AUDIENCE")}
+		Idle: *idle, FindMax: *findMax, TokenFile: *tokens}
+	if c.TokenFile == "" {
+		c.Secret, c.Issuer, c.Audience = []byte(getenv("HEARTH_JWT_SECRET")), getenv("HEARTH_JWT_ISSUER"), getenv("HEARTH_JWT_AUDIENCE")
+	}
 	var err error
 	if c.URLs, err = parseURLs(*urls, c.AllowRemote); err != nil {
 		return config{}, err
@@ -195,7 +214,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 			c.PIDFiles = append(c.PIDFiles, f)
 		}
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return config{}, err
+	}
+	if c.TokenFile != "" {
+		if c.Tokens, err = readTokenFile(c.TokenFile, c.Rooms, c.Members, time.Now().Add(c.plannedRun())); err != nil {
+			return config{}, err
+		}
+	}
+	return c, nil
 }
 
 // validate checks every bound; the first failure is returned.
@@ -228,8 +255,10 @@ func (c config) validate() error {
 		return usageError("-drain must be positive and at most %s, got %s", maxDrain, c.Drain)
 	case c.Progress < 0 || c.Progress > maxProgress:
 		return usageError("-progress must be from 0 to %s, got %s", maxProgress, c.Progress)
+	case c.TokenFile != "":
+		// The tokens come from the file: no secret needed.
 	case len(c.Secret) == 0:
-		return usageError("HEARTH_JWT_SECRET is not set: the tokens must be signed with the servers' key")
+		return usageError("HEARTH_JWT_SECRET is not set: the tokens must be signed with the servers' key (or come from a -tokens file)")
 	case len(c.Secret) < minSecretBytes:
 		return usageError("HEARTH_JWT_SECRET must be at least %d bytes, as the server requires", minSecretBytes)
 	}

@@ -13,7 +13,24 @@
 //
 // It mints its own tokens with HEARTH_JWT_SECRET (HS256, as `server token`
 // does: sub, role, iat, exp, and iss/aud when HEARTH_JWT_ISSUER /
-// HEARTH_JWT_AUDIENCE are set), one distinct user per connection. Over the
+// HEARTH_JWT_AUDIENCE are set), one distinct user per connection. Against
+// servers that hold no shared secret (tokens from an identity provider,
+// RS256 or ES256 through a JWKS), -tokens FILE gives the tokens instead,
+// and HEARTH_JWT_SECRET is neither needed nor used:
+//
+//	# ROLE TOKEN, one a line; blank lines and # comments are ignored
+//	facilitator eyJhbGciOiJSUzI1NiIs…
+//	member eyJhbGciOiJSUzI1NiIs…
+//
+// The run takes the first -rooms facilitator tokens (room i's lead
+// facilitator is the i-th) and the first -rooms × -members member tokens
+// (room 0's members, then room 1's, …); the rest are ignored. A member's
+// user id, for the roster, is its token's sub, read without verifying the
+// token (the servers verify it). Every line must be ROLE TOKEN with a
+// known role and a JWT carrying sub and exp; the tokens taken must be
+// distinct users, enough for the run, and valid until its planned end
+// (setup, then warmup, duration and drain for each step): a file that
+// fails is refused before anything starts, naming the line. Over the
 // REST API each room's facilitator creates the room (no waiting room,
 // capacity -members) and puts its members on the roster. Then, at -ramp
 // connections per second, each facilitator connects, joins and starts the

@@ -195,10 +195,16 @@ func (w *stderrWatch) String() string {
 	return w.buf.String()
 }
 
-// runBenchJSON runs hearth-bench with args plus -json against nodes and
-// returns its report and error. during, when not nil, runs once the
-// measurement has started.
+// runBenchJSON runs hearth-bench with args plus -json against nodes, with
+// HEARTH_JWT_SECRET set to the nodes' secret, and returns its report and
+// error. during, when not nil, runs once the measurement has started.
 func runBenchJSON(ctx context.Context, t *testing.T, nodes []*serverNode, during func(), args ...string) (report, error) {
+	t.Helper()
+	return runBenchJSONEnv(ctx, t, nodes, envOf(map[string]string{"HEARTH_JWT_SECRET": testSecret}), during, args...)
+}
+
+// runBenchJSONEnv is runBenchJSON with the environment getenv.
+func runBenchJSONEnv(ctx context.Context, t *testing.T, nodes []*serverNode, getenv func(string) string, during func(), args ...string) (report, error) {
 	t.Helper()
 	var urls, pids []string
 	for _, n := range nodes {
@@ -210,7 +216,7 @@ func runBenchJSON(ctx context.Context, t *testing.T, nodes []*serverNode, during
 	stderr := newStderrWatch()
 	errc := make(chan error, 1)
 	go func() {
-		errc <- run(ctx, args, envOf(map[string]string{"HEARTH_JWT_SECRET": testSecret}), &stdout, stderr)
+		errc <- run(ctx, args, getenv, &stdout, stderr)
 	}()
 	if during != nil {
 		select {
@@ -347,5 +353,54 @@ func TestBenchInterruptStopsCleanly(t *testing.T) {
 	}
 	if closed := rep.Snapshots[len(rep.Snapshots)-1]; closed.Name != "closed" {
 		t.Errorf("last snapshot %q, want closed", closed.Name)
+	}
+}
+
+// serverToken mints a token with the server binary's `token` subcommand
+// and the nodes' secret, as an operator would.
+func serverToken(t *testing.T, bin, sub, role string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "token", "-sub", sub, "-role", role, "-ttl", "1h")
+	cmd.Env = append(os.Environ(), "HEARTH_JWT_SECRET="+testSecret, "HEARTH_JWT_ISSUER=", "HEARTH_JWT_AUDIENCE=")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("server token -sub %s -role %s: %v", sub, role, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// With -tokens the run takes its tokens from a file, as it must against
+// servers whose tokens come from an identity provider, and HEARTH_JWT_SECRET
+// is not in its environment: the file's facilitators create the rooms, its
+// members (their sub) go on the rosters and join, and every message
+// reaches every connection of its room once. The report holds no token.
+func TestBenchTokensFromFile(t *testing.T) {
+	store := redistest.Start(t, "--appendonly", "yes")
+	live := redistest.Start(t)
+	bin := buildServer(t)
+	node := startNode(t, bin, live, store)
+
+	lines := []string{"# ROLE TOKEN, from `server token`", ""}
+	for r := range 2 {
+		lines = append(lines, "facilitator "+serverToken(t, bin, fmt.Sprintf("lead-%d", r), roleFacilitator))
+	}
+	for m := range 4 {
+		lines = append(lines, "member "+serverToken(t, bin, fmt.Sprintf("person-%d", m), roleMember))
+	}
+	path := filepath.Join(t.TempDir(), "tokens.txt")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runBenchJSONEnv(context.Background(), t, []*serverNode{node}, envOf(nil), nil,
+		"-tokens", path, "-rooms", "2", "-members", "2", "-rate", "4", "-duration", "2s", "-warmup", "1s")
+	if err != nil {
+		t.Fatalf("hearth-bench -tokens: %v", err)
+	}
+	checkDelivered(t, rep)
+	if rep.Connections.Planned != 6 || rep.Config.Tokens != "file" {
+		t.Errorf("planned %d connections, tokens %q; want 6 from the file", rep.Connections.Planned, rep.Config.Tokens)
+	}
+	if out, err := json.Marshal(rep); err != nil || jwtLike.Match(out) {
+		t.Errorf("the report holds a token (or does not encode: %v)", err)
 	}
 }

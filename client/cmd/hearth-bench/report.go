@@ -158,11 +158,24 @@ type reportConfig struct {
 	WarmupSeconds   float64  `json:"warmup_seconds"`
 	Ramp            float64  `json:"ramp_per_second"`
 	FindMaxP99MS    float64  `json:"find_max_p99_ms,omitempty"`
+	// Tokens says where the tokens came from: "minted" (HS256, with
+	// HEARTH_JWT_SECRET) or "file" (-tokens; perhaps RS256 or ES256, whose
+	// verification costs the servers more).
+	Tokens string `json:"tokens"`
 }
 
 func reportConfigOf(c config) reportConfig {
 	return reportConfig{Mode: c.mode(), URLs: c.URLs, Rooms: c.Rooms, Members: c.Members, Connections: c.connections(), Rate: c.Rate,
-		Size: c.Size, DurationSeconds: c.Duration.Seconds(), WarmupSeconds: c.Warmup.Seconds(), Ramp: c.Ramp, FindMaxP99MS: ms(c.FindMax)}
+		Size: c.Size, DurationSeconds: c.Duration.Seconds(), WarmupSeconds: c.Warmup.Seconds(), Ramp: c.Ramp, FindMaxP99MS: ms(c.FindMax),
+		Tokens: c.tokenOrigin()}
+}
+
+// tokenOrigin is the report's name for where c's tokens come from.
+func (c config) tokenOrigin() string {
+	if c.TokenFile != "" {
+		return "file"
+	}
+	return "minted"
 }
 
 // snapshot is the state of this process and the servers at one moment:

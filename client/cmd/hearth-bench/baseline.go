@@ -39,6 +39,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,7 +171,9 @@ func parseBaselineConfig(args []string, out io.Writer) (baselineConfig, error) {
 	}
 	if c.RedisURL != "" {
 		if _, err := redis.ParseURL(c.RedisURL); err != nil {
-			return baselineConfig{}, usageError("-redis %q is not a redis:// URL: %v", c.RedisURL, err)
+			// Neither the URL nor go-redis's error is printed as given: both
+			// may carry the password.
+			return baselineConfig{}, usageError("-redis %q is not a redis:// URL (redis://[user:password@]host:port[/db])", redactURL(c.RedisURL))
 		}
 	}
 	return c, nil
@@ -1008,4 +1011,14 @@ func (s *baseline) receive(ctx context.Context) {
 			r.mu.Unlock()
 		}
 	}
+}
+
+// redactURL returns raw with any password replaced by "xxxxx", or a
+// placeholder when raw does not parse as a URL (it may still hold one).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

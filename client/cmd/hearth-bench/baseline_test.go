@@ -320,6 +320,14 @@ func TestParseBaselineConfig(t *testing.T) {
 		{[]string{"-redis", "http://x"}, "not a redis:// URL"},
 		{[]string{"stray"}, "unexpected argument"},
 	}
+	// Regression: a bad -redis URL was echoed with its password, twice
+	// (in the URL and in go-redis's error).
+	for _, bad := range []string{"redis://user:s3cretpw@127.0.0.1:6379/abc", "redis://user:s3cretpw@127.0.0.1:notaport/0"} {
+		_, err := parseBaselineConfig([]string{"-redis", bad}, io.Discard)
+		if err == nil || strings.Contains(err.Error(), "s3cretpw") {
+			t.Errorf("parseBaselineConfig(-redis with a password) = %v, want an error without the password", err)
+		}
+	}
 	for _, tt := range tests {
 		_, err := parseBaselineConfig(tt.args, io.Discard)
 		switch {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -37,6 +38,7 @@ const (
 	minSize = 64
 	maxSize = 4000
 	// maxRamp bounds -ramp, in connections per second.
+	minRamp = 1 // connections per second: slower, connecting 12,000 would take hours
 	maxRamp = 5000
 	// serverSendRate is the server's message rate for one user (and so
 	// for one connection: each member here is a distinct user), in
@@ -168,7 +170,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	size := fs.Int("size", 200, fmt.Sprintf("message size in bytes (%d–%d)", minSize, maxSize))
 	duration := fs.Duration("duration", 30*time.Second, "measured traffic (at most "+maxDuration.String()+")")
 	warmup := fs.Duration("warmup", 5*time.Second, "traffic before the measurement, not counted (at most "+maxWarmup.String()+")")
-	ramp := fs.Float64("ramp", 100, fmt.Sprintf("new connections per second during setup (at most %d)", maxRamp))
+	ramp := fs.Float64("ramp", 100, fmt.Sprintf("new connections per second during setup (%d to %d)", minRamp, maxRamp))
 	drain := fs.Duration("drain", 15*time.Second, "the longest wait for deliveries still in flight when traffic stops")
 	progress := fs.Duration("progress", 10*time.Second, "interval of progress lines on standard error (0: none)")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
@@ -234,10 +236,10 @@ func (c config) validate() error {
 		return usageError("-members must be from %d to %d (a room's capacity), got %d", minMembers, maxMembers, c.Members)
 	case c.connections() > maxConnections:
 		return usageError("-rooms × (-members + 1 facilitator) is %d connections; at most %d", c.connections(), maxConnections)
-	case c.Rate < 0:
+	case math.IsNaN(c.Rate) || c.Rate < 0:
 		return usageError("-rate must not be negative, got %g", c.Rate)
 	case c.Rate > c.rateCap():
-		return usageError("-rate %g per room is too fast for %d members: each would send %.2f messages per second, and the server allows %d per user (keep -rate at most %g)",
+		return usageError("-rate %g per room is too fast for %d members: each would send %.3g messages per second, and the server allows %d per user (keep -rate at most %g)",
 			c.Rate, c.Members, c.Rate/float64(c.Members), serverSendRate, c.rateCap())
 	case c.FindMax != 0 && (c.FindMax < minFindMax || c.FindMax > maxFindMax):
 		return usageError("-find-max must be from %s to %s (the p99 bound), got %s", minFindMax, maxFindMax, c.FindMax)
@@ -249,8 +251,8 @@ func (c config) validate() error {
 		return usageError("-duration must be positive and at most %s, got %s", maxDuration, c.Duration)
 	case c.Warmup < 0 || c.Warmup > maxWarmup:
 		return usageError("-warmup must be from 0 to %s, got %s", maxWarmup, c.Warmup)
-	case c.Ramp <= 0 || c.Ramp > maxRamp:
-		return usageError("-ramp must be positive and at most %d connections per second, got %g", maxRamp, c.Ramp)
+	case math.IsNaN(c.Ramp) || c.Ramp < minRamp || c.Ramp > maxRamp:
+		return usageError("-ramp must be from %d to %d connections per second, got %g", minRamp, maxRamp, c.Ramp)
 	case c.Drain <= 0 || c.Drain > maxDrain:
 		return usageError("-drain must be positive and at most %s, got %s", maxDrain, c.Drain)
 	case c.Progress < 0 || c.Progress > maxProgress:

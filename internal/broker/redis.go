@@ -253,8 +253,11 @@ return redis.call('HMGET', KEYS[3], unpack(ids))`)
 // moment are sent as one pipeline, one round trip (on a cluster, one per
 // master involved), while a call made alone costs one round trip as
 // before. Each script is still atomic on its own; a caller waits for its
-// answer, so one caller's calls run in the order it makes them. The timer
-// claimer and the presence refresher call their scripts directly.
+// answer, so one caller's calls run in the order it makes them (unless a
+// caller's ctx ends after its call was sent: its next call may then
+// overtake it in another pipeline). The timer claimer and the presence
+// refresher's own scripts are called directly; the member_left events the
+// refresher publishes go through Publish.
 type Redis struct {
 	rdb     redis.UniversalClient
 	batch   *redisconn.Batcher    // the request paths' scripts (see NewRedis), on brdb

@@ -140,7 +140,7 @@ func (c *conn) standing(f protocol.Frame, j *joined) error {
 	if st == nil {
 		return nil
 	}
-	role, err := c.h.cfg.Rooms.Standing(st, c.ident.UserID)
+	role, err := c.h.cfg.Rooms.Standing(st, c.ident.UserID, j.me.MemberID)
 	if err != nil {
 		return err
 	}
@@ -463,7 +463,7 @@ func (c *conn) enter(ctx context.Context, reqID string, j *joined) (err error) {
 		return err
 	}
 	j.lr.setState(r)
-	role, err := c.h.cfg.Rooms.Standing(&r, c.ident.UserID)
+	role, err := c.h.cfg.Rooms.Standing(&r, c.ident.UserID, j.me.MemberID)
 	if err != nil {
 		undo()
 		return err
@@ -542,7 +542,8 @@ func (c *conn) enter(ctx context.Context, reqID string, j *joined) (err error) {
 	j.lr.activate(c, through, append(replies, batchLines(replayed, maxBatchBytes)...)...)
 	// What the join asked for has been used, and the local room caches
 	// the state (setState above): a connection does not keep its own copy
-	// of the room (about 10 KiB with a roster of ten) for as long as it stays.
+	// of the room (about 5 KiB each in workload C's heap profile,
+	// docs/performance.md) for as long as it stays.
 	j.doc, j.resume, j.hidden = nil, nil, nil
 	if j.role == room.RoleMember {
 		c.h.cfg.Rooms.MarkAdmitted(ctx, roomID, me.MemberID, seq)

@@ -343,8 +343,8 @@ func (c *conn) readFrame(ctx, rctx context.Context) error {
 
 // writeLoop is the writer goroutine. Socket writes get wctx, which has no
 // deadline and is never cancelled, so that coder/websocket arms no timer
-// per write (context.WithTimeout and its AfterFunc were about a tenth of a
-// loaded server's CPU, one pair per event written): the hub's write
+// per write (context.WithDeadlineCause alone was 7 % of a loaded server's
+// CPU in the first runs' profile, docs/performance.md): the hub's write
 // watchdog closes a connection whose write outlasts WriteTimeout, and a
 // socket closed by the reader's end fails the write at once.
 func (c *conn) writeLoop(ctx context.Context) error {

@@ -114,20 +114,7 @@ func TestAllowIsATokenBucketPerUser(t *testing.T) {
 				t.Fatalf("another bucket was limited: %v, %v", d, err)
 			}
 			time.Sleep(d)
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				d, err := b.Allow(ctx, "user-1", "send", r, burst)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if d == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the bucket never refilled")
-				}
-				time.Sleep(d)
-			}
+			untilAllowed(t, func() (time.Duration, error) { return b.Allow(ctx, "user-1", "send", r, burst) })
 			for range 100 {
 				if d, err := a.Allow(ctx, "user-3", "send", rate.Inf, 1); err != nil || d != 0 {
 					t.Fatalf("rate.Inf refused: %v, %v", d, err)
@@ -360,20 +347,7 @@ func TestAllowAllIsAllOrNothing(t *testing.T) {
 			allowed(a, "user-4", sends)
 			d = refused(b, "user-4", 0, 200*time.Millisecond, sends)
 			time.Sleep(d)
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				d, err := a.AllowAll(ctx, "user-4", []limit.Bucket{sends})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if d == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the bucket never refilled")
-				}
-				time.Sleep(d)
-			}
+			untilAllowed(t, func() (time.Duration, error) { return a.AllowAll(ctx, "user-4", []limit.Bucket{sends}) })
 		})
 	}
 }
@@ -455,5 +429,25 @@ func BenchmarkRedisFrameAndSend(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric((redistest.CPUSeconds(b, info)-cpu0)*1e6/float64(b.N*users), "redis-cpu-µs/check")
 		})
+	}
+}
+
+// untilAllowed asks allow again, after each wait it gives, until it allows
+// (a bucket refilled), failing t after 10 s.
+func untilAllowed(t *testing.T, allow func() (time.Duration, error)) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d, err := allow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the bucket never refilled")
+		}
+		time.Sleep(d)
 	}
 }

@@ -172,17 +172,10 @@ func TestBatcherSharesOnePipeline(t *testing.T) {
 	load(t, rdb, incrScript)
 	b, taken, release := held(t, rdb)
 	const n = 50
-	errs := make([]error, n)
-	call := func(i int) {
+	inOnePipeline(t, b, taken, release, n, "", func(i int) error {
 		key := "k" + strconv.Itoa(i)
-		errs[i] = checkIncr(b.Run(ctx, incrScript, []string{key}, i), key, i)
-	}
-	inOnePipeline(t, b, taken, release, n, call)
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("call %d: %v", i, err)
-		}
-	}
+		return checkIncr(b.Run(ctx, incrScript, []string{key}, i), key, i)
+	})
 	if p, c := pipelines(b); p != 1 || c != n {
 		t.Fatalf("%d pipelines carried %d calls; want 1 pipeline of %d", p, c, n)
 	}
@@ -201,23 +194,16 @@ func TestBatcherReloadsFlushedScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 10
-	errs := make([]error, n)
-	call := func(i int) {
+	inOnePipeline(t, b, taken, release, n, " after SCRIPT FLUSH", func(i int) error {
 		if i%2 == 1 {
 			if got, err := b.Run(ctx, echoScript, nil, "x").Text(); err != nil || got != "x" {
-				errs[i] = fmt.Errorf("echo: %q, %v", got, err)
+				return fmt.Errorf("echo: %q, %v", got, err)
 			}
-			return
+			return nil
 		}
 		key := "k" + strconv.Itoa(i)
-		errs[i] = checkIncr(b.Run(ctx, incrScript, []string{key}, i), key, i)
-	}
-	inOnePipeline(t, b, taken, release, n, call)
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("call %d after SCRIPT FLUSH: %v", i, err)
-		}
-	}
+		return checkIncr(b.Run(ctx, incrScript, []string{key}, i), key, i)
+	})
 	if p, c := pipelines(b); p != 2 || c != n {
 		t.Errorf("%d pipelines, %d calls; want the EVALSHA pipeline and one EVAL re-run, %d calls", p, c, n)
 	}
@@ -447,19 +433,25 @@ return t[2]`)
 
 // inOnePipeline runs call(0) … call(n-1), each on its own goroutine, so
 // that all n are in one pipeline: call(0) is taken by the held batcher
-// (see held) while the others queue, then it is released. It returns when
-// every call has.
-func inOnePipeline(t *testing.T, b *redisconn.Batcher, taken <-chan struct{}, release func(), n int, call func(i int)) {
+// (see held) while the others queue, then it is released. When every call
+// has returned, each error is reported, with when (" after …") in it.
+func inOnePipeline(t *testing.T, b *redisconn.Batcher, taken <-chan struct{}, release func(), n int, when string, call func(i int) error) {
 	t.Helper()
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	wg.Go(func() { call(0) })
+	wg.Go(func() { errs[0] = call(0) })
 	<-taken
 	for i := 1; i < n; i++ {
-		wg.Go(func() { call(i) })
+		wg.Go(func() { errs[i] = call(i) })
 	}
 	waitQueued(t, b, n-1)
 	release()
 	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("call %d%s: %v", i, when, err)
+		}
+	}
 }
 
 // One pipeline held on its way (a large reply, a master failing over) does

@@ -30,10 +30,13 @@ type Options struct {
 	// limits). A cluster client still follows MOVED/ASK redirects.
 	FailFast time.Duration
 	// NoRetry, when set, makes the client never send a command (or a
-	// pipeline) again after a network error or a timeout. For clients
-	// that run scripts which must not run twice: go-redis re-sends a
-	// whole pipeline whose reply timed out, and a publish script that had
-	// already run would then publish its event a second time.
+	// pipeline) again after a network error or a timeout (MaxRetries -1).
+	// For clients that run scripts which must not run twice: go-redis
+	// re-sends a whole pipeline whose reply timed out, and a publish
+	// script that had already run would then publish its event a second
+	// time. On a cluster client this holds only in part: go-redis v9
+	// still re-sends a pipeline to a node up to MaxRedirects times after
+	// some failures there (not only MOVED/ASK).
 	NoRetry bool
 }
 
@@ -57,14 +60,7 @@ func Open(rawURL string, cluster bool, o Options) (redis.UniversalClient, error)
 		if err != nil {
 			return nil, fmt.Errorf("redisconn: bad Redis URL: %w", err)
 		}
-		if d := o.FailFast; d > 0 {
-			opts.ContextTimeoutEnabled = true
-			opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = d, d, d, d
-			opts.MaxRetries = -1
-		}
-		if o.NoRetry {
-			opts.MaxRetries = -1
-		}
+		o.apply(&opts.ContextTimeoutEnabled, &opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolTimeout, &opts.MaxRetries)
 		return redis.NewClient(opts), nil
 	}
 	u, err := ClusterURL(rawURL)
@@ -75,15 +71,21 @@ func Open(rawURL string, cluster bool, o Options) (redis.UniversalClient, error)
 	if err != nil {
 		return nil, fmt.Errorf("redisconn: bad Redis Cluster URL: %w", err)
 	}
+	o.apply(&opts.ContextTimeoutEnabled, &opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolTimeout, &opts.MaxRetries)
+	return redis.NewClusterClient(opts), nil
+}
+
+// apply sets o on a client's options, given as pointers to the fields
+// redis.Options and redis.ClusterOptions share.
+func (o Options) apply(ctxTimeout *bool, dial, read, write, pool *time.Duration, retries *int) {
 	if d := o.FailFast; d > 0 {
-		opts.ContextTimeoutEnabled = true
-		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = d, d, d, d
-		opts.MaxRetries = -1
+		*ctxTimeout = true
+		*dial, *read, *write, *pool = d, d, d, d
+		*retries = -1
 	}
 	if o.NoRetry {
-		opts.MaxRetries = -1
+		*retries = -1
 	}
-	return redis.NewClusterClient(opts), nil
 }
 
 // ErrBadClusterURL is wrapped by every error ClusterURL returns.

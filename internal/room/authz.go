@@ -145,13 +145,16 @@ func (r *Room) IsBanned(memberID string) bool { return slices.Contains(r.Banned,
 
 // Standing is what a person may still do in a room right now, read from
 // the room's record: their role, or why they may no longer act there.
+// memberID is userID's member id in r (the memberID function NewService
+// was given), which a connection holds already: Standing runs for every
+// message, and computing it (an HMAC) each time is what it avoids.
 // Errors: not_member (they are no longer one of its people), banned.
-func (s *Service) Standing(r *Room, userID string) (Role, error) {
+func (s *Service) Standing(r *Room, userID, memberID string) (Role, error) {
 	role := r.RoleOf(userID)
 	switch {
 	case role == RoleNone:
 		return RoleNone, protocol.Err(protocol.CodeNotMember)
-	case role == RoleMember && len(r.Banned) > 0 && r.IsBanned(s.memberID(r.ID, userID)): // the member id (an HMAC) only when someone is banned: Standing runs for every message
+	case role == RoleMember && r.IsBanned(memberID):
 		return RoleNone, protocol.Err(protocol.CodeBanned)
 	}
 	return role, nil

@@ -174,10 +174,10 @@ func TestBannedMemberReadsNothing(t *testing.T) {
 	}
 	r := load(t, e, a)
 	for actor, want := range map[room.Actor]protocol.Code{mem: protocol.CodeBanned, outsider: protocol.CodeNotMember, otherFac: protocol.CodeNotMember} {
-		_, err := e.svc.Standing(&r, actor.UserID)
+		_, err := e.svc.Standing(&r, actor.UserID, memberID(a, actor.UserID))
 		wantCode(t, err, want)
 	}
-	if role, err := e.svc.Standing(&r, co.UserID); err != nil || role != room.RoleCoFacilitator {
+	if role, err := e.svc.Standing(&r, co.UserID, memberID(a, co.UserID)); err != nil || role != room.RoleCoFacilitator {
 		t.Errorf("co's standing = %q, %v", role, err)
 	}
 	_, _, err = e.svc.Get(ctx, outsider, a)
